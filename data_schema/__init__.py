@@ -1,0 +1,1 @@
+"""Data schema: declared tables and roles, the mapping file, reading, validation and the demo generator."""

@@ -1,0 +1,3 @@
+from data_schema.cli import main
+
+raise SystemExit(main())

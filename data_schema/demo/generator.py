@@ -1,0 +1,599 @@
+"""Seeded, chunked generator of the demo RLS extract: participants, ferritin_labs, treatments (Parquet).
+
+Every model parameter comes from calibration.toml; column names, order and types come from the declared
+table schemas in data_schema/tables. Chunk k of CHUNK_SIZE participants draws from
+np.random.default_rng([seed, k]) and becomes one row group of each table, so the output depends only on
+(participants, seed) and memory stays flat however many participants are asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+GENERATOR_VERSION = "1.0.0"
+CHUNK_SIZE = 250_000
+MAX_PARTICIPANTS = 999_999_999  # participant_id is "P" + nine digits
+HERE = Path(__file__).resolve().parent
+CALIBRATION_PATH = HERE / "calibration.toml"
+MAPPING_PATH = HERE / "mapping.toml"
+TABLES_DIR = HERE.parent / "tables"
+TABLES = ("participants", "ferritin_labs", "treatments")
+ARROW_TYPES = {"string": pa.string(), "integer": pa.int32(), "flag": pa.int8(), "float": pa.float64()}
+PARQUET_COMPRESSION = "zstd"
+NULL = -1  # sentinel for an empty integer cell before conversion to Arrow
+
+
+# ----------------------------------------------------------------------------- configuration
+
+
+def load_calibration(path: Path | None = None) -> dict:
+    """Read and sanity-check the calibration TOML (default: the one next to this module)."""
+    with open(path or CALIBRATION_PATH, "rb") as fh:
+        cal = tomllib.load(fh)
+    _check_calibration(cal)
+    return cal
+
+
+def _check_calibration(cal: dict) -> None:
+    """Raise ValueError when list parameters that must line up do not."""
+    pop, sites = cal["population"], cal["population"]["sites"]
+    checks = {
+        "site shares": len(sites["share"]) == len(sites["codes"]),
+        "site age weights": all(len(sites["age_weights"][c]) == len(pop["age_bins"]["lower"]) for c in sites["codes"]),
+        "rls bands": len({len(cal["rls"][k]) for k in ("band_lower", "band_upper", "women", "men")}) == 1,
+        "severity bands": len({len(cal["severity"][k]) for k in ("bands", "mix", "clinically_significant_p")}) == 1,
+        "drug shares": len(cal["treatment"]["drugs"]) == len(cal["treatment"]["first_drug_share"]),
+        "ferritin bands": len(cal["augmentation"]["ferritin_band_multiplier"])
+        == len(cal["augmentation"]["ferritin_band_edges"]) + 1,
+        "hazards": set(cal["augmentation"]["base_hazard"]) == set(cal["treatment"]["drugs"]),
+    }
+    bad = [name for name, ok in checks.items() if not ok]
+    if bad:
+        raise ValueError(f"calibration.toml is inconsistent: {', '.join(bad)}")
+
+
+def load_table_schemas(tables_dir: Path = TABLES_DIR) -> dict[str, dict]:
+    """Declared column specs per table, in declared order."""
+    out = {}
+    for table in TABLES:
+        with open(tables_dir / f"{table}.toml", "rb") as fh:
+            out[table] = tomllib.load(fh)["columns"]
+    return out
+
+
+def arrow_schema(columns: dict) -> pa.Schema:
+    """Arrow schema for declared columns: string/int32/int8/float64, non-null where declared."""
+    return pa.schema(
+        [pa.field(name, ARROW_TYPES[spec["type"]], nullable=spec.get("nullable", True)) for name, spec in columns.items()]
+    )
+
+
+# ----------------------------------------------------------------------------- small helpers
+
+
+def _norm(weights) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    return w / w.sum()
+
+
+def _band(lower_bounds, values) -> np.ndarray:
+    """Index of the band (given by ascending lower bounds) each value falls in."""
+    return np.searchsorted(np.asarray(lower_bounds), values, side="right") - 1
+
+
+def _chance(rng: np.random.Generator, p) -> np.ndarray:
+    """Independent Bernoulli draws with per-element probability p."""
+    p = np.asarray(p, dtype=float)
+    return rng.random(p.shape) < p
+
+
+def _case_scaled(p, rls: np.ndarray, multiplier: float) -> np.ndarray:
+    """Probability p, multiplied among RLS cases."""
+    return p * np.where(rls, multiplier, 1.0)
+
+
+def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """One categorical draw per row of a (rows, categories) probability matrix."""
+    cum = probs.cumsum(axis=1)
+    u = rng.random(len(probs)) * cum[:, -1]
+    return np.minimum((u[:, None] >= cum).sum(axis=1), probs.shape[1] - 1)
+
+
+def _strings(levels, codes: np.ndarray) -> pa.Array:
+    """Arrow string array of levels[codes]."""
+    return pa.array(list(levels), pa.string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+
+
+def _participant_ids(first: int, n: int) -> pa.Array:
+    """'P' + nine-digit sequential numbers first+1 .. first+n, built as one byte buffer."""
+    numbers = np.arange(first + 1, first + n + 1, dtype=np.int64)
+    buf = np.empty((n, 10), dtype=np.uint8)
+    buf[:, 0] = ord("P")
+    buf[:, 1:] = (numbers[:, None] // 10 ** np.arange(8, -1, -1)) % 10 + ord("0")
+    offsets = np.arange(0, 10 * (n + 1), 10, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf.tobytes()))
+
+
+def _table(schema: pa.Schema, cols: dict) -> pa.Table:
+    """Table in declared column order from arrays, (values, null_mask) pairs or Arrow arrays."""
+    if set(cols) != set(schema.names):
+        raise ValueError(f"generated columns differ from the declared schema: {set(cols) ^ set(schema.names)}")
+    arrays = []
+    for field in schema:
+        value = cols[field.name]
+        if not isinstance(value, pa.Array):
+            values, mask = value if isinstance(value, tuple) else (value, None)
+            values = np.asarray(values).astype(field.type.to_pandas_dtype())
+            value = pa.array(values, type=field.type, mask=mask)
+        arrays.append(value)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+# ----------------------------------------------------------------------------- participants
+
+
+def _draw_people(cal: dict, rng: np.random.Generator, n: int) -> dict:
+    """Site, sex, top-coded age and baseline year."""
+    pop = cal["population"]
+    sites, bins = pop["sites"], pop["age_bins"]
+    site = rng.choice(len(sites["codes"]), size=n, p=_norm(sites["share"]))
+    age_weights = np.array([_norm(sites["age_weights"][code]) for code in sites["codes"]])
+    age_bin = _choice_rows(rng, age_weights[site])
+    age = rng.integers(np.asarray(bins["lower"])[age_bin], np.asarray(bins["upper"])[age_bin] + 1)
+    age = np.where(age > pop["age_top_code_above"], pop["age_top_code_value"], age)
+    female = _chance(rng, np.full(n, pop["female_share"]))
+    first_year, last_year = pop["baseline_year"]
+    year = rng.integers(first_year, last_year + 1, size=n)
+    return {"site": site, "female": female, "age": age, "baseline_year": year}
+
+
+def _draw_rls(cal: dict, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """RLS (four criteria, no mimic) with exactly the calibrated probability per sex and age band."""
+    r = cal["rls"]
+    band = _band(r["band_lower"], p["age"])
+    return _chance(rng, np.where(p["female"], np.take(r["women"], band), np.take(r["men"], band)))
+
+
+def _partial_patterns(rng: np.random.Generator, p: float, m: int) -> np.ndarray:
+    """(m, 3) rest/relief/evening flags, each with probability p, conditioned on not all three."""
+    bits = (np.arange(8)[:, None] >> np.array([2, 1, 0])) & 1
+    k = bits.sum(axis=1)
+    weights = p**k * (1 - p) ** (3 - k) * (k < 3)
+    return bits[rng.choice(8, size=m, p=_norm(weights))].astype(bool)
+
+
+def _draw_criteria(cal: dict, rng: np.random.Generator, rls: np.ndarray) -> dict:
+    """IRLSSG criteria and mimic flag: cases meet all four without a mimic; no non-case does."""
+    s = cal["symptoms"]
+    n = len(rls)
+    u = rng.random(n)
+    all_four_mimic = ~rls & (u < s["noncase_all_four_with_mimic"])
+    partial = ~rls & ~all_four_mimic & (u < s["noncase_symptomatic"])
+    other = np.zeros((n, 3), dtype=bool)
+    other[rls | all_four_mimic] = True
+    other[partial] = _partial_patterns(rng, s["partial_criterion_p"], int(partial.sum()))
+    mimic = all_four_mimic.copy()
+    mimic[partial] = _chance(rng, np.full(int(partial.sum()), s["partial_mimic_p"]))
+    return {
+        "irlssg_urge": rls | all_four_mimic | partial,
+        "irlssg_rest": other[:, 0],
+        "irlssg_relief": other[:, 1],
+        "irlssg_evening": other[:, 2],
+        "mimic_present": mimic,
+    }
+
+
+def _draw_severity(cal: dict, rng: np.random.Generator, rls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """IRLS total for cases (NULL otherwise) and the clinically-significant flag."""
+    sv = cal["severity"]
+    m = int(rls.sum())
+    band = rng.choice(len(sv["mix"]), size=m, p=_norm(sv["mix"]))
+    score = np.full(len(rls), NULL, dtype=np.int64)
+    score[rls] = rng.integers(np.take(sv["score_lower"], band), np.take(sv["score_upper"], band) + 1)
+    significant = np.zeros(len(rls), dtype=bool)
+    significant[rls] = _chance(rng, np.take(sv["clinically_significant_p"], band))
+    return score, significant
+
+
+def _draw_frequency_distress(
+    cal: dict, rng: np.random.Generator, columns: dict, groups: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of symptom_frequency and symptom_distress (0 = "none"), consistent with significance."""
+    fd = cal["severity"]["frequency_distress"]
+    freq_codes, distress_codes = columns["symptom_frequency"]["codes"], columns["symptom_distress"]["codes"]
+    # Cells that define clinical significance: at least twice a week with moderate/severe distress.
+    defining = np.outer(
+        np.asarray(freq_codes) == "twice_weekly_or_more", np.isin(distress_codes, ["moderate", "severe"])
+    )
+    n = len(groups["significant"])
+    freq, distress = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for group, allowed in (("significant", defining), ("other_case", ~defining), ("noncase", ~defining)):
+        mask = groups[group]
+        joint = np.outer(fd[f"{group}_frequency"], fd[f"{group}_distress"]) * allowed
+        cell = rng.choice(joint.size, size=int(mask.sum()), p=_norm(joint.ravel()))
+        freq[mask], distress[mask] = np.divmod(cell, len(distress_codes))
+    return freq, distress
+
+
+def _draw_parity(cal: dict, rng: np.random.Generator, female: np.ndarray, rls: np.ndarray) -> np.ndarray:
+    """Live births for women (NULL for men); cases reweighted by Berger 2004 odds."""
+    par = cal["risk_factors"]["parity"]
+    base = np.asarray(par["base"])
+    parity = np.full(len(female), NULL, dtype=np.int64)
+    for mask, weights in ((female & ~rls, base), (female & rls, base * np.asarray(par["case_odds"]))):
+        parity[mask] = rng.choice(par["values"], size=int(mask.sum()), p=_norm(weights))
+    top = parity == par["values"][-1]  # the last value stands for "that many or more"
+    parity[top] = rng.choice(par["three_plus_values"], size=int(top.sum()), p=_norm(par["three_plus_split"]))
+    return parity
+
+
+def _draw_kidney(cal: dict, rng: np.random.Generator, p: dict, rls: np.ndarray, codes: list) -> tuple:
+    """kidney_disease code and a consistent eGFR."""
+    k, e = cal["risk_factors"]["kidney"], cal["risk_factors"]["egfr"]
+    n, age = len(rls), p["age"]
+    p_dialysis = _case_scaled(k["dialysis_p"], rls, k["dialysis_case_multiplier"])
+    p_ckd = _case_scaled(np.take(k["ckd_p"], _band(k["ckd_age_lower"], age)), rls, k["ckd_case_multiplier"])
+    u = rng.random(n)
+    is_dialysis, is_ckd = u < p_dialysis, (u >= p_dialysis) & (u < p_dialysis + p_ckd)
+    kidney = np.select([is_dialysis, is_ckd], [codes.index("dialysis"), codes.index("ckd")], codes.index("none"))
+    healthy = rng.normal(e["none_intercept"] + e["none_slope"] * (age - e["none_ref_age"]), e["none_sd"])
+    egfr = np.select(
+        [is_dialysis, is_ckd],
+        [rng.uniform(*e["dialysis_range"], size=n), rng.uniform(*e["ckd_range"], size=n)],
+        np.maximum(healthy, e["none_floor"]),
+    )
+    return kidney, np.round(np.minimum(egfr, e["max"]), 1)
+
+
+def _draw_risk_factors(cal: dict, rng: np.random.Generator, p: dict, rls: np.ndarray, columns: dict) -> dict:
+    """Risk factors drawn conditional on RLS status, so RLS prevalence stays as calibrated."""
+    rf = cal["risk_factors"]
+    n, female, age = len(rls), p["female"], p["age"]
+    preg = rf["pregnant"]
+    eligible = female & (age >= preg["age"][0]) & (age <= preg["age"][1])
+    ida = rf["iron_deficiency_anaemia"]
+    p_ida = np.where(female & (age < ida["women_below_age"]), ida["women_p"], ida["other_p"])
+    kidney, egfr = _draw_kidney(cal, rng, p, rls, columns["kidney_disease"]["codes"])
+    bmi = rf["bmi_group"]
+    bmi_codes = columns["bmi_group"]["codes"]
+    return {
+        "parity": _draw_parity(cal, rng, female, rls),
+        "pregnant": eligible & _chance(rng, _case_scaled(preg["base"], rls, preg["case_multiplier"])),
+        "kidney_disease": kidney,
+        "egfr": egfr,
+        "iron_deficiency_anaemia": _chance(rng, _case_scaled(p_ida, rls, ida["case_multiplier"])),
+        "antidepressant": _chance(rng, _case_scaled(rf["antidepressant"]["base"], rls, rf["antidepressant"]["case_multiplier"])),
+        "antihistamine": _chance(rng, _case_scaled(rf["antihistamine"]["base"], rls, rf["antihistamine"]["case_multiplier"])),
+        "bmi_group": np.take([bmi_codes.index(c) for c in bmi["codes"]], rng.choice(len(bmi["share"]), size=n, p=_norm(bmi["share"]))),
+    }
+
+
+def _draw_plms(cal: dict, rng: np.random.Generator, p: dict, rls: np.ndarray) -> np.ndarray:
+    """PLMS index for the polysomnography subset, NaN for everyone else."""
+    pl = cal["plms"]
+    n = len(rls)
+    psg = _chance(rng, np.where(rls, pl["psg_share_case"], pl["psg_share_noncase"]))
+    band = _band(pl["noncase_age_lower"], p["age"])
+    p_noncase = np.where(
+        p["female"], np.take(pl["noncase_p_elevated_women"], band), np.take(pl["noncase_p_elevated_men"], band)
+    )
+    elevated = _chance(rng, np.where(rls, pl["case_p_elevated"], p_noncase))
+    high = np.round(pl["threshold"] + rng.gamma(pl["elevated_gamma_shape"], pl["elevated_gamma_scale"], n), 1)
+    low = np.floor(rng.uniform(0.0, pl["threshold"], n) * 10) / 10  # truncation keeps it below the threshold
+    index = np.where(elevated, np.minimum(high, pl["max"]), low)
+    return np.where(psg, index, np.nan)
+
+
+def _latent_ferritin(cal: dict, rng: np.random.Generator, p: dict, ida: np.ndarray) -> np.ndarray:
+    """Latent serum ferritin (µg/L): log-normal with shifts for young women and iron-deficiency anaemia."""
+    f = cal["ferritin"]
+    young_woman = p["female"] & (p["age"] >= f["women_age"][0]) & (p["age"] <= f["women_age"][1])
+    shift = np.where(young_woman, f["women_log_shift"], 0.0) + np.where(ida, f["ida_log_shift"], 0.0)
+    return np.exp(np.log(f["median"]) + shift + f["sigma"] * rng.standard_normal(len(ida)))
+
+
+def _end_of_followup(cal: dict, rng: np.random.Generator, year: np.ndarray) -> np.ndarray:
+    """Last follow-up day from the baseline year to the administrative end, capped."""
+    fu = cal["followup"]
+    days = (fu["admin_end_year"] - year) * fu["days_per_year"] + rng.integers(0, fu["extra_max"] + 1, len(year))
+    return np.minimum(days, fu["max_day"])
+
+
+# ----------------------------------------------------------------------------- labs and treatments
+
+
+def _draw_first_treatment(cal: dict, rng: np.random.Generator, rls, significant, end) -> dict:
+    """Treated cases (local index), their first drug (index into drugs) and start day."""
+    tr = cal["treatment"]
+    treated = rls & _chance(rng, np.where(significant, tr["p_treated_significant"], tr["p_treated_other"]))
+    who = np.flatnonzero(treated)
+    drug = rng.choice(len(tr["drugs"]), size=len(who), p=_norm(tr["first_drug_share"]))
+    last_start = np.minimum(tr["start_max_day"], end[who] - tr["start_min_remaining"])
+    return {"who": who, "drug": drug, "start": rng.integers(0, last_start + 1)}
+
+
+def _draw_labs(cal: dict, rng: np.random.Generator, end, latent, first: dict) -> dict:
+    """Baseline, follow-up and pre-treatment labs, one per participant-day, sorted by participant, day."""
+    lb = cal["labs"]
+    n = len(end)
+    with_baseline = np.flatnonzero(_chance(rng, np.full(n, lb["baseline_p"])))
+    baseline_day = rng.integers(lb["baseline_day"][0], lb["baseline_day"][1] + 1, size=len(with_baseline))
+    followup_who = np.repeat(np.arange(n), rng.poisson(lb["followup_mean"], n))
+    followup_day = rng.integers(1, end[followup_who] + 1)
+    pre = _chance(rng, np.full(len(first["who"]), lb["pretreatment_p"]))
+    pre_start = first["start"][pre]
+    pre_day = rng.integers(pre_start - lb["pretreatment_window"], pre_start)
+    who = np.concatenate([with_baseline, followup_who, first["who"][pre]])
+    day = np.concatenate([baseline_day, followup_day, pre_day])
+    order = np.lexsort((day, who))
+    who, day = who[order], day[order]
+    distinct = np.ones(len(who), dtype=bool)
+    distinct[1:] = (who[1:] != who[:-1]) | (day[1:] != day[:-1])
+    who, day = who[distinct], day[distinct]
+    return {"who": who, "day": day, **_measure_iron(cal, rng, latent[who])}
+
+
+def _measure_iron(cal: dict, rng: np.random.Generator, latent: np.ndarray) -> dict:
+    """Measured ferritin (latent with log-normal error) and a TSAT correlated with it."""
+    f = cal["ferritin"]
+    ferritin = np.clip(np.round(latent * np.exp(rng.normal(0.0, f["measurement_sd"], len(latent))), 1), *f["clip"])
+    mean_tsat = f["tsat_intercept"] + f["tsat_slope"] * np.log(ferritin / f["median"])
+    tsat = np.round(np.clip(rng.normal(mean_tsat, f["tsat_sd"]), *f["tsat_clip"]), 1)
+    return {"ferritin": ferritin, "tsat": tsat}
+
+
+def _baseline_band(cal: dict, labs: dict, who, start, latent) -> np.ndarray:
+    """Ferritin band index of the most recent lab in [start - window, start], else of the latent value."""
+    a = cal["augmentation"]
+    value = latent[who]
+    if len(labs["who"]):
+        span = 1 << 32  # wider than any day range; keys stay sorted because labs are sorted by (who, day)
+        lab_key = labs["who"].astype(np.int64) * span + labs["day"]
+        pos = np.searchsorted(lab_key, who.astype(np.int64) * span + start, side="right") - 1
+        at = np.maximum(pos, 0)
+        found = (pos >= 0) & (labs["who"][at] == who) & (labs["day"][at] >= start - a["baseline_window"])
+        value = np.where(found, labs["ferritin"][at], value)
+    return np.searchsorted(a["ferritin_band_edges"], value, side="right")
+
+
+def _event_day(cal: dict, rng: np.random.Generator, start, hazard) -> np.ndarray:
+    """start + ceil(T * days_per_year) for T ~ Exponential(hazard per year); capped beyond any follow-up."""
+    days = np.ceil(rng.exponential(1.0 / np.asarray(hazard, dtype=float)) * cal["treatment"]["days_per_year"])
+    return start + np.minimum(days, cal["followup"]["max_day"] + 1).astype(np.int64)
+
+
+def _episode_outcomes(cal: dict, rng: np.random.Generator, drug, start, end, band) -> dict:
+    """Augmentation (competing with discontinuation and end of follow-up) and stop day of episodes."""
+    tr, au = cal["treatment"], cal["augmentation"]
+    base = np.array([au["base_hazard"][name] for name in tr["drugs"]])[drug]
+    aug_day = _event_day(cal, rng, start, base * np.take(au["ferritin_band_multiplier"], band))
+    stop_day = _event_day(cal, rng, start, np.full(len(drug), tr["discontinuation_hazard"]))
+    augmented = aug_day <= np.minimum(stop_day, end)
+    dopaminergic = np.isin(drug, [tr["drugs"].index(d) for d in tr["dopaminergic"]])
+    stop_after_aug = np.minimum(aug_day + rng.integers(0, tr["post_augmentation_stop_max"] + 1, len(drug)), end)
+    stop = np.where(augmented & dopaminergic, stop_after_aug, np.where(stop_day <= end, stop_day, NULL))
+    return {
+        "drug": drug,
+        "start": start,
+        "augmented": augmented,
+        "aug_day": np.where(augmented, aug_day, NULL),
+        "stop": stop,
+        "switch": augmented & dopaminergic,
+    }
+
+
+def _draw_treatments(cal: dict, rng: np.random.Generator, first: dict, labs: dict, latent, end) -> dict:
+    """Episode 1 for treated cases; episode 2 (alpha-2-delta) after a dopaminergic augmentation."""
+    tr = cal["treatment"]
+    who1 = first["who"]
+    ep1 = _episode_outcomes(
+        cal, rng, first["drug"], first["start"], end[who1], _baseline_band(cal, labs, who1, first["start"], latent)
+    )
+    start2 = ep1["stop"] + 1
+    second = ep1["switch"] & (end[who1] - start2 >= tr["second_line_min_remaining"])
+    who2, start2 = who1[second], start2[second]
+    second_line = [tr["drugs"].index(d) for d in tr["second_line_drugs"]]
+    drug2 = np.take(second_line, rng.choice(len(second_line), size=len(who2), p=_norm(tr["second_line_share"])))
+    ep2 = _episode_outcomes(cal, rng, drug2, start2, end[who2], _baseline_band(cal, labs, who2, start2, latent))
+    who = np.concatenate([who1, who2])
+    episode = np.concatenate([np.ones(len(who1), np.int64), np.full(len(who2), 2, np.int64)])
+    order = np.lexsort((episode, who))
+    merged = {key: np.concatenate([ep1[key], ep2[key]])[order] for key in ("drug", "start", "augmented", "aug_day", "stop")}
+    return {"who": who[order], "episode": episode[order], **merged}
+
+
+# ----------------------------------------------------------------------------- one chunk
+
+
+def _participants_table(cal, schema, columns, ids, p, criteria, rls, severity, freq_distress, risk, plms) -> pa.Table:
+    """Arrow table of the participants chunk."""
+    score, significant = severity
+    cols = {
+        "participant_id": ids,
+        "site": _strings(cal["population"]["sites"]["codes"], p["site"]),
+        "sex": _strings(columns["sex"]["codes"], np.where(p["female"], columns["sex"]["codes"].index("F"), columns["sex"]["codes"].index("M"))),
+        "age": p["age"],
+        "baseline_year": p["baseline_year"],
+        **criteria,
+        "rls_irlssg": rls,
+        "symptom_frequency": _strings(columns["symptom_frequency"]["codes"], freq_distress[0]),
+        "symptom_distress": _strings(columns["symptom_distress"]["codes"], freq_distress[1]),
+        "rls_clinically_significant": significant,
+        "irls_score": (score, score == NULL),
+        **risk,
+        "parity": (risk["parity"], risk["parity"] == NULL),
+        "kidney_disease": _strings(columns["kidney_disease"]["codes"], risk["kidney_disease"]),
+        "bmi_group": _strings(columns["bmi_group"]["codes"], risk["bmi_group"]),
+        "plms_index": (plms, np.isnan(plms)),
+    }
+    return _table(schema, cols)
+
+
+def _chunk_tables(cal: dict, schemas: dict, arrow: dict, rng: np.random.Generator, first_id: int, n: int) -> dict:
+    """Generate the three tables for participants first_id+1 .. first_id+n."""
+    columns = schemas["participants"]
+    p = _draw_people(cal, rng, n)
+    rls = _draw_rls(cal, rng, p)
+    criteria = _draw_criteria(cal, rng, rls)
+    severity = _draw_severity(cal, rng, rls)
+    groups = {"significant": severity[1], "other_case": rls & ~severity[1], "noncase": ~rls & criteria["irlssg_urge"]}
+    freq_distress = _draw_frequency_distress(cal, rng, columns, groups)
+    risk = _draw_risk_factors(cal, rng, p, rls, columns)
+    plms = _draw_plms(cal, rng, p, rls)
+    latent = _latent_ferritin(cal, rng, p, risk["iron_deficiency_anaemia"])
+    end = _end_of_followup(cal, rng, p["baseline_year"])
+    first = _draw_first_treatment(cal, rng, rls, severity[1], end)
+    labs = _draw_labs(cal, rng, end, latent, first)
+    tx = _draw_treatments(cal, rng, first, labs, latent, end)
+
+    ids = _participant_ids(first_id, n)
+    lab_cols = {"participant_id": ids.take(pa.array(labs["who"])), "lab_day": labs["day"], "ferritin": labs["ferritin"], "tsat": labs["tsat"]}
+    tx_cols = {
+        "participant_id": ids.take(pa.array(tx["who"])),
+        "episode": tx["episode"],
+        "drug": _strings(cal["treatment"]["drugs"], tx["drug"]),
+        "start_day": tx["start"],
+        "stop_day": (tx["stop"], tx["stop"] == NULL),
+        "augmented": tx["augmented"],
+        "augmentation_day": (tx["aug_day"], tx["aug_day"] == NULL),
+        "end_of_followup_day": end[tx["who"]],
+    }
+    return {
+        "participants": _participants_table(cal, arrow["participants"], columns, ids, p, criteria, rls, severity, freq_distress, risk, plms),
+        "ferritin_labs": _table(arrow["ferritin_labs"], lab_cols),
+        "treatments": _table(arrow["treatments"], tx_cols),
+    }
+
+
+# ----------------------------------------------------------------------------- truths and output
+
+
+def _band_labels(lower, upper, open_last: bool = True) -> list[str]:
+    labels = [f"{lo}-{hi}" for lo, hi in zip(lower, upper)]
+    if open_last:
+        labels[-1] = f"{lower[-1]}+"
+    return labels
+
+
+def _expected_prevalence(cal: dict) -> dict:
+    """Expected RLS prevalence overall and by sex implied by the site, age and sex mix."""
+    pop, r = cal["population"], cal["rls"]
+    bins = pop["age_bins"]
+    ages = np.arange(bins["lower"][0], bins["upper"][-1] + 1)
+    age_bin = _band(bins["lower"], ages)
+    size = np.asarray(bins["upper"]) - np.asarray(bins["lower"]) + 1
+    site_w = np.array([_norm(pop["sites"]["age_weights"][c]) for c in pop["sites"]["codes"]])
+    age_dist = _norm(pop["sites"]["share"]) @ (site_w[:, age_bin] / size[age_bin])
+    coded = np.where(ages > pop["age_top_code_above"], pop["age_top_code_value"], ages)
+    band = _band(r["band_lower"], coded)
+    women, men = float(age_dist @ np.take(r["women"], band)), float(age_dist @ np.take(r["men"], band))
+    fs = pop["female_share"]
+    return {"women": women, "men": men, "overall": fs * women + (1 - fs) * men}
+
+
+def derived_truths(cal: dict) -> dict:
+    """Quantities an analysis of the extract should recover, computed from the calibration alone."""
+    r, sv, au, s = cal["rls"], cal["severity"], cal["augmentation"], cal["symptoms"]
+    odds = lambda q: q / (1 - q)  # noqa: E731
+    labels = _band_labels(r["band_lower"], r["band_upper"])
+    prevalence = _expected_prevalence(cal)
+    mult = np.asarray(au["ferritin_band_multiplier"])
+    top = mult[-1]
+    return {
+        "or_women_men_by_age_band": {b: odds(w) / odds(m) for b, w, m in zip(labels, r["women"], r["men"])},
+        "rls_prevalence_by_sex_age_band": {"women": dict(zip(labels, r["women"])), "men": dict(zip(labels, r["men"]))},
+        "expected_rls_prevalence": prevalence,
+        "expected_symptoms_only_prevalence": prevalence["overall"] + (1 - prevalence["overall"]) * s["noncase_symptomatic"],
+        "expected_clinically_significant_share_of_cases": float(_norm(sv["mix"]) @ np.asarray(sv["clinically_significant_p"])),
+        "augmentation_hr_vs_top_ferritin_band": dict(zip(au["ferritin_band_labels"], (mult / top).tolist())),
+        "augmentation_hazard_per_year": {
+            drug: dict(zip(au["ferritin_band_labels"], (base * mult).tolist())) for drug, base in au["base_hazard"].items()
+        },
+    }
+
+
+def _write_truth(path: Path, cal: dict, participants: int, seed: int) -> None:
+    truth = {
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "participants": participants,
+        "chunk_size": CHUNK_SIZE,
+        "calibration": cal,
+        "derived": derived_truths(cal),
+    }
+    path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _publish(tmp: Path, out_dir: Path) -> None:
+    """Move finished files into out_dir (the whole directory when it does not exist yet)."""
+    if not out_dir.exists():
+        os.replace(tmp, out_dir)
+        return
+    # Parquet first, metadata last: truth.json appearing marks a complete extract.
+    for name in (*(f"{t}.parquet" for t in TABLES), "mapping.toml", "truth.json"):
+        if (tmp / name).exists():
+            os.replace(tmp / name, out_dir / name)
+    shutil.rmtree(tmp)
+
+
+def _write_extract(tmp: Path, participants: int, seed: int, progress) -> dict:
+    """Write all tables chunk by chunk into tmp; return row counts."""
+    cal, schemas = load_calibration(), load_table_schemas()
+    meta = {b"demo_generator_version": GENERATOR_VERSION.encode(), b"demo_seed": str(seed).encode()}
+    arrow = {t: arrow_schema(schemas[t]).with_metadata(meta) for t in TABLES}
+    writers = {t: pq.ParquetWriter(tmp / f"{t}.parquet", arrow[t], compression=PARQUET_COMPRESSION) for t in TABLES}
+    rows = dict.fromkeys(TABLES, 0)
+    try:
+        for index, first_id in enumerate(range(0, participants, CHUNK_SIZE)):
+            n = min(CHUNK_SIZE, participants - first_id)
+            tables = _chunk_tables(cal, schemas, arrow, np.random.default_rng([seed, index]), first_id, n)
+            for t, table in tables.items():
+                if table.num_rows:
+                    writers[t].write_table(table, row_group_size=table.num_rows)
+                rows[t] += table.num_rows
+            if progress is not None:
+                progress(first_id + n, participants)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    _write_truth(tmp / "truth.json", cal, participants, seed)
+    if MAPPING_PATH.exists():
+        shutil.copyfile(MAPPING_PATH, tmp / "mapping.toml")
+    return rows
+
+
+def synthesize(
+    participants: int, seed: int, out_dir: Path, progress: Callable[[int, int], None] | None = None
+) -> dict:
+    """Write the demo extract (three Parquet tables, truth.json, mapping.toml if present) to out_dir.
+
+    Output depends only on (participants, seed). progress(done, total) is called after each chunk with
+    participant counts. Returns {table: rows, "seconds": wall time}.
+    """
+    if not 1 <= participants <= MAX_PARTICIPANTS:
+        raise ValueError(f"participants must be between 1 and {MAX_PARTICIPANTS}, got {participants}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    began = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; it may become out_dir itself
+    try:
+        rows = _write_extract(tmp, participants, seed, progress)
+        _publish(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {**rows, "seconds": time.perf_counter() - began}

@@ -1,0 +1,256 @@
+"""Load a cohort: source files → checked, typed tables → one canonical table of roles (``cohort``).
+
+The canonical table has one row per participant and columns named by role, so every query downstream chooses
+columns from this fixed whitelist, never from user text:
+
+``pid, site, sex ('female'/'male'), age, baseline_year, outcome_<name>, biomarker, treatment, event,
+time_years, exclude_<name>, cov_<name>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+
+from data_schema import derivation, identifiers
+from data_schema.mapping import TIME_UNITS, BinaryColumn, Mapping
+from data_schema.reading import RawTable, load_file, run
+from data_schema.schema import extract_schemas, roles
+from data_schema.validation import (ColumnCheck, FileAccount, Finding, ValidationReport, check_table,
+                                    dangling_keys, duplicate_keys)
+
+COHORT_TABLE = "cohort"
+
+
+class LoadRefused(Exception):
+    """The data cannot be used; ``report`` says why (rule, column, counts — no values)."""
+
+    def __init__(self, report: ValidationReport):
+        super().__init__(report.to_text())
+        self.report = report
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    report: ValidationReport
+    n_participants: int
+
+
+def _role_check(role: str, column: str, kind: str, **extra) -> ColumnCheck:
+    spec = roles()[role]
+    return ColumnCheck(column, role, kind, range=spec.range, **extra)
+
+
+def canonical_checks(mapping: Mapping) -> list[ColumnCheck]:
+    """The typed columns of the canonical table (binary roles are handled by :func:`_binary`)."""
+    cols = mapping.columns
+    checks = []
+    if "participant_id" in cols:
+        checks.append(ColumnCheck(cols["participant_id"], "pid", "string", nullable=False))
+    if "site" in cols:
+        checks.append(ColumnCheck(cols["site"], "site", "string"))
+    if "sex" in cols:
+        codes = tuple(str(c) for group in mapping.sex_codes.values() for c in group)
+        checks.append(ColumnCheck(cols["sex"], "sex_raw", "string", codes=codes, code_hint="in [codes.sex]"))
+    if "age" in cols:
+        checks.append(_role_check("age", cols["age"], "integer", top_code_age=True))
+    if "baseline_year" in cols:
+        checks.append(_role_check("baseline_year", cols["baseline_year"], "integer"))
+    if mapping.biomarker:
+        checks.append(_role_check("biomarker", mapping.biomarker.column, "float"))
+    if mapping.treatment:
+        checks.append(ColumnCheck(mapping.treatment.column, "treatment_raw", "string"))
+    if mapping.time_to_event:
+        checks.append(_role_check("time", mapping.time_to_event.time, "float"))
+    for cov in mapping.covariates.values():
+        checks.append(ColumnCheck(cov.column, f"cov_{cov.name}", "float" if cov.type == "numeric" else "string"))
+    return checks
+
+
+def _binary(table: ir.Table, column: str, positive: tuple) -> ir.BooleanValue:
+    col = table[column]
+    if col.type().is_numeric():
+        numbers = [c for c in positive if isinstance(c, int)]
+        return ibis.ifelse(col.isnull(), ibis.null("boolean"), col.isin(numbers) if numbers else False)
+    text = col.strip()
+    return ibis.ifelse(col.isnull() | (text == ""), ibis.null("boolean"), text.isin([str(c) for c in positive]))
+
+
+def _binaries(mapping: Mapping) -> dict[str, BinaryColumn]:
+    out = {f"outcome_{k}": v for k, v in mapping.outcomes.items()}
+    out |= {f"exclude_{k}": v for k, v in mapping.exclusions.items()}
+    if mapping.time_to_event:
+        tte = mapping.time_to_event
+        out["event"] = BinaryColumn("event", tte.event, tte.event_positive, tte.label)
+    return out
+
+
+def canonical(table: ir.Table, mapping: Mapping, file: str, is_text: bool, decimal: str) -> tuple[ir.Table, list, object]:
+    """Map a one-row-per-participant table to the canonical roles; returns the expression and findings."""
+    missing = sorted(c for c in mapping.source_columns() if c not in table.columns)
+    findings = [Finding("error", file, "mapped column absent", f"the mapping names column '{c}', which is not in "
+                        "the data.", c) for c in missing]
+    if findings:
+        return table, findings, None
+    if not mapping.source_columns():
+        findings.append(Finding("warning", file, "no roles", "no column was bound to a role; write a mapping file "
+                                "(see the README) to name the sex, age and outcome columns."))
+    extra = {name: _binary(table, b.column, b.positive) for name, b in _binaries(mapping).items()}
+    checked = check_table(table, canonical_checks(mapping), file, is_text, decimal,
+                          drop_invalid=mapping.invalid_rows == "drop", extra=extra)
+    findings += checked.findings
+    if checked.top_coded:
+        findings.append(Finding("info", file, "age top-coded", f"{checked.top_coded:,} age(s) above 89 were "
+                                "top-coded to 90 (HIPAA Safe Harbor).", mapping.columns.get("age"), checked.top_coded))
+    return _finish(checked.table, mapping), findings, checked
+
+
+def _finish(table: ir.Table, mapping: Mapping) -> ir.Table:
+    """Recode sex, treatment and time; add row numbers as ids when no id is mapped."""
+    out = table
+    if "sex_raw" in out.columns:
+        female = [str(c) for c in mapping.sex_codes["female"]]
+        male = [str(c) for c in mapping.sex_codes["male"]]
+        out = out.mutate(sex=ibis.cases((out.sex_raw.isin(female), "female"), (out.sex_raw.isin(male), "male"),
+                                        else_=ibis.null("string"))).drop("sex_raw")
+    if "treatment_raw" in out.columns:
+        untreated = [str(c) for c in mapping.treatment.untreated]
+        out = out.mutate(treatment=ibis.ifelse(out.treatment_raw.isin(untreated), ibis.null("string"),
+                                               out.treatment_raw)).drop("treatment_raw")
+    if "time" in out.columns:
+        out = out.mutate(time_years=out.time / TIME_UNITS[mapping.time_to_event.time_unit]).drop("time")
+    if "pid" not in out.columns:
+        out = out.mutate(pid=(ibis.row_number() + 1).cast("string"))
+    return out
+
+
+def _identifier_findings(raw: RawTable, backend) -> list[Finding]:
+    return [Finding("error", raw.file, f"identifier: {f.rule}", f.message, f.column, f.matches)
+            for f in identifiers.scan(backend.table(raw.table))]
+
+
+def _structural_findings(raw: RawTable) -> list[Finding]:
+    by_rule: dict[str, list[int]] = {}
+    for reject in raw.rejects:
+        by_rule.setdefault(reject.rule, []).append(reject.line)
+    return [Finding("error", raw.file, rule, f"{len(lines):,} line(s) could not be parsed: {rule} (first at line "
+                    f"{lines[0]:,}); check the delimiter and quoting, or re-export the file.", None, len(lines))
+            for rule, lines in by_rule.items()]
+
+
+def _load_raw(con, backend, path: Path, name: str, mapping: Mapping) -> tuple[RawTable, list[Finding]]:
+    raw = load_file(con, path, name, mapping.read_options)
+    findings = _structural_findings(raw) + _identifier_findings(raw, backend)
+    if raw.rows_loaded == 0 and not raw.rejects:
+        findings.append(Finding("error", raw.file, "no data rows", "the file has a header but no data rows."))
+    return raw, findings
+
+
+def _load_wide(con, backend, mapping: Mapping):
+    if not mapping.files:
+        raise LoadRefused(ValidationReport((Finding("error", "mapping", "no source files",
+                                                    "no data files were given ([source] files or --data)."),)))
+    raws, findings = [], []
+    for i, path in enumerate(mapping.files):
+        raw, found = _load_raw(con, backend, path, f"raw_{i}", mapping)
+        raws.append(raw)
+        findings += found
+    if len({r.columns for r in raws}) > 1:
+        findings.append(Finding("error", raws[0].file, "different headers", "the source files do not all have the "
+                                "same columns; combine files with identical headers only."))
+        return None, raws, findings, {}
+    table = backend.table(raws[0].table)
+    for raw in raws[1:]:
+        table = table.union(backend.table(raw.table))
+    return table, raws, findings, {}
+
+
+def _extract_checks(schema) -> list[ColumnCheck]:
+    return [ColumnCheck(c.name, c.name, c.type, codes=c.codes, range=c.range, nullable=c.nullable,
+                        top_code_age=(schema.name == "participants" and c.name == "age")) for c in schema.columns]
+
+
+def _load_extract(con, backend, mapping: Mapping):
+    raws, findings, typed = [], [], {}
+    drop = mapping.invalid_rows == "drop"
+    for schema in extract_schemas():
+        path = mapping.tables.get(schema.name)
+        if path is None:
+            raise LoadRefused(ValidationReport((Finding("error", "mapping", "missing table",
+                                                        f"[source.tables] has no '{schema.name}' file."),)))
+        raw, found = _load_raw(con, backend, path, f"raw_{schema.name}", mapping)
+        raws.append(raw)
+        findings += found
+        if found:
+            continue
+        checked = check_table(backend.table(raw.table), _extract_checks(schema), raw.file, raw.is_text,
+                              mapping.read_options.decimal, drop_invalid=drop)
+        findings += checked.findings
+        typed[schema.name] = checked.table
+    if len(typed) < 3:
+        return None, raws, findings, {}
+    dup = duplicate_keys(typed["participants"], "participant_id", raws[0].file)
+    findings += [dup] if dup else []
+    for raw, name in zip(raws[1:], ("ferritin_labs", "treatments")):
+        dangling = dangling_keys(typed[name], "participant_id", typed["participants"], "participant_id")
+        count = typed[name].aggregate(n=dangling.sum()).to_pyarrow().column(0)[0].as_py() or 0
+        if count:
+            findings.append(Finding("warning" if drop else "error", raw.file, "unknown participant",
+                                    f"column 'participant_id': {count:,} row(s) refer to a participant not in "
+                                    f"{raws[0].file}" + ("; those rows were left out." if drop else
+                                                         "; the data are refused."), "participant_id", int(count)))
+            typed[name] = typed[name].filter(~dangling)
+    wide = derivation.derive_wide(typed["participants"], typed["ferritin_labs"], typed["treatments"],
+                                  mapping.baseline_window_days)
+    children = {raw.file: typed[name] for raw, name in zip(raws[1:], ("ferritin_labs", "treatments"))}
+    return wide, raws, findings, children
+
+
+def _accounts(raws: list[RawTable], loaded: dict[str, int]) -> tuple[FileAccount, ...]:
+    out = []
+    for raw in raws:
+        read = raw.rows_loaded + len(raw.rejects)
+        kept = loaded.get(raw.file, 0)
+        out.append(FileAccount(raw.file, read, kept, read - kept))
+    return tuple(out)
+
+
+def load_cohort(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> LoadResult:
+    """Load, check and map the source into the ``cohort`` table of ``con``; raise :class:`LoadRefused` if unusable."""
+    backend = ibis.duckdb.from_connection(con)
+    loader = _load_extract if mapping.shape == "rls_extract" else _load_wide
+    wide, raws, findings, children = loader(con, backend, mapping)
+    is_text = mapping.shape == "wide" and raws[0].is_text
+    checked = None
+    if wide is not None and not any(f.severity == "error" for f in findings):
+        label = raws[0].file if mapping.shape == "wide" else f"{raws[0].file} (derived)"
+        table, more, checked = canonical(wide, mapping, label, is_text, mapping.read_options.decimal)
+        findings += more
+    if any(f.severity == "error" for f in findings):
+        raise LoadRefused(ValidationReport(tuple(findings), _accounts(raws, {})))
+    run(con, f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS {ibis.to_sql(table, dialect='duckdb')}")
+    n = run(con, f"SELECT count(*) FROM {COHORT_TABLE}")[0][0]
+    loaded = _loaded_counts(backend, raws, children, n)
+    report = ValidationReport(tuple(findings), _accounts(raws, loaded), checked.top_coded)
+    return LoadResult(report, n)
+
+
+def _loaded_counts(backend, raws: list[RawTable], children: dict[str, ir.Table], n: int) -> dict[str, int]:
+    """Rows of each file that reached the cohort (for extract tables: checked rows of loaded participants)."""
+    if not children:
+        return {raws[0].file: n} if len(raws) == 1 else _split_wide(raws, n)
+    loaded = {raws[0].file: n}
+    cohort = backend.table(COHORT_TABLE)
+    for file, child in children.items():
+        kept = child.filter(child.participant_id.isin(cohort.pid))
+        loaded[file] = int(kept.count().to_pyarrow().as_py())
+    return loaded
+
+
+def _split_wide(raws: list[RawTable], n: int) -> dict[str, int]:
+    total = sum(r.rows_loaded for r in raws)
+    return {r.file: r.rows_loaded for r in raws} if n == total else {"(all files)": n}

@@ -1,0 +1,332 @@
+"""The mapping file (TOML): binds a user's columns and codes to the roles the dashboard knows.
+
+This is a public contract, documented in the README. Parsing is strict: an unknown key, a wrong type or an
+unsafe name is a :class:`MappingError` naming the file, the key and the rule — never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+NAME_RULE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_COLUMN_NAME = 128
+TIME_UNITS = {"days": 365.25, "months": 12.0, "years": 1.0}  # units per year
+SHAPES = ("wide", "rls_extract")
+BASIC_ROLES = ("participant_id", "sex", "age", "site", "baseline_year")
+DEFAULT_SEX_CODES = {"female": ("F", "f", "female", "Female"), "male": ("M", "m", "male", "Male")}
+
+
+class MappingError(ValueError):
+    """A mapping file that cannot be used; the message names the file, the key and the rule."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Explicit options for reading delimited text; nothing is auto-detected."""
+
+    delimiter: str = ","
+    decimal: str = "."
+    quote: str = '"'
+    header: bool = True
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class BinaryColumn:
+    """A column read as yes/no: a value in ``positive`` is yes, other values no, empty cells unknown."""
+
+    name: str
+    column: str
+    positive: tuple
+    label: str
+
+
+@dataclass(frozen=True)
+class Covariate:
+    name: str
+    column: str
+    label: str
+    type: str  # "categorical" | "numeric"
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Biomarker:
+    column: str
+    label: str
+    unit: str
+    cut_points: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Treatment:
+    column: str
+    label: str
+    untreated: tuple
+
+
+@dataclass(frozen=True)
+class TimeToEvent:
+    event: str
+    event_positive: tuple
+    time: str
+    time_unit: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A parsed, checked mapping. Paths are absolute."""
+
+    path: Path | None
+    shape: str = "wide"
+    files: tuple[Path, ...] = ()
+    tables: dict[str, Path] = field(default_factory=dict)
+    read_options: ReadOptions = ReadOptions()
+    columns: dict[str, str] = field(default_factory=dict)
+    sex_codes: dict[str, tuple] = field(default_factory=lambda: dict(DEFAULT_SEX_CODES))
+    outcomes: dict[str, BinaryColumn] = field(default_factory=dict)
+    biomarker: Biomarker | None = None
+    treatment: Treatment | None = None
+    time_to_event: TimeToEvent | None = None
+    exclusions: dict[str, BinaryColumn] = field(default_factory=dict)
+    covariates: dict[str, Covariate] = field(default_factory=dict)
+    baseline_window_days: int = 365
+    invalid_rows: str = "refuse"
+
+    def source_columns(self) -> set[str]:
+        """Every user column this mapping reads."""
+        cols = set(self.columns.values())
+        cols |= {o.column for o in self.outcomes.values()} | {e.column for e in self.exclusions.values()}
+        cols |= {c.column for c in self.covariates.values()}
+        if self.biomarker:
+            cols.add(self.biomarker.column)
+        if self.treatment:
+            cols.add(self.treatment.column)
+        if self.time_to_event:
+            cols |= {self.time_to_event.event, self.time_to_event.time}
+        return cols
+
+    def with_files(self, paths: tuple[Path, ...]) -> "Mapping":
+        """The same mapping over other data (``--data`` overrides ``[source] files``)."""
+        from dataclasses import replace
+
+        return replace(self, files=paths)
+
+
+class _Reader:
+    """Typed access to one TOML table, collecting the dotted key path for error messages."""
+
+    def __init__(self, file: str, data: dict, where: str):
+        self.file, self.data, self.where = file, data, where
+
+    def fail(self, key: str, rule: str) -> MappingError:
+        place = f"{self.where}.{key}" if self.where else key
+        return MappingError(f"Mapping file {self.file}: key '{place}' {rule}.")
+
+    def only(self, allowed: set[str]) -> None:
+        unknown = sorted(set(self.data) - allowed)
+        if unknown:
+            raise self.fail(unknown[0], f"is not a known key here (allowed: {', '.join(sorted(allowed))})")
+
+    def get(self, key: str, kind: type | tuple, default: Any = None, required: bool = False) -> Any:
+        if key not in self.data:
+            if required:
+                raise self.fail(key, "is required")
+            return default
+        value = self.data[key]
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise self.fail(key, f"must be {_kind_name(kind)}")
+        return value
+
+    def column(self, key: str, required: bool = True) -> str | None:
+        value = self.get(key, str, required=required)
+        if value is not None and (not value.strip() or len(value) > MAX_COLUMN_NAME or _has_control(value)):
+            raise self.fail(key, f"must be a column name of 1-{MAX_COLUMN_NAME} printable characters")
+        return value
+
+    def codes(self, key: str, default: tuple = ()) -> tuple:
+        value = self.get(key, list, default=list(default))
+        if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+            raise self.fail(key, "must be a list of strings or whole numbers")
+        if any(isinstance(v, str) and (len(v) > 200 or _has_control(v)) for v in value):
+            raise self.fail(key, "holds a code that is too long or has control characters")
+        return tuple(value)
+
+    def sub(self, key: str, required: bool = False) -> "_Reader | None":
+        value = self.get(key, dict, required=required)
+        return None if value is None else _Reader(self.file, value, f"{self.where}.{key}".strip("."))
+
+
+def _kind_name(kind: type | tuple) -> str:
+    names = {str: "a string", int: "a whole number", list: "a list", dict: "a table", bool: "true or false"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+def _check_name(reader: _Reader, name: str) -> None:
+    if not NAME_RULE.match(name):
+        raise reader.fail(name, "must be a name of lower-case letters, digits and _ (starting with a letter)")
+
+
+def _resolve(base: Path, name: str, reader: _Reader, key: str) -> Path:
+    if _has_control(name) or not name.strip():
+        raise reader.fail(key, "must be a file path")
+    return (base / name).resolve()
+
+
+def _source(r: _Reader, base: Path) -> dict:
+    r.only({"files", "tables", "shape", "delimiter", "decimal", "quote", "header", "encoding"})
+    shape = r.get("shape", str, default="wide")
+    if shape not in SHAPES:
+        raise r.fail("shape", f"must be one of {', '.join(SHAPES)}")
+    files = tuple(_resolve(base, f, r, "files") for f in r.codes("files") if isinstance(f, str))
+    tables_reader = r.sub("tables")
+    tables = {}
+    if tables_reader:
+        tables_reader.only({"participants", "ferritin_labs", "treatments"})
+        tables = {k: _resolve(base, tables_reader.get(k, str), tables_reader, k) for k in tables_reader.data}
+    options = ReadOptions(
+        delimiter=r.get("delimiter", str, default=","),
+        decimal=r.get("decimal", str, default="."),
+        quote=r.get("quote", str, default='"'),
+        header=r.get("header", bool, default=True),
+        encoding=r.get("encoding", str, default="utf-8"),
+    )
+    if len(options.delimiter) != 1 or options.decimal not in (".", ",") or len(options.quote) != 1:
+        raise r.fail("delimiter", "must be a single character (and decimal '.' or ',')")
+    if options.encoding.lower().replace("-", "") not in ("utf8", "latin1", "utf16"):
+        raise r.fail("encoding", "must be utf-8, latin-1 or utf-16")
+    return {"shape": shape, "files": files, "tables": tables, "read_options": options}
+
+
+def _binary(r: _Reader, name: str, column_key: str = "column", positive_key: str = "positive") -> BinaryColumn:
+    _check_name(r, name)
+    sub = r.sub(name, required=True)
+    sub.only({column_key, positive_key, "label"})
+    positive = sub.codes(positive_key, default=(1,))
+    if not positive:
+        raise sub.fail(positive_key, "must list at least one value")
+    return BinaryColumn(name, sub.column(column_key), positive, sub.get("label", str, default=name))
+
+
+def _covariates(r: _Reader) -> dict[str, Covariate]:
+    out = {}
+    for name in r.data:
+        _check_name(r, name)
+        sub = r.sub(name, required=True)
+        sub.only({"column", "label", "type", "unit"})
+        kind = sub.get("type", str, default="categorical")
+        if kind not in ("categorical", "numeric"):
+            raise sub.fail("type", "must be 'categorical' or 'numeric'")
+        column = sub.column("column", required=False) or name
+        out[name] = Covariate(name, column, sub.get("label", str, default=name), kind, sub.get("unit", str))
+    return out
+
+
+def _biomarker(r: _Reader) -> Biomarker:
+    r.only({"column", "label", "unit", "cut_points"})
+    cuts = r.get("cut_points", list, default=[50, 75, 100])
+    if not cuts or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cuts):
+        raise r.fail("cut_points", "must be a list of numbers")
+    if list(cuts) != sorted(set(cuts)) or cuts[0] <= 0:
+        raise r.fail("cut_points", "must be positive and strictly increasing")
+    return Biomarker(r.column("column"), r.get("label", str, default="Biomarker"), r.get("unit", str, default=""),
+                     tuple(float(c) for c in cuts))
+
+
+def _time_to_event(r: _Reader) -> TimeToEvent:
+    r.only({"event", "event_positive", "time", "time_unit", "label"})
+    unit = r.get("time_unit", str, default="days")
+    if unit not in TIME_UNITS:
+        raise r.fail("time_unit", "must be days, months or years")
+    return TimeToEvent(r.column("event"), r.codes("event_positive", default=(1,)), r.column("time"), unit,
+                       r.get("label", str, default="Event"))
+
+
+def _sex_codes(r: _Reader | None) -> dict[str, tuple]:
+    if r is None:
+        return dict(DEFAULT_SEX_CODES)
+    r.only({"female", "male"})
+    codes = {"female": r.codes("female"), "male": r.codes("male")}
+    if set(map(str, codes["female"])) & set(map(str, codes["male"])):
+        raise r.fail("female", "shares a code with 'male'")
+    return codes
+
+
+def parse_mapping(text: str, base: Path, file_label: str = "<mapping>", path: Path | None = None) -> Mapping:
+    """Parse mapping TOML text; relative paths resolve against ``base``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"Mapping file {file_label} is not valid TOML ({exc}).") from None
+    top = _Reader(file_label, data, "")
+    top.only({"source", "columns", "codes", "outcomes", "biomarker", "treatment", "time_to_event", "exclusions",
+              "covariates", "derivation", "validation"})
+    source = _source(top.sub("source") or _Reader(file_label, {}, "source"), base)
+    cols = top.sub("columns") or _Reader(file_label, {}, "columns")
+    cols.only(set(BASIC_ROLES))
+    codes = top.sub("codes")
+    if codes:
+        codes.only({"sex"})
+    derivation = top.sub("derivation") or _Reader(file_label, {}, "derivation")
+    derivation.only({"baseline_window_days"})
+    window = derivation.get("baseline_window_days", int, default=365)
+    if not 0 <= window <= 3650:
+        raise derivation.fail("baseline_window_days", "must be between 0 and 3650")
+    validation = top.sub("validation") or _Reader(file_label, {}, "validation")
+    validation.only({"invalid_rows"})
+    invalid_rows = validation.get("invalid_rows", str, default="refuse")
+    if invalid_rows not in ("refuse", "drop"):
+        raise validation.fail("invalid_rows", "must be 'refuse' or 'drop'")
+    named = {key: top.sub(key) for key in ("outcomes", "exclusions", "covariates")}
+    return Mapping(
+        path=path,
+        **source,
+        columns={role: cols.column(role) for role in BASIC_ROLES if role in cols.data},
+        sex_codes=_sex_codes(codes.sub("sex") if codes else None),
+        outcomes={n: _binary(named["outcomes"], n) for n in (named["outcomes"].data if named["outcomes"] else {})},
+        biomarker=_biomarker(top.sub("biomarker")) if "biomarker" in data else None,
+        treatment=_treatment(top.sub("treatment")) if "treatment" in data else None,
+        time_to_event=_time_to_event(top.sub("time_to_event")) if "time_to_event" in data else None,
+        exclusions={n: _binary(named["exclusions"], n) for n in (named["exclusions"].data if named["exclusions"] else {})},
+        covariates=_covariates(named["covariates"]) if named["covariates"] else {},
+        baseline_window_days=window,
+        invalid_rows=invalid_rows,
+    )
+
+
+def _treatment(r: _Reader) -> Treatment:
+    r.only({"column", "label", "untreated"})
+    return Treatment(r.column("column"), r.get("label", str, default="Treatment"), r.codes("untreated"))
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check a mapping file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MappingError(f"Mapping file {path.name} was not found.") from None
+    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
+        raise MappingError(f"Mapping file {path.name} cannot be read as UTF-8 text ({type(exc).__name__}).") from None
+    return parse_mapping(text, path.parent.resolve(), path.name, path.resolve())
+
+
+def default_mapping(columns: list[str], files: tuple[Path, ...]) -> Mapping:
+    """A mapping for a file without one: roles bind to columns of the same name."""
+    present = set(columns)
+    return Mapping(
+        path=None,
+        files=files,
+        columns={role: role for role in BASIC_ROLES if role in present},
+        outcomes={"rls": BinaryColumn("rls", "rls", (1,), "RLS")} if "rls" in present else {},
+    )

@@ -1,0 +1,235 @@
+"""Column checks: types, codes, ranges, NaN/inf, missing values, duplicate keys, referential integrity.
+
+Every check is an Ibis expression counted in one aggregate scan per table; the report lists rule, column and
+count for each finding and never a value (the report itself must not leak data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+
+AGE_TOP_CODE = 90  # HIPAA Safe Harbor: ages above 89 are aggregated into one category
+IMPLAUSIBLE_AGE = 120
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule broken (or one thing done) in one column of one file, with how many rows it touched."""
+
+    severity: str  # "error" refuses the data; "warning" and "info" do not
+    file: str
+    rule: str
+    message: str
+    column: str | None = None
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class FileAccount:
+    """Rows read from one file = rows loaded + rows rejected (by the reader or by validation)."""
+
+    file: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What loading found: every finding and the row accounting of every file."""
+
+    findings: tuple[Finding, ...] = ()
+    accounts: tuple[FileAccount, ...] = ()
+    top_coded_ages: int = 0
+
+    @property
+    def usable(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    def to_dict(self) -> dict:
+        return {
+            "usable": self.usable,
+            "findings": [asdict(f) for f in self.findings],
+            "files": [asdict(a) for a in self.accounts],
+            "top_coded_ages": self.top_coded_ages,
+        }
+
+    def to_text(self) -> str:
+        head = "Data can be used." if self.usable else "Data refused."
+        lines = [head]
+        for a in self.accounts:
+            lines.append(f"  {a.file}: {a.rows_read:,} rows read = {a.rows_loaded:,} loaded + "
+                         f"{a.rows_rejected:,} rejected")
+        for f in self.findings:
+            lines.append(f"  [{f.severity}] {f.file}: {f.message}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """How one source column is typed and checked, and the name it gets in the typed table."""
+
+    source: str
+    target: str
+    type: str  # string | integer | float | flag
+    codes: tuple | None = None
+    range: tuple[float, float] | None = None
+    nullable: bool = True
+    top_code_age: bool = False
+    code_hint: str = ""
+
+
+@dataclass
+class CheckedTable:
+    """A typed table expression plus what checking it found."""
+
+    table: ir.Table
+    findings: list[Finding] = field(default_factory=list)
+    rows_in: int = 0
+    rows_invalid: int = 0
+    top_coded: int = 0
+
+
+def _text(col: ir.Value, is_text: bool) -> ir.StringValue:
+    col = col if is_text else col.cast("string")
+    return col.strip()
+
+
+def _missing(col: ir.Value, is_text: bool) -> ir.BooleanValue:
+    if is_text or col.type().is_string():
+        return col.isnull() | (col.strip() == "")
+    return col.isnull()
+
+
+def _number(col: ir.Value, is_text: bool, decimal: str) -> ir.FloatingValue:
+    if is_text or col.type().is_string():
+        text = col.strip()
+        if decimal == ",":
+            text = text.replace(",", ".")
+        return text.try_cast("float64")
+    return col.cast("float64")
+
+
+def typed_value(col: ir.Value, check: ColumnCheck, is_text: bool, decimal: str) -> ir.Value:
+    """The column cast to its declared type (NULL where the cast fails)."""
+    if check.type == "string":
+        return ibis.ifelse(_missing(col, is_text), ibis.null("string"), _text(col, is_text))
+    number = _number(col, is_text, decimal)
+    if check.type == "float":
+        return number
+    whole = ibis.ifelse(number.isinf() | number.isnan(), ibis.null("float64"), number)
+    whole = ibis.ifelse(whole.floor() == whole, whole, ibis.null("float64"))
+    return whole.cast("int64")
+
+
+def _code_match(value: ir.Value, codes: tuple) -> ir.BooleanValue:
+    if value.type().is_numeric():
+        numeric = [c for c in codes if isinstance(c, (int, float))]
+        return value.isin(numeric) if numeric else ibis.literal(False)
+    return value.isin([str(c) for c in codes])
+
+
+def violations(col: ir.Value, check: ColumnCheck, is_text: bool, decimal: str) -> dict[str, ir.BooleanValue]:
+    """Rule name -> boolean expression that is true on rows breaking it."""
+    missing = _missing(col, is_text)
+    value = typed_value(col, check, is_text, decimal)
+    rules: dict[str, ir.BooleanValue] = {}
+    if not check.nullable:
+        rules["missing value"] = missing
+    if check.type != "string":
+        number = _number(col, is_text, decimal)
+        rules["not a number"] = ~missing & number.isnull()
+        rules["not a finite number (NaN or infinity)"] = number.isnan() | number.isinf()
+        if check.type in ("integer", "flag"):
+            rules["not a whole number"] = number.notnull() & ~(number.isnan() | number.isinf()) & value.isnull()
+    if check.range is not None:
+        low, high = check.range
+        high = IMPLAUSIBLE_AGE if check.top_code_age else high
+        finite = value.notnull() & ~(value.isnan() | value.isinf() if check.type == "float" else ibis.literal(False))
+        rules[f"outside the plausible range {low:g}-{high:g}"] = finite & ~value.between(low, high)
+    codes = (0, 1) if check.type == "flag" else check.codes
+    if codes is not None:
+        hint = f" {check.code_hint}" if check.code_hint else ""
+        rules[f"not one of the allowed codes{hint}"] = value.notnull() & ~_code_match(value, codes)
+    return {rule: expr.fill_null(False) for rule, expr in rules.items()}
+
+
+def check_table(table: ir.Table, checks: list[ColumnCheck], file: str, is_text: bool, decimal: str = ".",
+                drop_invalid: bool = False, extra: dict[str, ir.Value] | None = None) -> CheckedTable:
+    """Type and check ``table``; with ``drop_invalid`` rows breaking any rule are left out (and counted).
+
+    ``extra`` adds further column expressions over ``table`` to the typed result.
+    """
+    present = set(table.columns)
+    findings: list[Finding] = []
+    typed: dict[str, ir.Value] = {}
+    counters: dict[str, ir.Scalar] = {"rows": table.count()}
+    labels: dict[str, tuple[str, str]] = {}
+    invalid = ibis.literal(False)
+    for i, check in enumerate(checks):
+        if check.source not in present:
+            findings.append(_absent(check, file))
+            typed[check.target] = ibis.null(_ibis_type(check.type))
+            continue
+        col = table[check.source]
+        value = typed_value(col, check, is_text, decimal)
+        if check.top_code_age:
+            counters["top_coded"] = (value > AGE_TOP_CODE - 1).fill_null(False).sum()
+            value = ibis.ifelse(value.between(AGE_TOP_CODE, IMPLAUSIBLE_AGE), AGE_TOP_CODE, value)
+        typed[check.target] = value
+        for j, (rule, broken) in enumerate(violations(col, check, is_text, decimal).items()):
+            counters[f"v{i}_{j}"] = broken.sum()
+            labels[f"v{i}_{j}"] = (check.source, rule)
+            invalid = invalid | broken
+    counters["invalid"] = invalid.sum() if labels else ibis.literal(0)
+    counts = table.aggregate(**counters).to_pyarrow().to_pylist()[0]
+    for key, (column, rule) in labels.items():
+        if counts[key]:
+            findings.append(_violation(file, column, rule, int(counts[key]), drop_invalid))
+    out = table.select(**typed, **(extra or {}), __invalid=invalid)
+    out = (out.filter(~out.__invalid) if drop_invalid else out).drop("__invalid")
+    result = CheckedTable(out, findings, int(counts["rows"]), int(counts["invalid"] or 0))
+    result.top_coded = int(counts.get("top_coded") or 0)
+    return result
+
+
+def _ibis_type(kind: str) -> str:
+    return {"string": "string", "integer": "int64", "flag": "int64", "float": "float64"}[kind]
+
+
+def _absent(check: ColumnCheck, file: str) -> Finding:
+    if check.nullable:
+        return Finding("warning", file, "column absent", f"column '{check.source}' is not in the file; "
+                       "it is treated as empty.", check.source)
+    return Finding("error", file, "required column absent", f"required column '{check.source}' is not in the "
+                   "file.", check.source)
+
+
+def _violation(file: str, column: str, rule: str, count: int, dropped: bool) -> Finding:
+    action = "those rows were left out" if dropped else (
+        "the data are refused; fix the source, or set [validation] invalid_rows = \"drop\" in the mapping to "
+        "load only the valid rows")
+    return Finding("warning" if dropped else "error", file, rule,
+                   f"column '{column}': {count:,} row(s) — {rule}; {action}.", column, count)
+
+
+def duplicate_keys(table: ir.Table, key: str, file: str) -> Finding | None:
+    """Rows whose key appears more than once (always an error: counts would be ambiguous)."""
+    dup = table.group_by(key).aggregate(n=table.count()).filter(lambda t: t.n > 1)
+    total = dup.aggregate(rows=dup.n.sum()).to_pyarrow().column(0)[0].as_py() or 0
+    if not total:
+        return None
+    return Finding("error", file, "duplicate key", f"column '{key}': {total:,} rows share a key with another row; "
+                   "each participant must appear once.", key, int(total))
+
+
+def dangling_keys(child: ir.Table, key: str, parent: ir.Table, parent_key: str) -> ir.BooleanValue:
+    """True on child rows whose key has no parent row."""
+    return ~child[key].isin(parent[parent_key]) & child[key].notnull()

@@ -1,0 +1,122 @@
+"""The query engine: one embedded DuckDB database holding the loaded cohort, locked after loading.
+
+Queries are engine-agnostic Ibis expressions over :func:`cohort_table` (an unbound table with the canonical
+schema); the engine compiles them for its dialect and runs each on its own cursor, so Streamlit sessions
+(threads) never share a result. User values reach SQL only as typed, escaped literals of values that were first
+validated against the cohort's own options (see ``queries.filters``); column names come only from the
+canonical schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from data_schema.loading import COHORT_TABLE, LoadResult, load_cohort
+from data_schema.mapping import Mapping
+from data_schema.reading import run
+from data_schema.sources import resolve_mapping, source_files
+
+
+@dataclass(frozen=True)
+class CohortInfo:
+    """What the pages need to know about the loaded cohort (no participant data)."""
+
+    label: str
+    data_hash: str
+    mapping: Mapping
+    load: LoadResult
+    schema: dict[str, str]
+
+
+class CohortEngine:
+    """Holds the locked DuckDB connection and runs Ibis expressions on per-query cursors."""
+
+    dialect = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, info: CohortInfo):
+        self._con = con
+        self._lock = threading.Lock()
+        self.info = info
+
+    @classmethod
+    def open(cls, data: Path | None, mapping_file: Path | None = None) -> "CohortEngine":
+        """Load the source (raising ``MappingError``, ``DataError`` or ``LoadRefused``) and lock the database."""
+        mapping = resolve_mapping(data, mapping_file)
+        con = duckdb.connect(":memory:", config={"threads": 2})
+        _limit_spill(con)
+        result = load_cohort(con, mapping)
+        schema = {name: str(dtype) for name, dtype in run(con, f"SELECT column_name, data_type FROM "
+                                                           f"information_schema.columns WHERE table_name = "
+                                                           f"'{COHORT_TABLE}' ORDER BY ordinal_position")}
+        _lock_down(con)
+        info = CohortInfo(_label(mapping), data_hash(mapping), mapping, result, schema)
+        return cls(con, info)
+
+    def table(self) -> ir.Table:
+        """The canonical cohort table as an unbound Ibis table."""
+        return cohort_table(self.info.schema)
+
+    def sql(self, expr: ir.Expr) -> str:
+        """The SQL this engine runs for ``expr`` (shown in "How this was computed")."""
+        return ibis.to_sql(expr, dialect=self.dialect)
+
+    def execute(self, expr: ir.Expr) -> pd.DataFrame:
+        """Run an aggregate expression and return its (small) result."""
+        sql = self.sql(expr)
+        with self._lock:
+            cursor = self._con.cursor()
+        try:
+            return cursor.execute(sql).df()
+        finally:
+            cursor.close()
+
+
+_IBIS_TYPES = {"VARCHAR": "string", "BIGINT": "int64", "INTEGER": "int32", "DOUBLE": "float64",
+               "BOOLEAN": "boolean", "TINYINT": "int8", "SMALLINT": "int16", "FLOAT": "float32"}
+
+
+def cohort_table(schema: dict[str, str]) -> ir.Table:
+    """An unbound Ibis table named like the canonical table, with its column types."""
+    return ibis.table({k: _IBIS_TYPES.get(v, "string") for k, v in schema.items()}, name=COHORT_TABLE)
+
+
+def _limit_spill(con: duckdb.DuckDBPyConnection) -> None:
+    spill = Path(tempfile.gettempdir()) / "rls-dashboard-spill"
+    spill.mkdir(exist_ok=True)
+    run(con, "SET temp_directory = $d", {"d": str(spill)})
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """No file access, no extensions, no configuration changes after loading (see docs/security.md)."""
+    run(con, "SET enable_external_access = false")
+    run(con, "SET autoinstall_known_extensions = false")
+    run(con, "SET autoload_known_extensions = false")
+    run(con, "SET lock_configuration = true")
+
+
+def data_hash(mapping: Mapping) -> str:
+    """SHA-256 over the source files' bytes and the mapping file: names the exact data behind every output."""
+    digest = hashlib.sha256()
+    paths = list(source_files(mapping)) + ([mapping.path] if mapping.path else [])
+    for path in paths:
+        digest.update(path.name.encode())
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _label(mapping: Mapping) -> str:
+    files = source_files(mapping)
+    folder = files[0].parent.name if files else ""
+    return f"{folder}/ ({', '.join(p.name for p in files)})" if mapping.shape == "rls_extract" else \
+        ", ".join(p.name for p in files)
