@@ -31,7 +31,8 @@ TABLES_DIR = HERE.parent / "tables"
 TABLES = ("participants", "ferritin_labs", "treatments")
 ARROW_TYPES = {"string": pa.string(), "integer": pa.int32(), "flag": pa.int8(), "float": pa.float64()}
 PARQUET_COMPRESSION = "zstd"
-NULL = -1  # sentinel for an empty integer cell before conversion to Arrow
+NULL = np.iinfo(np.int64).min  # sentinel for an empty integer cell before conversion to Arrow
+SEX_LEVELS = ("F", "M")  # sex code 0 = female, 1 = male
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -74,15 +75,15 @@ def load_table_schemas(tables_dir: Path = TABLES_DIR) -> dict[str, dict]:
 
 def arrow_schema(columns: dict) -> pa.Schema:
     """Arrow schema for declared columns: string/int32/int8/float64, non-null where declared."""
-    return pa.schema(
-        [pa.field(name, ARROW_TYPES[spec["type"]], nullable=spec.get("nullable", True)) for name, spec in columns.items()]
-    )
+    fields = [pa.field(name, ARROW_TYPES[c["type"]], nullable=c.get("nullable", True)) for name, c in columns.items()]
+    return pa.schema(fields)
 
 
 # ----------------------------------------------------------------------------- small helpers
 
 
 def _norm(weights) -> np.ndarray:
+    """Weights scaled to sum to 1."""
     w = np.asarray(weights, dtype=float)
     return w / w.sum()
 
@@ -125,18 +126,27 @@ def _participant_ids(first: int, n: int) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf.tobytes()))
 
 
-def _table(schema: pa.Schema, cols: dict) -> pa.Table:
-    """Table in declared column order from arrays, (values, null_mask) pairs or Arrow arrays."""
-    if set(cols) != set(schema.names):
-        raise ValueError(f"generated columns differ from the declared schema: {set(cols) ^ set(schema.names)}")
-    arrays = []
-    for field in schema:
-        value = cols[field.name]
-        if not isinstance(value, pa.Array):
-            values, mask = value if isinstance(value, tuple) else (value, None)
-            values = np.asarray(values).astype(field.type.to_pandas_dtype())
-            value = pa.array(values, type=field.type, mask=mask)
-        arrays.append(value)
+def _arrow_column(field: pa.Field, value, levels) -> pa.Array:
+    """Arrow array for one declared column: codes become strings, NaN/NULL become nulls."""
+    if isinstance(value, pa.Array):
+        return value
+    if levels is not None:
+        return _strings(levels, value)
+    value = np.asarray(value)
+    missing = np.isnan(value) if value.dtype.kind == "f" else value == NULL
+    if not missing.any():
+        missing = None
+    elif not field.nullable:
+        raise ValueError(f"column {field.name} is declared non-nullable but has empty cells")
+    return pa.array(value.astype(field.type.to_pandas_dtype()), type=field.type, mask=missing)
+
+
+def _table(schema: pa.Schema, state: dict, levels: dict) -> pa.Table:
+    """Table of the declared columns, in declared order, taken from a dict that may hold more keys."""
+    absent = [name for name in schema.names if name not in state]
+    if absent:
+        raise ValueError(f"declared columns not generated: {absent}")
+    arrays = [_arrow_column(field, state[field.name], levels.get(field.name)) for field in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -155,7 +165,7 @@ def _draw_people(cal: dict, rng: np.random.Generator, n: int) -> dict:
     female = _chance(rng, np.full(n, pop["female_share"]))
     first_year, last_year = pop["baseline_year"]
     year = rng.integers(first_year, last_year + 1, size=n)
-    return {"site": site, "female": female, "age": age, "baseline_year": year}
+    return {"site": site, "female": female, "sex": np.where(female, 0, 1), "age": age, "baseline_year": year}
 
 
 def _draw_rls(cal: dict, rng: np.random.Generator, p: dict) -> np.ndarray:
@@ -194,7 +204,7 @@ def _draw_criteria(cal: dict, rng: np.random.Generator, rls: np.ndarray) -> dict
     }
 
 
-def _draw_severity(cal: dict, rng: np.random.Generator, rls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _draw_severity(cal: dict, rng: np.random.Generator, rls: np.ndarray) -> dict:
     """IRLS total for cases (NULL otherwise) and the clinically-significant flag."""
     sv = cal["severity"]
     m = int(rls.sum())
@@ -203,12 +213,10 @@ def _draw_severity(cal: dict, rng: np.random.Generator, rls: np.ndarray) -> tupl
     score[rls] = rng.integers(np.take(sv["score_lower"], band), np.take(sv["score_upper"], band) + 1)
     significant = np.zeros(len(rls), dtype=bool)
     significant[rls] = _chance(rng, np.take(sv["clinically_significant_p"], band))
-    return score, significant
+    return {"irls_score": score, "rls_clinically_significant": significant}
 
 
-def _draw_frequency_distress(
-    cal: dict, rng: np.random.Generator, columns: dict, groups: dict
-) -> tuple[np.ndarray, np.ndarray]:
+def _draw_frequency_distress(cal: dict, rng: np.random.Generator, p: dict, columns: dict) -> dict:
     """Codes of symptom_frequency and symptom_distress (0 = "none"), consistent with significance."""
     fd = cal["severity"]["frequency_distress"]
     freq_codes, distress_codes = columns["symptom_frequency"]["codes"], columns["symptom_distress"]["codes"]
@@ -216,14 +224,18 @@ def _draw_frequency_distress(
     defining = np.outer(
         np.asarray(freq_codes) == "twice_weekly_or_more", np.isin(distress_codes, ["moderate", "severe"])
     )
-    n = len(groups["significant"])
-    freq, distress = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    for group, allowed in (("significant", defining), ("other_case", ~defining), ("noncase", ~defining)):
-        mask = groups[group]
-        joint = np.outer(fd[f"{group}_frequency"], fd[f"{group}_distress"]) * allowed
+    rls, significant = p["rls_irlssg"], p["rls_clinically_significant"]
+    groups = {
+        "significant": (significant, defining),
+        "other_case": (rls & ~significant, ~defining),
+        "noncase": (~rls & p["irlssg_urge"], ~defining),
+    }
+    freq, distress = np.zeros(len(rls), dtype=np.int64), np.zeros(len(rls), dtype=np.int64)
+    for name, (mask, allowed) in groups.items():
+        joint = np.outer(fd[f"{name}_frequency"], fd[f"{name}_distress"]) * allowed
         cell = rng.choice(joint.size, size=int(mask.sum()), p=_norm(joint.ravel()))
         freq[mask], distress[mask] = np.divmod(cell, len(distress_codes))
-    return freq, distress
+    return {"symptom_frequency": freq, "symptom_distress": distress}
 
 
 def _draw_parity(cal: dict, rng: np.random.Generator, female: np.ndarray, rls: np.ndarray) -> np.ndarray:
@@ -238,10 +250,10 @@ def _draw_parity(cal: dict, rng: np.random.Generator, female: np.ndarray, rls: n
     return parity
 
 
-def _draw_kidney(cal: dict, rng: np.random.Generator, p: dict, rls: np.ndarray, codes: list) -> tuple:
+def _draw_kidney(cal: dict, rng: np.random.Generator, age: np.ndarray, rls: np.ndarray, codes: list) -> dict:
     """kidney_disease code and a consistent eGFR."""
     k, e = cal["risk_factors"]["kidney"], cal["risk_factors"]["egfr"]
-    n, age = len(rls), p["age"]
+    n = len(rls)
     p_dialysis = _case_scaled(k["dialysis_p"], rls, k["dialysis_case_multiplier"])
     p_ckd = _case_scaled(np.take(k["ckd_p"], _band(k["ckd_age_lower"], age)), rls, k["ckd_case_multiplier"])
     u = rng.random(n)
@@ -253,35 +265,36 @@ def _draw_kidney(cal: dict, rng: np.random.Generator, p: dict, rls: np.ndarray, 
         [rng.uniform(*e["dialysis_range"], size=n), rng.uniform(*e["ckd_range"], size=n)],
         np.maximum(healthy, e["none_floor"]),
     )
-    return kidney, np.round(np.minimum(egfr, e["max"]), 1)
+    return {"kidney_disease": kidney, "egfr": np.round(np.minimum(egfr, e["max"]), 1)}
 
 
-def _draw_risk_factors(cal: dict, rng: np.random.Generator, p: dict, rls: np.ndarray, columns: dict) -> dict:
+def _draw_flag(rng: np.random.Generator, factor: dict, rls: np.ndarray) -> np.ndarray:
+    """A baseline flag with probability base, times case_multiplier among RLS cases."""
+    return _chance(rng, _case_scaled(factor["base"], rls, factor["case_multiplier"]))
+
+
+def _draw_risk_factors(cal: dict, rng: np.random.Generator, p: dict, columns: dict) -> dict:
     """Risk factors drawn conditional on RLS status, so RLS prevalence stays as calibrated."""
     rf = cal["risk_factors"]
-    n, female, age = len(rls), p["female"], p["age"]
-    preg = rf["pregnant"]
+    rls, female, age = p["rls_irlssg"], p["female"], p["age"]
+    preg, ida, bmi = rf["pregnant"], rf["iron_deficiency_anaemia"], rf["bmi_group"]
     eligible = female & (age >= preg["age"][0]) & (age <= preg["age"][1])
-    ida = rf["iron_deficiency_anaemia"]
     p_ida = np.where(female & (age < ida["women_below_age"]), ida["women_p"], ida["other_p"])
-    kidney, egfr = _draw_kidney(cal, rng, p, rls, columns["kidney_disease"]["codes"])
-    bmi = rf["bmi_group"]
-    bmi_codes = columns["bmi_group"]["codes"]
     return {
         "parity": _draw_parity(cal, rng, female, rls),
-        "pregnant": eligible & _chance(rng, _case_scaled(preg["base"], rls, preg["case_multiplier"])),
-        "kidney_disease": kidney,
-        "egfr": egfr,
+        "pregnant": eligible & _draw_flag(rng, preg, rls),
+        **_draw_kidney(cal, rng, age, rls, columns["kidney_disease"]["codes"]),
         "iron_deficiency_anaemia": _chance(rng, _case_scaled(p_ida, rls, ida["case_multiplier"])),
-        "antidepressant": _chance(rng, _case_scaled(rf["antidepressant"]["base"], rls, rf["antidepressant"]["case_multiplier"])),
-        "antihistamine": _chance(rng, _case_scaled(rf["antihistamine"]["base"], rls, rf["antihistamine"]["case_multiplier"])),
-        "bmi_group": np.take([bmi_codes.index(c) for c in bmi["codes"]], rng.choice(len(bmi["share"]), size=n, p=_norm(bmi["share"]))),
+        "antidepressant": _draw_flag(rng, rf["antidepressant"], rls),
+        "antihistamine": _draw_flag(rng, rf["antihistamine"], rls),
+        "bmi_group": rng.choice(len(bmi["share"]), size=len(rls), p=_norm(bmi["share"])),
     }
 
 
-def _draw_plms(cal: dict, rng: np.random.Generator, p: dict, rls: np.ndarray) -> np.ndarray:
+def _draw_plms(cal: dict, rng: np.random.Generator, p: dict) -> np.ndarray:
     """PLMS index for the polysomnography subset, NaN for everyone else."""
     pl = cal["plms"]
+    rls = p["rls_irlssg"]
     n = len(rls)
     psg = _chance(rng, np.where(rls, pl["psg_share_case"], pl["psg_share_noncase"]))
     band = _band(pl["noncase_age_lower"], p["age"])
@@ -295,12 +308,13 @@ def _draw_plms(cal: dict, rng: np.random.Generator, p: dict, rls: np.ndarray) ->
     return np.where(psg, index, np.nan)
 
 
-def _latent_ferritin(cal: dict, rng: np.random.Generator, p: dict, ida: np.ndarray) -> np.ndarray:
+def _latent_ferritin(cal: dict, rng: np.random.Generator, p: dict) -> np.ndarray:
     """Latent serum ferritin (µg/L): log-normal with shifts for young women and iron-deficiency anaemia."""
     f = cal["ferritin"]
     young_woman = p["female"] & (p["age"] >= f["women_age"][0]) & (p["age"] <= f["women_age"][1])
-    shift = np.where(young_woman, f["women_log_shift"], 0.0) + np.where(ida, f["ida_log_shift"], 0.0)
-    return np.exp(np.log(f["median"]) + shift + f["sigma"] * rng.standard_normal(len(ida)))
+    shift = np.where(young_woman, f["women_log_shift"], 0.0)
+    shift = shift + np.where(p["iron_deficiency_anaemia"], f["ida_log_shift"], 0.0)
+    return np.exp(np.log(f["median"]) + shift + f["sigma"] * rng.standard_normal(len(shift)))
 
 
 def _end_of_followup(cal: dict, rng: np.random.Generator, year: np.ndarray) -> np.ndarray:
@@ -310,22 +324,37 @@ def _end_of_followup(cal: dict, rng: np.random.Generator, year: np.ndarray) -> n
     return np.minimum(days, fu["max_day"])
 
 
+def _draw_participants(cal: dict, rng: np.random.Generator, n: int, columns: dict) -> dict:
+    """All participant columns (under their declared names) plus hidden state: female, latent ferritin, end."""
+    p = _draw_people(cal, rng, n)
+    p["rls_irlssg"] = _draw_rls(cal, rng, p)
+    p.update(_draw_criteria(cal, rng, p["rls_irlssg"]))
+    p.update(_draw_severity(cal, rng, p["rls_irlssg"]))
+    p.update(_draw_frequency_distress(cal, rng, p, columns))
+    p.update(_draw_risk_factors(cal, rng, p, columns))
+    p["plms_index"] = _draw_plms(cal, rng, p)
+    p["latent_ferritin"] = _latent_ferritin(cal, rng, p)
+    p["end_of_followup_day"] = _end_of_followup(cal, rng, p["baseline_year"])
+    return p
+
+
 # ----------------------------------------------------------------------------- labs and treatments
 
 
-def _draw_first_treatment(cal: dict, rng: np.random.Generator, rls, significant, end) -> dict:
+def _draw_first_treatment(cal: dict, rng: np.random.Generator, p: dict) -> dict:
     """Treated cases (local index), their first drug (index into drugs) and start day."""
     tr = cal["treatment"]
-    treated = rls & _chance(rng, np.where(significant, tr["p_treated_significant"], tr["p_treated_other"]))
-    who = np.flatnonzero(treated)
+    p_treated = np.where(p["rls_clinically_significant"], tr["p_treated_significant"], tr["p_treated_other"])
+    who = np.flatnonzero(p["rls_irlssg"] & _chance(rng, p_treated))
     drug = rng.choice(len(tr["drugs"]), size=len(who), p=_norm(tr["first_drug_share"]))
-    last_start = np.minimum(tr["start_max_day"], end[who] - tr["start_min_remaining"])
+    last_start = np.minimum(tr["start_max_day"], p["end_of_followup_day"][who] - tr["start_min_remaining"])
     return {"who": who, "drug": drug, "start": rng.integers(0, last_start + 1)}
 
 
-def _draw_labs(cal: dict, rng: np.random.Generator, end, latent, first: dict) -> dict:
+def _draw_labs(cal: dict, rng: np.random.Generator, p: dict, first: dict) -> dict:
     """Baseline, follow-up and pre-treatment labs, one per participant-day, sorted by participant, day."""
     lb = cal["labs"]
+    end = p["end_of_followup_day"]
     n = len(end)
     with_baseline = np.flatnonzero(_chance(rng, np.full(n, lb["baseline_p"])))
     baseline_day = rng.integers(lb["baseline_day"][0], lb["baseline_day"][1] + 1, size=len(with_baseline))
@@ -341,28 +370,30 @@ def _draw_labs(cal: dict, rng: np.random.Generator, end, latent, first: dict) ->
     distinct = np.ones(len(who), dtype=bool)
     distinct[1:] = (who[1:] != who[:-1]) | (day[1:] != day[:-1])
     who, day = who[distinct], day[distinct]
-    return {"who": who, "day": day, **_measure_iron(cal, rng, latent[who])}
+    return {"who": who, "lab_day": day, **_measure_iron(cal, rng, p["latent_ferritin"][who])}
 
 
 def _measure_iron(cal: dict, rng: np.random.Generator, latent: np.ndarray) -> dict:
     """Measured ferritin (latent with log-normal error) and a TSAT correlated with it."""
     f = cal["ferritin"]
-    ferritin = np.clip(np.round(latent * np.exp(rng.normal(0.0, f["measurement_sd"], len(latent))), 1), *f["clip"])
+    error = np.exp(rng.normal(0.0, f["measurement_sd"], len(latent)))
+    ferritin = np.clip(np.round(latent * error, 1), *f["clip"])
     mean_tsat = f["tsat_intercept"] + f["tsat_slope"] * np.log(ferritin / f["median"])
     tsat = np.round(np.clip(rng.normal(mean_tsat, f["tsat_sd"]), *f["tsat_clip"]), 1)
     return {"ferritin": ferritin, "tsat": tsat}
 
 
-def _baseline_band(cal: dict, labs: dict, who, start, latent) -> np.ndarray:
+def _baseline_band(cal: dict, labs: dict, latent: np.ndarray, who: np.ndarray, start: np.ndarray) -> np.ndarray:
     """Ferritin band index of the most recent lab in [start - window, start], else of the latent value."""
     a = cal["augmentation"]
     value = latent[who]
     if len(labs["who"]):
         span = 1 << 32  # wider than any day range; keys stay sorted because labs are sorted by (who, day)
-        lab_key = labs["who"].astype(np.int64) * span + labs["day"]
+        lab_key = labs["who"].astype(np.int64) * span + labs["lab_day"]
         pos = np.searchsorted(lab_key, who.astype(np.int64) * span + start, side="right") - 1
         at = np.maximum(pos, 0)
-        found = (pos >= 0) & (labs["who"][at] == who) & (labs["day"][at] >= start - a["baseline_window"])
+        found = (pos >= 0) & (labs["who"][at] == who) & (labs["lab_day"][at] >= start - a["baseline_window"])
+        # Labs are one per participant-day, so "the mean of same-day measurements" is the single value.
         value = np.where(found, labs["ferritin"][at], value)
     return np.searchsorted(a["ferritin_band_edges"], value, side="right")
 
@@ -378,112 +409,78 @@ def _episode_outcomes(cal: dict, rng: np.random.Generator, drug, start, end, ban
     tr, au = cal["treatment"], cal["augmentation"]
     base = np.array([au["base_hazard"][name] for name in tr["drugs"]])[drug]
     aug_day = _event_day(cal, rng, start, base * np.take(au["ferritin_band_multiplier"], band))
-    stop_day = _event_day(cal, rng, start, np.full(len(drug), tr["discontinuation_hazard"]))
-    augmented = aug_day <= np.minimum(stop_day, end)
+    off_day = _event_day(cal, rng, start, np.full(len(drug), tr["discontinuation_hazard"]))
+    augmented = aug_day <= np.minimum(off_day, end)
     dopaminergic = np.isin(drug, [tr["drugs"].index(d) for d in tr["dopaminergic"]])
     stop_after_aug = np.minimum(aug_day + rng.integers(0, tr["post_augmentation_stop_max"] + 1, len(drug)), end)
-    stop = np.where(augmented & dopaminergic, stop_after_aug, np.where(stop_day <= end, stop_day, NULL))
+    stop = np.where(augmented & dopaminergic, stop_after_aug, np.where(off_day <= end, off_day, NULL))
     return {
         "drug": drug,
-        "start": start,
+        "start_day": start,
+        "stop_day": stop,
         "augmented": augmented,
-        "aug_day": np.where(augmented, aug_day, NULL),
-        "stop": stop,
+        "augmentation_day": np.where(augmented, aug_day, NULL),
         "switch": augmented & dopaminergic,
     }
 
 
-def _draw_treatments(cal: dict, rng: np.random.Generator, first: dict, labs: dict, latent, end) -> dict:
+def _draw_treatments(cal: dict, rng: np.random.Generator, p: dict, first: dict, labs: dict) -> dict:
     """Episode 1 for treated cases; episode 2 (alpha-2-delta) after a dopaminergic augmentation."""
     tr = cal["treatment"]
-    who1 = first["who"]
-    ep1 = _episode_outcomes(
-        cal, rng, first["drug"], first["start"], end[who1], _baseline_band(cal, labs, who1, first["start"], latent)
-    )
-    start2 = ep1["stop"] + 1
+    end, latent, who1 = p["end_of_followup_day"], p["latent_ferritin"], first["who"]
+    band1 = _baseline_band(cal, labs, latent, who1, first["start"])
+    ep1 = _episode_outcomes(cal, rng, first["drug"], first["start"], end[who1], band1)
+    start2 = ep1["stop_day"] + 1
     second = ep1["switch"] & (end[who1] - start2 >= tr["second_line_min_remaining"])
     who2, start2 = who1[second], start2[second]
     second_line = [tr["drugs"].index(d) for d in tr["second_line_drugs"]]
-    drug2 = np.take(second_line, rng.choice(len(second_line), size=len(who2), p=_norm(tr["second_line_share"])))
-    ep2 = _episode_outcomes(cal, rng, drug2, start2, end[who2], _baseline_band(cal, labs, who2, start2, latent))
+    pick = rng.choice(len(second_line), size=len(who2), p=_norm(tr["second_line_share"]))
+    band2 = _baseline_band(cal, labs, latent, who2, start2)
+    ep2 = _episode_outcomes(cal, rng, np.take(second_line, pick), start2, end[who2], band2)
     who = np.concatenate([who1, who2])
     episode = np.concatenate([np.ones(len(who1), np.int64), np.full(len(who2), 2, np.int64)])
     order = np.lexsort((episode, who))
-    merged = {key: np.concatenate([ep1[key], ep2[key]])[order] for key in ("drug", "start", "augmented", "aug_day", "stop")}
-    return {"who": who[order], "episode": episode[order], **merged}
+    episodes = {key: np.concatenate([ep1[key], ep2[key]])[order] for key in ep1}
+    return {**episodes, "who": who[order], "episode": episode[order], "end_of_followup_day": end[who[order]]}
 
 
 # ----------------------------------------------------------------------------- one chunk
 
 
-def _participants_table(cal, schema, columns, ids, p, criteria, rls, severity, freq_distress, risk, plms) -> pa.Table:
-    """Arrow table of the participants chunk."""
-    score, significant = severity
-    cols = {
-        "participant_id": ids,
-        "site": _strings(cal["population"]["sites"]["codes"], p["site"]),
-        "sex": _strings(columns["sex"]["codes"], np.where(p["female"], columns["sex"]["codes"].index("F"), columns["sex"]["codes"].index("M"))),
-        "age": p["age"],
-        "baseline_year": p["baseline_year"],
-        **criteria,
-        "rls_irlssg": rls,
-        "symptom_frequency": _strings(columns["symptom_frequency"]["codes"], freq_distress[0]),
-        "symptom_distress": _strings(columns["symptom_distress"]["codes"], freq_distress[1]),
-        "rls_clinically_significant": significant,
-        "irls_score": (score, score == NULL),
-        **risk,
-        "parity": (risk["parity"], risk["parity"] == NULL),
-        "kidney_disease": _strings(columns["kidney_disease"]["codes"], risk["kidney_disease"]),
-        "bmi_group": _strings(columns["bmi_group"]["codes"], risk["bmi_group"]),
-        "plms_index": (plms, np.isnan(plms)),
+def _levels(cal: dict, columns: dict) -> dict:
+    """Labels of coded columns: position = code used by the draws."""
+    return {
+        "site": cal["population"]["sites"]["codes"],
+        "sex": SEX_LEVELS,
+        "symptom_frequency": columns["symptom_frequency"]["codes"],
+        "symptom_distress": columns["symptom_distress"]["codes"],
+        "kidney_disease": columns["kidney_disease"]["codes"],
+        "bmi_group": cal["risk_factors"]["bmi_group"]["codes"],
+        "drug": cal["treatment"]["drugs"],
     }
-    return _table(schema, cols)
 
 
 def _chunk_tables(cal: dict, schemas: dict, arrow: dict, rng: np.random.Generator, first_id: int, n: int) -> dict:
     """Generate the three tables for participants first_id+1 .. first_id+n."""
-    columns = schemas["participants"]
-    p = _draw_people(cal, rng, n)
-    rls = _draw_rls(cal, rng, p)
-    criteria = _draw_criteria(cal, rng, rls)
-    severity = _draw_severity(cal, rng, rls)
-    groups = {"significant": severity[1], "other_case": rls & ~severity[1], "noncase": ~rls & criteria["irlssg_urge"]}
-    freq_distress = _draw_frequency_distress(cal, rng, columns, groups)
-    risk = _draw_risk_factors(cal, rng, p, rls, columns)
-    plms = _draw_plms(cal, rng, p, rls)
-    latent = _latent_ferritin(cal, rng, p, risk["iron_deficiency_anaemia"])
-    end = _end_of_followup(cal, rng, p["baseline_year"])
-    first = _draw_first_treatment(cal, rng, rls, severity[1], end)
-    labs = _draw_labs(cal, rng, end, latent, first)
-    tx = _draw_treatments(cal, rng, first, labs, latent, end)
-
+    p = _draw_participants(cal, rng, n, schemas["participants"])
+    first = _draw_first_treatment(cal, rng, p)
+    labs = _draw_labs(cal, rng, p, first)
+    tx = _draw_treatments(cal, rng, p, first, labs)
     ids = _participant_ids(first_id, n)
-    lab_cols = {"participant_id": ids.take(pa.array(labs["who"])), "lab_day": labs["day"], "ferritin": labs["ferritin"], "tsat": labs["tsat"]}
-    tx_cols = {
-        "participant_id": ids.take(pa.array(tx["who"])),
-        "episode": tx["episode"],
-        "drug": _strings(cal["treatment"]["drugs"], tx["drug"]),
-        "start_day": tx["start"],
-        "stop_day": (tx["stop"], tx["stop"] == NULL),
-        "augmented": tx["augmented"],
-        "augmentation_day": (tx["aug_day"], tx["aug_day"] == NULL),
-        "end_of_followup_day": end[tx["who"]],
-    }
-    return {
-        "participants": _participants_table(cal, arrow["participants"], columns, ids, p, criteria, rls, severity, freq_distress, risk, plms),
-        "ferritin_labs": _table(arrow["ferritin_labs"], lab_cols),
-        "treatments": _table(arrow["treatments"], tx_cols),
-    }
+    p["participant_id"] = ids
+    labs["participant_id"] = ids.take(pa.array(labs["who"]))
+    tx["participant_id"] = ids.take(pa.array(tx["who"]))
+    levels = _levels(cal, schemas["participants"])
+    state = {"participants": p, "ferritin_labs": labs, "treatments": tx}
+    return {t: _table(arrow[t], state[t], levels) for t in TABLES}
 
 
 # ----------------------------------------------------------------------------- truths and output
 
 
-def _band_labels(lower, upper, open_last: bool = True) -> list[str]:
-    labels = [f"{lo}-{hi}" for lo, hi in zip(lower, upper)]
-    if open_last:
-        labels[-1] = f"{lower[-1]}+"
-    return labels
+def _band_labels(lower, upper) -> list[str]:
+    """'18-29', ..., with the last band open-ended ('80+')."""
+    return [f"{lo}-{hi}" for lo, hi in zip(lower[:-1], upper[:-1])] + [f"{lower[-1]}+"]
 
 
 def _expected_prevalence(cal: dict) -> dict:
@@ -504,26 +501,27 @@ def _expected_prevalence(cal: dict) -> dict:
 
 def derived_truths(cal: dict) -> dict:
     """Quantities an analysis of the extract should recover, computed from the calibration alone."""
-    r, sv, au, s = cal["rls"], cal["severity"], cal["augmentation"], cal["symptoms"]
-    odds = lambda q: q / (1 - q)  # noqa: E731
+    r, sv, au = cal["rls"], cal["severity"], cal["augmentation"]
     labels = _band_labels(r["band_lower"], r["band_upper"])
     prevalence = _expected_prevalence(cal)
     mult = np.asarray(au["ferritin_band_multiplier"])
-    top = mult[-1]
+    odds_w, odds_m = (np.asarray(r[k]) / (1 - np.asarray(r[k])) for k in ("women", "men"))
+    symptomatic = cal["symptoms"]["noncase_symptomatic"]
+    bands = au["ferritin_band_labels"]
+    hazards = {drug: dict(zip(bands, (base * mult).tolist())) for drug, base in au["base_hazard"].items()}
     return {
-        "or_women_men_by_age_band": {b: odds(w) / odds(m) for b, w, m in zip(labels, r["women"], r["men"])},
+        "or_women_men_by_age_band": dict(zip(labels, (odds_w / odds_m).tolist())),
         "rls_prevalence_by_sex_age_band": {"women": dict(zip(labels, r["women"])), "men": dict(zip(labels, r["men"]))},
         "expected_rls_prevalence": prevalence,
-        "expected_symptoms_only_prevalence": prevalence["overall"] + (1 - prevalence["overall"]) * s["noncase_symptomatic"],
-        "expected_clinically_significant_share_of_cases": float(_norm(sv["mix"]) @ np.asarray(sv["clinically_significant_p"])),
-        "augmentation_hr_vs_top_ferritin_band": dict(zip(au["ferritin_band_labels"], (mult / top).tolist())),
-        "augmentation_hazard_per_year": {
-            drug: dict(zip(au["ferritin_band_labels"], (base * mult).tolist())) for drug, base in au["base_hazard"].items()
-        },
+        "expected_symptoms_only_prevalence": prevalence["overall"] + (1 - prevalence["overall"]) * symptomatic,
+        "expected_clinically_significant_share_of_cases": float(_norm(sv["mix"]) @ sv["clinically_significant_p"]),
+        "augmentation_hr_vs_top_ferritin_band": dict(zip(bands, (mult / mult[-1]).tolist())),
+        "augmentation_hazard_per_year": hazards,
     }
 
 
 def _write_truth(path: Path, cal: dict, participants: int, seed: int) -> None:
+    """truth.json: the calibration, the run's inputs and the derived truths."""
     truth = {
         "generator_version": GENERATOR_VERSION,
         "seed": seed,

@@ -168,6 +168,22 @@ def test_failure_leaves_no_partial_extract(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_rerun_replaces_an_existing_extract(tmp_path):
+    out = tmp_path / "out"
+    synthesize(2_000, 1, out)
+    synthesize(3_000, 2, out)
+    assert pq.read_metadata(out / "participants.parquet").num_rows == 3_000
+    assert json.loads((out / "truth.json").read_text(encoding="utf-8"))["seed"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_tiny_extracts_are_valid(tmp_path):
+    for n in (1, 7):
+        summary = synthesize(n, 0, tmp_path / str(n))
+        assert summary["participants"] == n
+        assert pq.read_table(tmp_path / str(n) / "participants.parquet").num_rows == n
+
+
 def test_rejects_invalid_arguments(tmp_path):
     with pytest.raises(ValueError):
         synthesize(0, 1, tmp_path / "x")
@@ -297,6 +313,8 @@ def test_plms_subset_and_elevation_rates(people, cal):
     old_men = people[~cases & measured & (people["sex"] == "M") & (people["age"] >= pl["noncase_age_lower"][-1])]
     p = pl["noncase_p_elevated_men"][-1]
     assert within(elevated[old_men.index].mean(), p, binomial_se(p, len(old_men)))
+    # Non-elevated indices are truncated below the threshold, and Gamma(2, .) has no mass at 0: no pile-up.
+    assert (people["plms_index"] == pl["threshold"]).mean() < 1e-4
     young = people[~cases & measured & (people["age"] < pl["noncase_age_lower"][1])]
     p = pl["noncase_p_elevated_women"][0]
     assert within(elevated[young.index].mean(), p, binomial_se(p, len(young)))
@@ -353,37 +371,60 @@ def test_treatment_episode_logic(people, tx, cal):
         assert within(treated[group].mean(), p, binomial_se(p, int(group.sum()))), flag
 
 
-def episodes_with_measured_baseline(tx: pd.DataFrame, labs: pd.DataFrame, window: int) -> pd.DataFrame:
-    """Each episode with the most recent ferritin in [start - window, start], exposure years and events."""
-    left = tx.assign(start=tx["start_day"].astype("int64")).sort_values("start")
-    right = labs.assign(start=labs["lab_day"].astype("int64")).sort_values("start")
-    joined = pd.merge_asof(left, right[["participant_id", "start", "ferritin"]], on="start", by="participant_id",
-                           direction="backward", tolerance=window)
+def episodes_with_measured_baseline(tx: pd.DataFrame, labs: pd.DataFrame, au: dict) -> pd.DataFrame:
+    """Episodes with the most recent ferritin in [start - window, start]: its band, exposure years, events.
+
+    An independent implementation (pandas merge_asof) of the dashboard's baseline-ferritin rule.
+    """
+    left = tx.assign(day=tx["start_day"].astype("int64")).sort_values("day")
+    right = labs.assign(day=labs["lab_day"].astype("int64")).sort_values("day")
+    joined = pd.merge_asof(left, right[["participant_id", "day", "ferritin"]], on="day", by="participant_id",
+                           direction="backward", tolerance=au["baseline_window"])
     joined = joined[joined["ferritin"].notna()]
     exit_day = joined["augmentation_day"].fillna(joined["stop_day"]).fillna(joined["end_of_followup_day"])
-    return joined.assign(years=(exit_day - joined["start_day"]) / 365.25, events=joined["augmented"])
+    band = np.searchsorted(au["ferritin_band_edges"], joined["ferritin"], side="right")
+    years = (exit_day - joined["start_day"]) / 365.25
+    expected = joined["drug"].map(au["base_hazard"]) * np.take(au["ferritin_band_multiplier"], band) * years
+    return joined.assign(band=band, years=years, events=joined["augmented"], expected=expected)
 
 
-def test_augmentation_rates_by_drug_at_top_ferritin_band(tx, labs, cal):
+@pytest.fixture(scope="module")
+def episodes(tx, labs, cal) -> pd.DataFrame:
+    return episodes_with_measured_baseline(tx, labs, cal["augmentation"])
+
+
+def test_most_episodes_have_a_measured_baseline_ferritin(episodes, tx):
+    assert len(episodes) > 0.7 * len(tx)
+
+
+def test_augmentation_rates_by_drug_at_top_ferritin_band(episodes, cal):
     au = cal["augmentation"]
-    episodes = episodes_with_measured_baseline(tx, labs, au["baseline_window"])
-    top = episodes[episodes["ferritin"] >= au["ferritin_band_edges"][-1]]
+    top = episodes[episodes["band"] == len(au["ferritin_band_edges"])]
     for drug, hazard in au["base_hazard"].items():
         rows = top[top["drug"] == drug]
-        expected = hazard * au["ferritin_band_multiplier"][-1] * rows["years"].sum()
-        assert expected > 10, drug
-        assert within(rows["events"].sum(), expected, math.sqrt(expected)), (drug, rows["events"].sum(), expected)
+        rate, years = rows["events"].sum() / rows["years"].sum(), rows["years"].sum()
+        expected = hazard * au["ferritin_band_multiplier"][-1]
+        assert expected * years > 10, drug
+        assert within(rate, expected, math.sqrt(expected / years)), (drug, rate, expected)
 
 
-def test_augmentation_hazard_ratios_by_ferritin_band(tx, labs, cal):
+@pytest.mark.parametrize("by", ["drug", "band"])
+def test_augmentation_events_match_calibrated_hazards(episodes, by):
+    totals = episodes.groupby(by)[["events", "expected"]].sum()
+    assert len(totals) >= 4
+    for key, row in totals.iterrows():
+        assert within(row["events"], row["expected"], math.sqrt(row["expected"])), (key, row.to_dict())
+
+
+def test_augmentation_hazard_ratios_by_ferritin_band(episodes, cal):
     au = cal["augmentation"]
-    episodes = episodes_with_measured_baseline(tx, labs, au["baseline_window"])
-    band = np.searchsorted(au["ferritin_band_edges"], episodes["ferritin"], side="right")
     base_exposure = episodes["drug"].map(au["base_hazard"]) * episodes["years"]
-    top = band == len(au["ferritin_band_edges"])
-    top_rate = episodes.loc[top, "events"].sum() / base_exposure[top].sum()
+    top = episodes["band"] == len(au["ferritin_band_edges"])
+    top_events = episodes.loc[top, "events"].sum()
+    top_rate = top_events / base_exposure[top].sum()
     for i, mult in enumerate(au["ferritin_band_multiplier"][:-1]):
-        events, exposure = episodes.loc[band == i, "events"].sum(), base_exposure[band == i].sum()
-        hr = events / exposure / top_rate
-        se_log = math.sqrt(1 / events + 1 / episodes.loc[top, "events"].sum())
+        in_band = episodes["band"] == i
+        events = episodes.loc[in_band, "events"].sum()
+        hr = events / base_exposure[in_band].sum() / top_rate
+        se_log = math.sqrt(1 / events + 1 / top_events)
         assert within(math.log(hr), math.log(mult / au["ferritin_band_multiplier"][-1]), se_log), (i, hr, mult)

@@ -1,0 +1,48 @@
+"""The disclosure gate: every count that leaves the system passes through here.
+
+Counts from 1 to k-1 are shown as "<k"; statistics computed from such a cell are withheld; when one cell of a
+group is suppressed, the next smallest is suppressed too, so the hidden cell cannot be recovered from the total.
+The threshold k comes from deployment configuration (``dashboard.toml``), never from a URL or a widget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_MIN_CELL = 11
+
+
+@dataclass(frozen=True)
+class DisclosurePolicy:
+    """Small-cell rule: counts below ``min_cell`` (and above zero) are never shown. ``min_cell = 0`` disables it."""
+
+    min_cell: int = DEFAULT_MIN_CELL
+
+    def is_small(self, count: int | None) -> bool:
+        return count is not None and 0 < count < self.min_cell
+
+    def show_count(self, count: int | None) -> str:
+        """A count as it may be displayed."""
+        if count is None:
+            return "–"
+        return f"<{self.min_cell}" if self.is_small(count) else f"{count:,}"
+
+    def suppressed_cells(self, counts: list[int]) -> set[int]:
+        """Indices of cells to hide in one group of counts that add up to a shown total.
+
+        Primary suppression hides small cells; if exactly one cell is hidden, the next smallest non-zero cell is
+        hidden as well (complementary suppression).
+        """
+        hidden = {i for i, c in enumerate(counts) if self.is_small(c)}
+        if len(hidden) == 1:
+            others = sorted((c, i) for i, c in enumerate(counts) if i not in hidden and c > 0)
+            if others:
+                hidden.add(others[0][1])
+        return hidden
+
+    @property
+    def note(self) -> str:
+        if self.min_cell <= 1:
+            return "Small-cell suppression is off."
+        return (f"Counts from 1 to {self.min_cell - 1} are shown as <{self.min_cell}, with figures derived from "
+                "them withheld.")

@@ -1,0 +1,32 @@
+"""Navigation entry: ``streamlit run dashboard/app.py [-- --data PATH --mapping FILE]``.
+
+The entry script is the frame: page config, the data source, the sidebar filters (bound to the URL); each page
+reads the frame's context, calls the analysis layer, and renders the result.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit run` puts only dashboard/ on the path
+
+import streamlit as st  # noqa: E402
+
+from dashboard import frame  # noqa: E402
+
+st.set_page_config(page_title="RLS cohort dashboard", page_icon="🦵", layout="wide")
+
+VIEWS = Path(__file__).parent / "views"  # not "pages/": that folder name turns on the legacy multipage mode
+navigation = st.navigation({
+    "Cohort": [
+        st.Page(VIEWS / "overview.py", title="Overview", icon="📋", default=True, url_path="overview"),
+        st.Page(VIEWS / "data.py", title="Data", icon="🗂️", url_path="data"),
+    ],
+    "Analyses": [
+        st.Page(VIEWS / "sex_differences.py", title="Sex differences", icon="⚖️", url_path="sex-differences"),
+        st.Page(VIEWS / "age_prevalence.py", title="Age & prevalence", icon="📈", url_path="age-prevalence"),
+        st.Page(VIEWS / "ferritin_augmentation.py", title="Ferritin & augmentation", icon="🩸",
+                url_path="ferritin-augmentation"),
+    ],
+})
+st.session_state["context"] = frame.context()
+navigation.run()

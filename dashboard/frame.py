@@ -1,0 +1,203 @@
+"""The frame every page shares: the loaded cohort (cached once per server), the sidebar filters bound to the
+URL, and cached aggregate queries keyed on primitive values only (the query string), never on DataFrames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import streamlit as st
+
+from analyses.disclosure import DisclosurePolicy
+from dashboard.settings import Settings, load_settings
+from data_schema.loading import LoadRefused
+from data_schema.mapping import MappingError
+from data_schema.reading import DataError
+from data_schema.validation import Finding, ValidationReport
+from queries import cohort, filters
+from queries.engine import CohortEngine
+from queries.filters import FilterOptions, FilterState
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """Why the configured source could not be used (rule, column, counts; never values)."""
+
+    report: ValidationReport
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a page needs: the engine, the cohort's filter options, the current filter state and policy."""
+
+    engine: CohortEngine
+    options: FilterOptions
+    state: FilterState
+    policy: DisclosurePolicy
+
+    @property
+    def query(self) -> str:
+        return filters.to_query(self.state, self.options)
+
+    @property
+    def cohort_text(self) -> str:
+        return filters.describe(self.state, self.options)
+
+
+@st.cache_resource(show_spinner="Loading and checking the cohort…")
+def open_engine(data: str | None, mapping: str | None) -> CohortEngine | LoadFailure:
+    """Load the source once per server process; a refusal is returned as a report, not raised."""
+    try:
+        return CohortEngine.open(Path(data) if data else None, Path(mapping) if mapping else None)
+    except LoadRefused as refused:
+        return LoadFailure(refused.report)
+    except DataError as exc:
+        return LoadFailure(ValidationReport((Finding("error", exc.file, exc.rule, exc.detail, exc.column),)))
+    except MappingError as exc:
+        return LoadFailure(ValidationReport((Finding("error", "mapping", "mapping", str(exc)),)))
+
+
+@st.cache_resource
+def settings() -> Settings:
+    return load_settings()
+
+
+def engine_or_stop() -> CohortEngine:
+    """The engine, or an error panel naming what is wrong (and the script stops)."""
+    cfg = settings()
+    engine = open_engine(cfg.data, cfg.mapping)
+    if isinstance(engine, LoadFailure):
+        st.error("The configured data could not be used. Nothing from it is shown.", icon="🚫")
+        for finding in engine.report.errors:
+            st.markdown(f"- **{finding.file}** — {finding.message}")
+        st.caption("Check the file with `python -m data_schema validate --data PATH --mapping FILE`; see the "
+                   "README section *Using your own data*.")
+        st.stop()
+    return engine
+
+
+@st.cache_data(show_spinner=False)
+def cached_options(data: str | None, mapping: str | None) -> FilterOptions:
+    return cohort.filter_options(open_engine(data, mapping))
+
+
+def _widget_key(flt: filters.Filter) -> str:
+    return f"filter_{flt.key}"
+
+
+def _seed_from_url(options: FilterOptions) -> None:
+    """Once per session: widget values from the URL (validated; bad values reset with a warning)."""
+    if st.session_state.get("_filters_seeded"):
+        return
+    state, problems = filters.parse_query(st.query_params.to_dict(), options)
+    # Initial values go in as the widgets' defaults (constant for the session, so widget identity is stable);
+    # assigning to the widget keys instead makes a range select_slider single-valued.
+    st.session_state["_filter_initial"] = {flt.key: _to_widget(flt, state.get(flt.key), options)
+                                           for flt in filters.active_filters(options)}
+    st.session_state["_filter_problems"] = problems
+    st.session_state["_filters_seeded"] = True
+
+
+def _band_labels(options: FilterOptions) -> list[str]:
+    top = options.age_bands[-1][1]
+    return [filters.age_band_label(b, top) for b in options.age_bands]
+
+
+def _to_widget(flt: filters.Filter, value, options: FilterOptions):
+    if flt.widget == "band_range":
+        labels = _band_labels(options)
+        lows = [b[0] for b in options.age_bands]
+        highs = [b[1] for b in options.age_bands]
+        return (labels[lows.index(value[0])], labels[highs.index(value[1])])
+    return list(value) if flt.widget == "multiselect" else value
+
+
+def _from_widget(flt: filters.Filter, raw, options: FilterOptions):
+    if flt.widget == "band_range":
+        labels = _band_labels(options)
+        return (options.age_bands[labels.index(raw[0])][0], options.age_bands[labels.index(raw[1])][1])
+    if flt.widget == "multiselect":
+        return tuple(c for c in flt.choices(options) if c in raw)
+    return tuple(raw) if isinstance(raw, list) else raw
+
+
+def _render_widget(flt: filters.Filter, options: FilterOptions):
+    """Draw one filter's widget; returns its raw value."""
+    key = _widget_key(flt)
+    initial = st.session_state["_filter_initial"][flt.key]
+    if flt.widget == "choice":
+        choices = list(flt.choices(options))
+        return st.selectbox(flt.label, choices, index=choices.index(initial), key=key, help=flt.help,
+                            format_func=lambda v: options.outcomes.get(v, v))
+    if flt.widget == "multiselect":
+        labels = options.exclusions if flt.key == "exclude" else {}
+        return st.multiselect(flt.label, flt.choices(options), default=initial, key=key, help=flt.help,
+                              format_func=lambda v: labels.get(v, v))
+    if flt.widget == "band_range":
+        return st.select_slider(flt.label, _band_labels(options), value=initial, key=key, help=flt.help)
+    return st.select_slider(flt.label, list(options.years), value=initial, key=key, help=flt.help)
+
+
+def sidebar_filters(options: FilterOptions) -> FilterState:
+    """Render the global filters in the sidebar; keep the URL in step so a copied link reproduces the view."""
+    _seed_from_url(options)
+    with st.sidebar:
+        st.header("Cohort filters")
+        for problem in st.session_state.get("_filter_problems", []):
+            st.warning(problem)
+        values = []
+        for flt in filters.active_filters(options):
+            values.append((flt.key, _from_widget(flt, _render_widget(flt, options), options)))
+    state = FilterState(tuple(values))
+    _write_url(state, options)
+    return state
+
+
+def _write_url(state: FilterState, options: FilterOptions) -> None:
+    wanted = dict(parse_qsl(filters.to_query(state, options)))
+    for key in filters.FILTERS_BY_KEY:
+        if key in wanted:
+            if st.query_params.get(key) != wanted[key]:
+                st.query_params[key] = wanted[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def context() -> Context:
+    """Build the frame: engine (or error panel), sidebar filters, policy."""
+    cfg = settings()
+    engine = engine_or_stop()
+    options = cached_options(cfg.data, cfg.mapping)
+    state = sidebar_filters(options)
+    return Context(engine, options, state, DisclosurePolicy(cfg.min_cell))
+
+
+# Cached aggregate queries: arguments are the source and the query string (primitives), results are small.
+
+@st.cache_data(show_spinner=False)
+def cached_attrition(data: str | None, mapping: str | None, query: str) -> list[cohort.AttritionStep]:
+    engine = open_engine(data, mapping)
+    options = cached_options(data, mapping)
+    return cohort.attrition(engine, filters.parse_query(query, options)[0], options)
+
+
+@st.cache_data(show_spinner=False)
+def cached_counts(data: str | None, mapping: str | None, query: str) -> dict[str, int]:
+    engine = open_engine(data, mapping)
+    options = cached_options(data, mapping)
+    return cohort.outcome_counts(engine, filters.parse_query(query, options)[0], options)
+
+
+@st.cache_data(show_spinner="Computing Table 1…")
+def cached_table_one_inputs(data: str | None, mapping: str | None, query: str) -> dict:
+    engine = open_engine(data, mapping)
+    options = cached_options(data, mapping)
+    return cohort.table_one_inputs(engine, filters.parse_query(query, options)[0], options)
+
+
+
+def current() -> Context:
+    """The context the entry script built for this run."""
+    return st.session_state["context"]

@@ -1,0 +1,147 @@
+"""Rendering helpers shared by the pages. Every count shown goes through the disclosure policy."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analyses.disclosure import DisclosurePolicy
+from analyses.table_one import TableOne
+from data_schema.derivation import DERIVED_COLUMNS
+from data_schema.mapping import Mapping
+from data_schema.schema import extract_schemas, roles
+from data_schema.validation import ValidationReport
+from queries.cohort import AttritionStep
+from queries.engine import CohortEngine
+
+ANALYSIS_PAGES = (
+    ("views/sex_differences.py", "Sex differences", "Odds ratios of RLS in women vs men."),
+    ("views/age_prevalence.py", "Age & prevalence", "Prevalence by age and sex, age-standardised."),
+    ("views/ferritin_augmentation.py", "Ferritin & augmentation", "Augmentation risk by serum ferritin."),
+)
+
+
+def cohort_large_enough(n: int, policy: DisclosurePolicy) -> bool:
+    """Show 'cohort too small' (and nothing else) when fewer than k participants remain."""
+    if n == 0:
+        st.warning("No participant matches these filters. Widen the filters in the sidebar.", icon="🔍")
+        return False
+    if policy.is_small(n):
+        st.warning(f"Cohort too small: fewer than {policy.min_cell} participants match these filters, so nothing "
+                   "is shown. Widen the filters in the sidebar.", icon="🔒")
+        return False
+    return True
+
+
+def cohort_metrics(counts: dict[str, int], ctx) -> None:
+    n = counts["n"]
+    small = ctx.policy.is_small(n)
+    cols = st.columns(3)
+    cols[0].metric("Participants", ctx.policy.show_count(n))
+    if "cases" in counts:
+        label = ctx.options.outcomes.get(ctx.state.definition, "Cases")
+        cols[1].metric("Cases", "withheld" if small else ctx.policy.show_count(counts["cases"]), help=label)
+        cols[2].metric("Outcome known", "withheld" if small else ctx.policy.show_count(counts["known"]))
+    st.caption(ctx.policy.note)
+
+
+def attrition_table(steps: list[AttritionStep], policy: DisclosurePolicy) -> None:
+    frame = pd.DataFrame({
+        "Step": [s.description for s in steps],
+        "Removed": ["" if i == 0 else policy.show_count(s.removed) for i, s in enumerate(steps)],
+        "Remaining": [policy.show_count(s.remaining) for s in steps],
+    })
+    st.dataframe(frame, hide_index=True, width="stretch")
+    if len(steps) == 1:
+        st.caption("No filter removes anyone: all loaded participants are included.")
+
+
+def table_one(result: TableOne) -> None:
+    st.dataframe(result.to_frame(), hide_index=True, width="stretch")
+    st.caption(result.caption)
+    for note in result.notes:
+        st.info(note)
+    with st.expander("How this was computed"):
+        st.markdown(result.methods)
+
+
+def analysis_links() -> None:
+    for page, title, text in ANALYSIS_PAGES:
+        st.page_link(page, label=f"{title} — {text}")
+
+
+def placeholder(what: str, ctx) -> None:
+    st.caption(f"Cohort: {ctx.cohort_text}.")
+    st.info(f"This page will show {what}. It arrives with the statistics engine; until then it shows no numbers "
+            "rather than provisional ones.", icon="🚧")
+
+
+def variable_labels(engine: CohortEngine) -> dict[str, str]:
+    """Display label of every canonical column."""
+    mapping = engine.info.mapping
+    labels = {"age": "Age (years)", "site": "Site", "sex": "Sex", "baseline_year": "Baseline year",
+              "treatment": mapping.treatment.label if mapping.treatment else "Treatment"}
+    if mapping.biomarker:
+        labels["biomarker"] = f"{mapping.biomarker.label} ({mapping.biomarker.unit})"
+    labels |= {f"outcome_{k}": v.label for k, v in mapping.outcomes.items()}
+    labels |= {f"exclude_{k}": v.label[0].upper() + v.label[1:] for k, v in mapping.exclusions.items()}
+    labels |= {f"cov_{k}": v.label + (f" ({v.unit})" if v.unit else "") for k, v in mapping.covariates.items()}
+    return labels
+
+
+def validation_report(report: ValidationReport, policy: DisclosurePolicy) -> None:
+    st.markdown("✅ The data can be used." if report.usable else "🚫 The data were refused.")
+    accounts = pd.DataFrame([{"File": a.file, "Rows read": f"{a.rows_read:,}", "Loaded": f"{a.rows_loaded:,}",
+                              "Rejected": f"{a.rows_rejected:,}"} for a in report.accounts])
+    if not accounts.empty:
+        st.dataframe(accounts, hide_index=True, width="stretch")
+    if report.findings:
+        st.dataframe(pd.DataFrame([{"Severity": f.severity, "File": f.file, "Column": f.column or "",
+                                    "Rule": f.rule, "Rows": policy.show_count(f.count) if f.count else "",
+                                    "Message": f.message} for f in report.findings]),
+                     hide_index=True, width="stretch")
+    else:
+        st.caption("No rule was broken.")
+
+
+def _mapping_rows(mapping: Mapping) -> list[dict]:
+    spec = roles()
+    rows = [{"Role": r, "Column": c, "Label": spec[r].label, "Description": spec[r].description}
+            for r, c in mapping.columns.items()]
+    rows += [{"Role": f"outcome: {k}", "Column": o.column, "Label": o.label,
+              "Description": f"case when the value is one of {list(o.positive)}"} for k, o in mapping.outcomes.items()]
+    if mapping.biomarker:
+        b = mapping.biomarker
+        rows.append({"Role": "biomarker", "Column": b.column, "Label": f"{b.label} ({b.unit})",
+                     "Description": f"cut points {', '.join(f'{c:g}' for c in b.cut_points)}"})
+    if mapping.treatment:
+        rows.append({"Role": "treatment", "Column": mapping.treatment.column, "Label": mapping.treatment.label,
+                     "Description": f"untreated: {list(mapping.treatment.untreated)} or empty"})
+    if mapping.time_to_event:
+        t = mapping.time_to_event
+        rows.append({"Role": "event", "Column": t.event, "Label": t.label, "Description": spec["event"].description})
+        rows.append({"Role": "time", "Column": t.time, "Label": f"time ({t.time_unit})",
+                     "Description": spec["time"].description})
+    rows += [{"Role": f"exclusion: {k}", "Column": e.column, "Label": e.label,
+              "Description": f"excluded when the value is one of {list(e.positive)}"} for k, e in mapping.exclusions.items()]
+    rows += [{"Role": f"covariate ({c.type})", "Column": c.column, "Label": c.label, "Description": c.unit or ""}
+             for c in mapping.covariates.values()]
+    return rows
+
+
+def data_dictionary(mapping: Mapping) -> None:
+    st.markdown("**Roles** — how the source's columns are read (from the mapping file)")
+    st.dataframe(pd.DataFrame(_mapping_rows(mapping)), hide_index=True, width="stretch")
+    if mapping.shape != "rls_extract":
+        return
+    for schema in extract_schemas():
+        with st.expander(f"Table `{schema.name}` — {schema.description}"):
+            st.dataframe(pd.DataFrame([{
+                "Column": c.name, "Type": c.type, "Unit": c.unit or "",
+                "Allowed": ", ".join(map(str, c.allowed_codes)) if c.allowed_codes else
+                (f"{c.range[0]:g} – {c.range[1]:g}" if c.range else ""),
+                "Required": "yes" if not c.nullable else "", "Description": c.description,
+            } for c in schema.columns]), hide_index=True, width="stretch")
+    with st.expander("Derived columns (one row per participant)"):
+        st.dataframe(pd.DataFrame([{"Column": k, "Type": t, "Unit": u or "", "Description": d}
+                                   for k, (t, u, d) in DERIVED_COLUMNS.items()]), hide_index=True, width="stretch")

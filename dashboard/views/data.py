@@ -1,0 +1,18 @@
+"""Data: the source, the validation report and the data dictionary."""
+
+import streamlit as st
+
+from dashboard import frame, render
+
+ctx = frame.current()
+info = ctx.engine.info
+st.title("Data")
+st.markdown(f"**Source:** {info.label}  \n**Data hash:** `{info.data_hash}`  \n"
+            f"**Mapping:** {info.mapping.path.name if info.mapping.path else 'none (columns named like roles)'}  \n"
+            f"**Shape:** {'multi-table extract' if info.mapping.shape == 'rls_extract' else 'one file'}")
+
+st.subheader("Validation report")
+render.validation_report(info.load.report, ctx.policy)
+
+st.subheader("Data dictionary")
+render.data_dictionary(info.mapping)

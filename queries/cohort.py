@@ -1,0 +1,138 @@
+"""Cohort-level aggregate queries: filter options, cohort size, attrition, Table 1 sufficient statistics.
+
+Every function builds an Ibis expression over the canonical table and returns only aggregates (counts, sums,
+quantiles per group), never participant rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from ibis import _
+
+from queries import filters
+from queries.engine import CohortEngine
+from queries.filters import UNTREATED, FilterOptions, FilterState
+
+
+@dataclass(frozen=True)
+class AttritionStep:
+    """One filter in order: who it removes and who is left."""
+
+    description: str
+    remaining: int
+    removed: int
+
+
+def filter_options(engine: CohortEngine) -> FilterOptions:
+    """The cohort's own values for every filter (one aggregate query)."""
+    t = engine.table()
+    cols = set(t.columns)
+    aggs = {}
+    if "age" in cols:
+        aggs |= {"age_min": t.age.min(), "age_max": t.age.max()}
+    if "baseline_year" in cols:
+        aggs |= {"year_min": t.baseline_year.min(), "year_max": t.baseline_year.max()}
+    for col in ("site", "treatment", "sex"):
+        if col in cols:
+            aggs[f"{col}_values"] = t[col].collect(distinct=True)
+    row = engine.execute(t.aggregate(**aggs)).iloc[0] if aggs else {}
+    mapping = engine.info.mapping
+    return FilterOptions(
+        sites=_sorted(row.get("site_values")),
+        sexes=tuple(s for s in ("female", "male") if s in set(_sorted(row.get("sex_values")))),
+        age_bands=filters.age_bands(int(row["age_min"]), int(row["age_max"])) if _has(row, "age_min") else (),
+        years=tuple(range(int(row["year_min"]), int(row["year_max"]) + 1)) if _has(row, "year_min") else (),
+        drugs=_sorted(row.get("treatment_values")) + ((UNTREATED,) if "treatment" in cols else ()),
+        outcomes={name: o.label for name, o in mapping.outcomes.items()},
+        exclusions={name: e.label for name, e in mapping.exclusions.items()},
+    )
+
+
+def _has(row, key: str) -> bool:
+    return key in row and pd.notna(row[key])
+
+
+def _sorted(values) -> tuple[str, ...]:
+    if values is None or (isinstance(values, float) and pd.isna(values)):
+        return ()
+    return tuple(sorted(str(v) for v in values if v is not None))
+
+
+def filtered(engine: CohortEngine, state: FilterState, options: FilterOptions) -> ir.Table:
+    """The canonical table with the state's filters applied (an expression; nothing runs)."""
+    return filters.apply(engine.table(), state, options)
+
+
+def attrition(engine: CohortEngine, state: FilterState, options: FilterOptions) -> list[AttritionStep]:
+    """How many participants each active filter removes, in the fixed filter order (one query)."""
+    t = engine.table()
+    preds = filters.predicates(t, state, options)
+    cumulative = ibis.literal(True)
+    aggs = {"n0": t.count()}
+    for i, (_flt, pred) in enumerate(preds, start=1):
+        cumulative = cumulative & pred
+        aggs[f"n{i}"] = cumulative.cast("int64").sum()
+    row = engine.execute(t.aggregate(**aggs)).iloc[0]
+    counts = [int(row[f"n{i}"] or 0) for i in range(len(preds) + 1)]
+    steps = [AttritionStep("All participants loaded", counts[0], 0)]
+    for i, (flt, _pred) in enumerate(preds, start=1):
+        label = flt.describe(state.get(flt.key), options)
+        steps.append(AttritionStep(label[0].upper() + label[1:], counts[i], counts[i - 1] - counts[i]))
+    return steps
+
+
+def outcome_counts(engine: CohortEngine, state: FilterState, options: FilterOptions) -> dict[str, int]:
+    """Participants, and cases and known values of the chosen case definition, in the filtered cohort."""
+    t = filtered(engine, state, options)
+    aggs = {"n": t.count()}
+    if state.definition:
+        outcome = t[f"outcome_{state.definition}"]
+        aggs |= {"cases": outcome.fill_null(False).cast("int64").sum(), "known": outcome.notnull().cast("int64").sum()}
+    row = engine.execute(t.aggregate(**aggs)).iloc[0]
+    return {k: int(row[k] or 0) for k in aggs}
+
+
+def numeric_summary(table: ir.Table, column: str, group: str | None) -> ir.Table:
+    """n, mean, SD, quartiles and missing count of a numeric column, per group."""
+    col = table[column]
+    aggs = dict(n=col.count(), missing=col.isnull().cast("int64").sum(), mean=col.mean(), sd=col.std(how="sample"),
+                q1=col.quantile(0.25), median=col.quantile(0.5), q3=col.quantile(0.75))
+    return table.group_by(group).aggregate(**aggs) if group else table.aggregate(**aggs)
+
+
+def level_counts(table: ir.Table, column: str, group: str | None) -> ir.Table:
+    """Counts of each level (including missing) of a categorical or binary column, per group."""
+    level = table[column].cast("string").name("level")
+    keys = [group, level] if group else [level]
+    return table.group_by(keys).aggregate(n=_.count())
+
+
+def table_one_inputs(engine: CohortEngine, state: FilterState, options: FilterOptions) -> dict[str, pd.DataFrame]:
+    """Sufficient statistics for Table 1 by sex: one small frame per variable."""
+    t = filtered(engine, state, options)
+    group = "sex" if "sex" in t.columns else None
+    out: dict[str, pd.DataFrame] = {"__n__": engine.execute(
+        t.group_by(group).aggregate(n=_.count()) if group else t.aggregate(n=_.count()))}
+    for column, kind in table_one_variables(engine):
+        query = numeric_summary(t, column, group) if kind == "numeric" else level_counts(t, column, group)
+        out[column] = engine.execute(query)
+    return out
+
+
+def table_one_variables(engine: CohortEngine) -> list[tuple[str, str]]:
+    """(canonical column, 'numeric' | 'categorical') rows of Table 1, in display order."""
+    schema = engine.info.schema
+    mapping = engine.info.mapping
+    rows = [(c, "numeric") for c in ("age",) if c in schema]
+    rows += [(c, "categorical") for c in ("site",) if c in schema]
+    rows += [(f"outcome_{n}", "categorical") for n in mapping.outcomes]
+    rows += [(c, "numeric") for c in ("biomarker",) if c in schema]
+    rows += [(c, "categorical") for c in ("treatment",) if c in schema]
+    rows += [(f"exclude_{n}", "categorical") for n in mapping.exclusions]
+    for cov in mapping.covariates.values():
+        rows.append((f"cov_{cov.name}", "numeric" if cov.type == "numeric" else "categorical"))
+    return rows
