@@ -33,15 +33,18 @@ ARROW_TYPES = {"string": pa.string(), "integer": pa.int32(), "flag": pa.int8(), 
 
 
 def declared(table: str) -> dict:
+    """Declared column specs of a table, read independently of the generator."""
     with open(ROOT / "data_schema" / "tables" / f"{table}.toml", "rb") as fh:
         return tomllib.load(fh)["columns"]
 
 
 def within(observed: float, expected: float, se: float) -> bool:
+    """True when observed is within Z standard errors of expected."""
     return abs(observed - expected) <= Z * se
 
 
 def binomial_se(p: float, n: int) -> float:
+    """Standard error of a proportion p estimated from n people."""
     return math.sqrt(p * (1 - p) / n)
 
 

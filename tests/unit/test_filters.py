@@ -1,0 +1,101 @@
+"""Filters: URL codec, whitelist validation, predicates against an independent pandas count, English, attrition."""
+
+from __future__ import annotations
+
+import pytest
+
+from queries import cohort, filters
+from queries.filters import parse_query, to_query
+
+
+def test_round_trip_of_every_filter(options):
+    query = "def=rls_clinsig&site=A,B&sex=female&age=40-79&year=2010-2015&drug=pramipexole,untreated&exclude=pregnancy"
+    state, problems = parse_query(query, options)
+    assert problems == []
+    assert parse_query(to_query(state, options), options)[0] == state
+    assert state.get("age") == (40, 79)
+    assert state.get("site") == ("A", "B")
+
+
+def test_defaults_are_left_out_of_the_url(options):
+    state, _ = parse_query("", options)
+    assert to_query(state, options) == ""
+    assert filters.describe(state, options).startswith("all participants")
+
+
+@pytest.mark.parametrize("query", [
+    "age=41-79",            # not a 5-year band edge: no single-year differencing
+    "age=40-78",
+    "age=79-40",
+    "age=abc",
+    "site=Z",
+    "site=A,<script>",
+    "sex=unknown",
+    "year=1990-2015",
+    "def=not_an_outcome",
+    "exclude=pregnancy,nothing",
+    "drug=aspirin",
+])
+def test_values_outside_the_whitelist_are_reset_with_a_message(options, query):
+    state, problems = parse_query(query, options)
+    assert state == filters.default_state(options)
+    assert len(problems) == 1
+    value = query.split("=", 1)[1]
+    assert value not in problems[0] or value.isalpha() and len(value) < 3
+
+
+def test_unknown_key_is_ignored(options):
+    state, problems = parse_query("drop_table=1&sex=male", options)
+    assert state.get("sex") == ("male",)
+    assert problems == ["An unknown filter key was ignored."]
+
+
+def test_age_open_top_band(options):
+    state, problems = parse_query("age=80%2B", options)
+    assert problems == [] and state.get("age") == (80, 90)
+    assert to_query(state, options) == "age=80+"
+    assert "aged 80 or over" in filters.describe(state, options)
+
+
+def test_english_description(options):
+    state, _ = parse_query("sex=female&site=A,B&age=40-79&exclude=pregnancy,kidney&def=rls_clinsig", options)
+    text = filters.describe(state, options)
+    assert text.startswith("at sites A or B; women; aged 40–79; excluding pregnancy and CKD or dialysis")
+    assert "Clinically significant RLS" in text
+
+
+def test_counts_match_an_independent_pandas_count(engine, options, participants):
+    state, _ = parse_query("sex=female&site=A,B&age=40-79&exclude=pregnancy,kidney", options)
+    got = cohort.outcome_counts(engine, state, options)
+    p = participants
+    keep = ((p.sex == "F") & p.site.isin(["A", "B"]) & p.age.between(40, 79) & (p.pregnant != 1)
+            & ~p.kidney_disease.isin(["ckd", "dialysis"]))
+    assert got["n"] == int(keep.sum())
+    assert got["cases"] == int(p.loc[keep, "rls_irlssg"].sum())
+
+
+def test_drug_filter_matches_first_episode(engine, options, demo_dir, participants):
+    import pandas as pd
+
+    treatments = pd.read_parquet(demo_dir / "treatments.parquet")
+    first = treatments.sort_values(["participant_id", "start_day", "episode"]).groupby("participant_id").head(1)
+    state, _ = parse_query("drug=levodopa,untreated", options)
+    expected = (first.drug == "levodopa").sum() + (len(participants) - len(first))
+    assert cohort.outcome_counts(engine, state, options)["n"] == expected
+
+
+def test_attrition_accounts_for_everyone(engine, options):
+    state, _ = parse_query("sex=female&age=40-79&exclude=pregnancy", options)
+    steps = cohort.attrition(engine, state, options)
+    assert [s.description for s in steps] == ["All participants loaded", "Women", "Aged 40–79", "Excluding pregnancy"]
+    assert steps[0].remaining - sum(s.removed for s in steps) == steps[-1].remaining
+    assert steps[-1].remaining == cohort.outcome_counts(engine, state, options)["n"]
+
+
+def test_filter_values_reach_sql_only_as_whitelisted_literals(engine, options):
+    state, _ = parse_query("site=A,B", options)
+    sql = engine.sql(cohort.filtered(engine, state, options).count())
+    assert "'A'" in sql and "'B'" in sql
+    hostile, problems = parse_query("site=A');DROP TABLE cohort;--", options)
+    assert problems and hostile == filters.default_state(options)
+    assert "DROP" not in engine.sql(cohort.filtered(engine, hostile, options).count())
