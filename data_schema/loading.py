@@ -103,6 +103,11 @@ def canonical(table: ir.Table, mapping: Mapping, file: str, is_text: bool, decim
     checked = check_table(table, canonical_checks(mapping), file, is_text, decimal,
                           drop_invalid=mapping.invalid_rows == "drop", extra=extra)
     findings += checked.findings
+    if mapping.shape == "wide" and "participant_id" in mapping.columns:  # the extract checks its participants
+        id_column = mapping.columns["participant_id"]
+        ids = checked.table.select(**{id_column: checked.table.pid}).filter(lambda t: t[id_column].notnull())
+        dup = duplicate_keys(ids, id_column, file)
+        findings += [dup] if dup else []
     if checked.top_coded:
         findings.append(Finding("info", file, "age top-coded", f"{checked.top_coded:,} age(s) above 89 were "
                                 "top-coded to 90 (HIPAA Safe Harbor).", mapping.columns.get("age"), checked.top_coded))

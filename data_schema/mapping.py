@@ -201,6 +201,8 @@ def _source(r: _Reader, base: Path) -> dict:
         header=r.get("header", bool, default=True),
         encoding=r.get("encoding", str, default="utf-8"),
     )
+    if not options.header:  # the first line always names the columns; never read a data row as a header
+        raise r.fail("header", "must be true (the first line of each file must name the columns)")
     if len(options.delimiter) != 1 or options.decimal not in (".", ",") or len(options.quote) != 1:
         raise r.fail("delimiter", "must be a single character (and decimal '.' or ',')")
     if options.encoding.lower().replace("-", "") not in ("utf8", "latin1", "utf16"):

@@ -13,6 +13,7 @@ import ibis.expr.types as ir
 
 AGE_TOP_CODE = 90  # HIPAA Safe Harbor: ages above 89 are aggregated into one category
 IMPLAUSIBLE_AGE = 120
+INT64_LIMIT = 2.0**63  # whole numbers must fit a 64-bit integer (|x| < 2**63) to be cast without a DuckDB error
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,14 @@ def _number(col: ir.Value, is_text: bool, decimal: str) -> ir.FloatingValue:
         if decimal == ",":
             text = text.replace(",", ".")
         return text.try_cast("float64")
-    return col.cast("float64")
+    if col.type().is_numeric() or col.type().is_boolean():
+        return col.cast("float64")
+    return col.cast("string").try_cast("float64")  # lists, structs, dates: a direct cast raises in DuckDB
+
+
+def _integral(number: ir.FloatingValue) -> ir.BooleanValue:
+    """True on whole numbers, computed in floating point (Ibis's floor() casts to BIGINT, which overflows)."""
+    return number % 1 == 0
 
 
 def typed_value(col: ir.Value, check: ColumnCheck, is_text: bool, decimal: str) -> ir.Value:
@@ -125,7 +133,7 @@ def typed_value(col: ir.Value, check: ColumnCheck, is_text: bool, decimal: str) 
     if check.type == "float":
         return number
     whole = ibis.ifelse(number.isinf() | number.isnan(), ibis.null("float64"), number)
-    whole = ibis.ifelse(whole.floor() == whole, whole, ibis.null("float64"))
+    whole = ibis.ifelse(_integral(whole) & (whole.abs() < INT64_LIMIT), whole, ibis.null("float64"))
     return whole.cast("int64")
 
 
@@ -148,7 +156,9 @@ def violations(col: ir.Value, check: ColumnCheck, is_text: bool, decimal: str) -
         rules["not a number"] = ~missing & number.isnull()
         rules["not a finite number (NaN or infinity)"] = number.isnan() | number.isinf()
         if check.type in ("integer", "flag"):
-            rules["not a whole number"] = number.notnull() & ~(number.isnan() | number.isinf()) & value.isnull()
+            finite = number.notnull() & ~(number.isnan() | number.isinf())
+            rules["not a whole number"] = finite & ~_integral(number)
+            rules["too large for a whole number"] = finite & _integral(number) & value.isnull()
     if check.range is not None:
         low, high = check.range
         high = IMPLAUSIBLE_AGE if check.top_code_age else high
@@ -173,6 +183,7 @@ def check_table(table: ir.Table, checks: list[ColumnCheck], file: str, is_text: 
     counters: dict[str, ir.Scalar] = {"rows": table.count()}
     labels: dict[str, tuple[str, str]] = {}
     invalid = ibis.literal(False)
+    top_coded = None
     for i, check in enumerate(checks):
         if check.source not in present:
             findings.append(_absent(check, file))
@@ -181,7 +192,7 @@ def check_table(table: ir.Table, checks: list[ColumnCheck], file: str, is_text: 
         col = table[check.source]
         value = typed_value(col, check, is_text, decimal)
         if check.top_code_age:
-            counters["top_coded"] = (value > AGE_TOP_CODE - 1).fill_null(False).sum()
+            top_coded = value.between(AGE_TOP_CODE, IMPLAUSIBLE_AGE).fill_null(False)
             value = ibis.ifelse(value.between(AGE_TOP_CODE, IMPLAUSIBLE_AGE), AGE_TOP_CODE, value)
         typed[check.target] = value
         for j, (rule, broken) in enumerate(violations(col, check, is_text, decimal).items()):
@@ -189,6 +200,8 @@ def check_table(table: ir.Table, checks: list[ColumnCheck], file: str, is_text: 
             labels[f"v{i}_{j}"] = (check.source, rule)
             invalid = invalid | broken
     counters["invalid"] = invalid.sum() if labels else ibis.literal(0)
+    if top_coded is not None:  # count only rows that are kept (dropped rows were not loaded, so not top-coded)
+        counters["top_coded"] = (top_coded & ~invalid if drop_invalid else top_coded).sum()
     counts = table.aggregate(**counters).to_pyarrow().to_pylist()[0]
     for key, (column, rule) in labels.items():
         if counts[key]:

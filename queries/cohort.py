@@ -52,6 +52,11 @@ def filter_options(engine: CohortEngine) -> FilterOptions:
     )
 
 
+def _int(value) -> int:
+    """A count from an aggregate row (SUM over no rows is NULL)."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
 def _has(row, key: str) -> bool:
     return key in row and pd.notna(row[key])
 
@@ -77,7 +82,7 @@ def attrition(engine: CohortEngine, state: FilterState, options: FilterOptions) 
         cumulative = cumulative & pred
         aggs[f"n{i}"] = cumulative.cast("int64").sum()
     row = engine.execute(t.aggregate(**aggs)).iloc[0]
-    counts = [int(row[f"n{i}"] or 0) for i in range(len(preds) + 1)]
+    counts = [_int(row[f"n{i}"]) for i in range(len(preds) + 1)]
     steps = [AttritionStep("All participants loaded", counts[0], 0)]
     for i, (flt, _pred) in enumerate(preds, start=1):
         label = flt.describe(state.get(flt.key), options)
@@ -93,7 +98,7 @@ def outcome_counts(engine: CohortEngine, state: FilterState, options: FilterOpti
         outcome = t[f"outcome_{state.definition}"]
         aggs |= {"cases": outcome.fill_null(False).cast("int64").sum(), "known": outcome.notnull().cast("int64").sum()}
     row = engine.execute(t.aggregate(**aggs)).iloc[0]
-    return {k: int(row[k] or 0) for k in aggs}
+    return {k: _int(row[k]) for k in aggs}
 
 
 def numeric_summary(table: ir.Table, column: str, group: str | None) -> ir.Table:

@@ -148,21 +148,22 @@ class AgeFilter(Filter):
     def parse(self, raw: str, options) -> tuple[int, int]:
         bands = options.age_bands
         lows, highs = {b[0] for b in bands}, {b[1] for b in bands}
-        parts = raw.replace("+", "").split("-")
+        text = raw.strip()
+        open_top = text.endswith("+")  # "80+" (a '+' decoded from a URL arrives as a space, stripped above)
+        parts = text.rstrip("+").split("-")
         try:
-            low, high = (int(parts[0]), int(parts[1])) if len(parts) == 2 else (int(parts[0]), bands[-1][1])
-        except ValueError:
+            low = int(parts[0])
+            high = bands[-1][1] if open_top or len(parts) == 1 else int(parts[1])
+        except (ValueError, IndexError):
             raise FilterValueError("'age' must look like 40-79 (5-year bands).") from None
-        if len(parts) == 1 and not raw.endswith("+"):
-            raise FilterValueError("'age' must look like 40-79 (5-year bands).")
-        if low not in lows or high not in highs or low > high:
+        if len(parts) > 2 or (len(parts) == 1 and not open_top and raw == text) or low not in lows \
+                or high not in highs or low > high:
             raise FilterValueError(f"'age' must start and end on 5-year band edges between {bands[0][0]} and "
-                                   f"{bands[-1][1]} (e.g. 40-79).")
+                                   f"{bands[-1][1]} (e.g. 40-79; {bands[-1][0]}-{bands[-1][1]} is the open top band).")
         return (low, high)
 
     def format(self, value, options) -> str:
-        top = options.age_bands[-1][1]
-        return f"{value[0]}+" if value[1] >= top else f"{value[0]}-{value[1]}"
+        return f"{value[0]}-{value[1]}"
 
     def predicate(self, table, value, options):
         if self.is_default(value, options):

@@ -51,9 +51,10 @@ def test_unknown_key_is_ignored(options):
 
 
 def test_age_open_top_band(options):
-    state, problems = parse_query("age=80%2B", options)
-    assert problems == [] and state.get("age") == (80, 90)
-    assert to_query(state, options) == "age=80+"
+    for query in ("age=80%2B", "age=80+", "age=80-90"):  # '+' arrives as a space when not escaped
+        state, problems = parse_query(query, options)
+        assert problems == [] and state.get("age") == (80, 90)
+    assert to_query(state, options) == "age=80-90"
     assert "aged 80 or over" in filters.describe(state, options)
 
 

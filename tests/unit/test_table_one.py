@@ -1,0 +1,72 @@
+"""Table 1 from aggregates: SMDs equal the tableone package on row-level data; small cells are suppressed."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyses.disclosure import DisclosurePolicy
+from analyses.table_one import smd_categorical, smd_numeric, table_one
+from queries import cohort, filters
+
+
+@pytest.fixture(scope="module")
+def result(engine, options):
+    state = filters.default_state(options)
+    inputs = cohort.table_one_inputs(engine, state, options)
+    variables = [(c, k, c) for c, k in cohort.table_one_variables(engine)]
+    return table_one(inputs, variables, DisclosurePolicy(11), "all participants")
+
+
+def _smd(result, variable: str) -> float:
+    return next(r.smd for r in result.rows if r.variable == variable and r.smd is not None)
+
+
+def test_smds_equal_the_tableone_package(result, participants):
+    from tableone import TableOne
+
+    p = participants.rename(columns={"rls_irlssg": "outcome_rls", "age": "age", "egfr": "cov_egfr",
+                                     "bmi_group": "cov_bmi_group"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = TableOne(p, columns=["age", "cov_egfr", "cov_bmi_group", "outcome_rls"],
+                       categorical=["cov_bmi_group", "outcome_rls"], groupby="sex", smd=True, pval=False).smd_table
+    for variable in ("age", "cov_egfr", "cov_bmi_group", "outcome_rls"):
+        assert _smd(result, variable) == pytest.approx(abs(ref.loc[variable].iloc[0]), abs=1e-9)  # SMDs reported unsigned, as in R tableone
+
+
+def test_numeric_summary_equals_pandas(result, participants):
+    women = participants[participants.sex == "F"].age
+    row = next(r for r in result.rows if r.variable == "age" and r.level == "mean (SD)")
+    assert row.cells[0] == f"{women.mean():.1f} ({women.std():.1f})"
+    median = next(r for r in result.rows if r.variable == "age" and r.level.startswith("median"))
+    assert median.cells[0] == f"{women.median():.1f} [{women.quantile(.25):.1f}, {women.quantile(.75):.1f}]"
+
+
+def test_group_sizes_and_frame(result, participants):
+    counts = participants.sex.value_counts()
+    assert result.group_n == (f"{counts['F']:,}", f"{counts['M']:,}")
+    frame = result.to_frame()
+    assert list(frame.columns[:2]) == ["Variable", "Level"] and "SMD" in frame.columns
+
+
+def test_binary_smd_formula():
+    p1, p2 = 0.3, 0.1
+    expected = (p1 - p2) / np.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / 2)
+    assert smd_categorical(np.array([1 - p1, p1]), np.array([1 - p2, p2])) == pytest.approx(expected)
+    assert smd_numeric(10, 2, 8, 2) == pytest.approx(1.0)
+
+
+def test_small_cells_are_suppressed_with_a_complement():
+    inputs = {"__n__": pd.DataFrame({"sex": ["female", "male"], "n": [120, 100]}),
+              "site": pd.DataFrame({"sex": ["female"] * 3 + ["male"] * 2, "level": ["A", "B", "C", "A", "B"],
+                                    "n": [100, 15, 5, 60, 40]})}
+    result = table_one(inputs, [("site", "categorical", "Site")], DisclosurePolicy(11), "test")
+    female = [r.cells[0] for r in result.rows]
+    assert female[2] == "<11"          # the small cell
+    assert female[1] == "withheld"     # its complement, so 120 - 100 - 15 cannot reveal it
+    assert female[0].startswith("100 ")
+    assert all(r.smd is None for r in result.rows)  # no SMD from a table with a hidden cell
