@@ -13,18 +13,18 @@ import streamlit as st  # noqa: E402
 
 from dashboard import frame  # noqa: E402
 
-st.set_page_config(page_title="RLS cohort dashboard", page_icon="🦵", layout="wide")
+st.set_page_config(page_title="RLS cohort dashboard", layout="wide")
 
 VIEWS = Path(__file__).parent / "views"  # not "pages/": that folder name turns on the legacy multipage mode
 navigation = st.navigation({
     "Cohort": [
-        st.Page(VIEWS / "overview.py", title="Overview", icon="📋", default=True, url_path="overview"),
-        st.Page(VIEWS / "data.py", title="Data", icon="🗂️", url_path="data"),
+        st.Page(VIEWS / "overview.py", title="Overview", icon=":material/groups:", default=True, url_path="overview"),
+        st.Page(VIEWS / "data.py", title="Data", icon=":material/table_view:", url_path="data"),
     ],
     "Analyses": [
-        st.Page(VIEWS / "sex_differences.py", title="Sex differences", icon="⚖️", url_path="sex-differences"),
-        st.Page(VIEWS / "age_prevalence.py", title="Age & prevalence", icon="📈", url_path="age-prevalence"),
-        st.Page(VIEWS / "ferritin_augmentation.py", title="Ferritin & augmentation", icon="🩸",
+        st.Page(VIEWS / "sex_differences.py", title="Sex differences", icon=":material/balance:", url_path="sex-differences"),
+        st.Page(VIEWS / "age_prevalence.py", title="Age & prevalence", icon=":material/show_chart:", url_path="age-prevalence"),
+        st.Page(VIEWS / "ferritin_augmentation.py", title="Ferritin & augmentation", icon=":material/bloodtype:",
                 url_path="ferritin-augmentation"),
     ],
 })

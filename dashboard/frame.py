@@ -69,7 +69,7 @@ def engine_or_stop() -> CohortEngine:
     cfg = settings()
     engine = open_engine(cfg.data, cfg.mapping)
     if isinstance(engine, LoadFailure):
-        st.error("The configured data could not be used. Nothing from it is shown.", icon="🚫")
+        st.error("The configured data could not be used. Nothing from it is shown.", icon=":material/block:")
         for finding in engine.report.errors:
             st.markdown(f"- **{finding.file}** — {finding.message}")
         st.caption("Check the file with `python -m data_schema validate --data PATH --mapping FILE`; see the "

@@ -24,11 +24,11 @@ ANALYSIS_PAGES = (
 def cohort_large_enough(n: int, policy: DisclosurePolicy) -> bool:
     """Show 'cohort too small' (and nothing else) when fewer than k participants remain."""
     if n == 0:
-        st.warning("No participant matches these filters. Widen the filters in the sidebar.", icon="🔍")
+        st.warning("No participant matches these filters. Widen the filters in the sidebar.", icon=":material/search_off:")
         return False
     if policy.is_small(n):
         st.warning(f"Cohort too small: fewer than {policy.min_cell} participants match these filters, so nothing "
-                   "is shown. Widen the filters in the sidebar.", icon="🔒")
+                   "is shown. Widen the filters in the sidebar.", icon=":material/lock:")
         return False
     return True
 
@@ -73,7 +73,7 @@ def analysis_links() -> None:
 def placeholder(what: str, ctx) -> None:
     st.caption(f"Cohort: {ctx.cohort_text}.")
     st.info(f"This page will show {what}. It arrives with the statistics engine; until then it shows no numbers "
-            "rather than provisional ones.", icon="🚧")
+            "rather than provisional ones.", icon=":material/construction:")
 
 
 def variable_labels(engine: CohortEngine) -> dict[str, str]:
@@ -90,7 +90,7 @@ def variable_labels(engine: CohortEngine) -> dict[str, str]:
 
 
 def validation_report(report: ValidationReport, policy: DisclosurePolicy) -> None:
-    st.markdown("✅ The data can be used." if report.usable else "🚫 The data were refused.")
+    st.markdown("**The data can be used.**" if report.usable else "**The data were refused.**")
     accounts = pd.DataFrame([{"File": a.file, "Rows read": f"{a.rows_read:,}", "Loaded": f"{a.rows_loaded:,}",
                               "Rejected": f"{a.rows_rejected:,}"} for a in report.accounts])
     if not accounts.empty:
