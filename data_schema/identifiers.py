@@ -44,11 +44,15 @@ class IdentifierFinding:
     matches: int = 0
 
     @property
+    def _article(self) -> str:
+        return "an" if self.rule[0] in "aeiou" else "a"
+
+    @property
     def message(self) -> str:
         if self.matches:
-            return (f"column '{self.column}' holds {self.matches:,} value(s) that look like a {self.rule}; "
+            return (f"column '{self.column}' holds {self.matches:,} value(s) that look like {self._article} {self.rule}; "
                     "remove the column or replace it with a pseudonymous or coarsened value.")
-        return (f"column '{self.column}' is named like a {self.rule} (a direct identifier); "
+        return (f"column '{self.column}' is named like {self._article} {self.rule} (a direct identifier); "
                 "remove it from the extract before loading.")
 
 

@@ -21,7 +21,7 @@ from data_schema.mapping import TIME_UNITS, BinaryColumn, Mapping
 from data_schema.reading import RawTable, load_file, run
 from data_schema.schema import extract_schemas, roles
 from data_schema.validation import (ColumnCheck, FileAccount, Finding, ValidationReport, check_table,
-                                    dangling_keys, duplicate_keys)
+                                    dangling_keys, duplicate_keys, top_coding_finding)
 
 COHORT_TABLE = "cohort"
 
@@ -109,8 +109,7 @@ def canonical(table: ir.Table, mapping: Mapping, file: str, is_text: bool, decim
         dup = duplicate_keys(ids, id_column, file)
         findings += [dup] if dup else []
     if checked.top_coded:
-        findings.append(Finding("info", file, "age top-coded", f"{checked.top_coded:,} age(s) above 89 were "
-                                "top-coded to 90 (HIPAA Safe Harbor).", mapping.columns.get("age"), checked.top_coded))
+        findings.append(top_coding_finding(file, mapping.columns.get("age"), checked.top_coded))
     return _finish(checked.table, mapping), findings, checked
 
 
@@ -195,6 +194,8 @@ def _load_extract(con, backend, mapping: Mapping):
         checked = check_table(backend.table(raw.table), _extract_checks(schema), raw.file, raw.is_text,
                               mapping.read_options.decimal, drop_invalid=drop)
         findings += checked.findings
+        if checked.top_coded:
+            findings.append(top_coding_finding(raw.file, "age", checked.top_coded))
         typed[schema.name] = checked.table
     if len(typed) < 3:
         return None, raws, findings, {}
@@ -240,7 +241,8 @@ def load_cohort(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> LoadResult:
     run(con, f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS {ibis.to_sql(table, dialect='duckdb')}")
     n = run(con, f"SELECT count(*) FROM {COHORT_TABLE}")[0][0]
     loaded = _loaded_counts(backend, raws, children, n)
-    report = ValidationReport(tuple(findings), _accounts(raws, loaded), checked.top_coded)
+    top_coded = sum(f.count for f in findings if f.rule == "age top-coded")
+    report = ValidationReport(tuple(findings), _accounts(raws, loaded), top_coded)
     return LoadResult(report, n)
 
 

@@ -192,7 +192,7 @@ def check_table(table: ir.Table, checks: list[ColumnCheck], file: str, is_text: 
         col = table[check.source]
         value = typed_value(col, check, is_text, decimal)
         if check.top_code_age:
-            top_coded = value.between(AGE_TOP_CODE, IMPLAUSIBLE_AGE).fill_null(False)
+            top_coded = value.between(AGE_TOP_CODE + 1, IMPLAUSIBLE_AGE).fill_null(False)  # values that change
             value = ibis.ifelse(value.between(AGE_TOP_CODE, IMPLAUSIBLE_AGE), AGE_TOP_CODE, value)
         typed[check.target] = value
         for j, (rule, broken) in enumerate(violations(col, check, is_text, decimal).items()):
@@ -231,6 +231,12 @@ def _violation(file: str, column: str, rule: str, count: int, dropped: bool) -> 
         "load only the valid rows")
     return Finding("warning" if dropped else "error", file, rule,
                    f"column '{column}': {count:,} row(s) — {rule}; {action}.", column, count)
+
+
+def top_coding_finding(file: str, column: str | None, count: int) -> Finding:
+    """The info line for ages recoded to the top category."""
+    return Finding("info", file, "age top-coded", f"column '{column}': {count:,} age(s) above {AGE_TOP_CODE} were "
+                   f"recoded to {AGE_TOP_CODE} (the {AGE_TOP_CODE}+ category, HIPAA Safe Harbor).", column, count)
 
 
 def duplicate_keys(table: ir.Table, key: str, file: str) -> Finding | None:
