@@ -135,7 +135,20 @@ class SexFilter(ChoiceFilter):
 
 
 @dataclass(frozen=True)
-class AgeFilter(Filter):
+class RangeFilter(Filter):
+    """A closed range ``low-high`` of a whole-number column; the full range is no filter."""
+
+    def format(self, value, options) -> str:
+        return f"{value[0]}-{value[1]}"
+
+    def predicate(self, table, value, options):
+        if self.is_default(value, options):
+            return None
+        return table[self.column].between(value[0], value[1]).fill_null(False)
+
+
+@dataclass(frozen=True)
+class AgeFilter(RangeFilter):
     """Age from the start of one 5-year band to the end of another, e.g. ``age=40-79``."""
 
     def choices(self, options):
@@ -162,14 +175,6 @@ class AgeFilter(Filter):
                                    f"{bands[-1][1]} (e.g. 40-79; {bands[-1][0]}-{bands[-1][1]} is the open top band).")
         return (low, high)
 
-    def format(self, value, options) -> str:
-        return f"{value[0]}-{value[1]}"
-
-    def predicate(self, table, value, options):
-        if self.is_default(value, options):
-            return None
-        return table[self.column].between(value[0], value[1]).fill_null(False)
-
     def describe(self, value, options) -> str:
         if self.is_default(value, options):
             return ""
@@ -178,7 +183,7 @@ class AgeFilter(Filter):
 
 
 @dataclass(frozen=True)
-class YearFilter(Filter):
+class YearFilter(RangeFilter):
     """Baseline year from one year to another, e.g. ``year=2010-2015``."""
 
     def choices(self, options):
@@ -197,14 +202,6 @@ class YearFilter(Filter):
             raise FilterValueError(f"'year' must look like {options.years[0]}-{options.years[-1]} within the "
                                    "cohort's baseline years.")
         return (low, high)
-
-    def format(self, value, options) -> str:
-        return f"{value[0]}-{value[1]}"
-
-    def predicate(self, table, value, options):
-        if self.is_default(value, options):
-            return None
-        return table[self.column].between(value[0], value[1]).fill_null(False)
 
     def describe(self, value, options) -> str:
         if self.is_default(value, options):
