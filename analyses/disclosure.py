@@ -40,6 +40,27 @@ class DisclosurePolicy:
                 hidden.add(others[0][1])
         return hidden
 
+    def attrition_cells(self, remaining: list[int]) -> list[tuple[str, str]]:
+        """(removed, remaining) as displayable text for a chain of nested cohort sizes.
+
+        Consecutive sizes give away what each step removed, so once a step removes a small number, that step and
+        the ones after it are withheld; the final size is shown only if the total it hides since the last shown
+        size is zero or at least ``min_cell``.
+        """
+        cells = [("", self.show_count(remaining[0]))]
+        last_shown, hiding = remaining[0], False
+        for before, after in zip(remaining, remaining[1:]):
+            removed = before - after
+            hiding = hiding or self.is_small(removed)
+            if hiding:
+                cells.append((self.show_count(removed) if self.is_small(removed) else "withheld", "withheld"))
+            else:
+                cells.append((self.show_count(removed), self.show_count(after)))
+                last_shown = after
+        if hiding and not self.is_small(last_shown - remaining[-1]):
+            cells[-1] = (cells[-1][0], self.show_count(remaining[-1]))
+        return cells
+
     @property
     def note(self) -> str:
         if self.min_cell <= 1:

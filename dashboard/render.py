@@ -46,11 +46,9 @@ def cohort_metrics(counts: dict[str, int], ctx) -> None:
 
 
 def attrition_table(steps: list[AttritionStep], policy: DisclosurePolicy) -> None:
-    frame = pd.DataFrame({
-        "Step": [s.description for s in steps],
-        "Removed": ["" if i == 0 else policy.show_count(s.removed) for i, s in enumerate(steps)],
-        "Remaining": [policy.show_count(s.remaining) for s in steps],
-    })
+    cells = policy.attrition_cells([s.remaining for s in steps])
+    frame = pd.DataFrame({"Step": [s.description for s in steps], "Removed": [c[0] for c in cells],
+                          "Remaining": [c[1] for c in cells]})
     st.dataframe(frame, hide_index=True, width="stretch")
     if len(steps) == 1:
         st.caption("No filter removes anyone: all loaded participants are included.")
@@ -91,8 +89,9 @@ def variable_labels(engine: CohortEngine) -> dict[str, str]:
 
 def validation_report(report: ValidationReport, policy: DisclosurePolicy) -> None:
     st.markdown("**The data can be used.**" if report.usable else "**The data were refused.**")
-    accounts = pd.DataFrame([{"File": a.file, "Rows read": f"{a.rows_read:,}", "Loaded": f"{a.rows_loaded:,}",
-                              "Rejected": f"{a.rows_rejected:,}"} for a in report.accounts])
+    accounts = pd.DataFrame([{"File": a.file, "Rows read": policy.show_count(a.rows_read),
+                              "Loaded": policy.show_count(a.rows_loaded),
+                              "Rejected": policy.show_count(a.rows_rejected)} for a in report.accounts])
     if not accounts.empty:
         st.dataframe(accounts, hide_index=True, width="stretch")
     if report.findings:

@@ -20,7 +20,7 @@ from data_schema import derivation, identifiers
 from data_schema.mapping import TIME_UNITS, BinaryColumn, Mapping
 from data_schema.reading import RawTable, load_file, run
 from data_schema.schema import extract_schemas, roles
-from data_schema.validation import (ColumnCheck, FileAccount, Finding, ValidationReport, check_table,
+from data_schema.validation import (CheckedTable, ColumnCheck, FileAccount, Finding, ValidationReport, check_table,
                                     dangling_keys, duplicate_keys, top_coding_finding)
 
 COHORT_TABLE = "cohort"
@@ -89,8 +89,9 @@ def _binaries(mapping: Mapping) -> dict[str, BinaryColumn]:
     return out
 
 
-def canonical(table: ir.Table, mapping: Mapping, file: str, is_text: bool, decimal: str) -> tuple[ir.Table, list, object]:
-    """Map a one-row-per-participant table to the canonical roles; returns the expression and findings."""
+def canonical(table: ir.Table, mapping: Mapping, file: str, is_text: bool,
+              decimal: str) -> tuple[ir.Table, list[Finding], CheckedTable | None]:
+    """Map a one-row-per-participant table to the canonical roles: the expression, findings and check counts."""
     missing = sorted(c for c in mapping.source_columns() if c not in table.columns)
     findings = [Finding("error", file, "mapped column absent", f"the mapping names column '{c}', which is not in "
                         "the data.", c) for c in missing]

@@ -70,3 +70,14 @@ def test_small_cells_are_suppressed_with_a_complement():
     assert female[1] == "withheld"     # its complement, so 120 - 100 - 15 cannot reveal it
     assert female[0].startswith("100 ")
     assert all(r.smd is None for r in result.rows)  # no SMD from a table with a hidden cell
+
+
+@pytest.mark.parametrize("remaining, expected", [
+    ([1000, 900, 800], [("", "1,000"), ("100", "900"), ("100", "800")]),
+    # 5 removed: that step and the next are withheld; the final size hides 5 + 100 since the last shown size
+    ([1000, 995, 895], [("", "1,000"), ("<11", "withheld"), ("withheld", "895")]),
+    # the small removal is the last step: the final size would give it away, so it is withheld too
+    ([1000, 900, 897], [("", "1,000"), ("100", "900"), ("<11", "withheld")]),
+])
+def test_attrition_chain_cannot_be_subtracted(remaining, expected):
+    assert DisclosurePolicy(11).attrition_cells(remaining) == expected
