@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 DEFAULT_MIN_CELL = 11
 
 
@@ -67,3 +69,32 @@ class DisclosurePolicy:
             return "Small-cell suppression is off."
         return (f"Counts from 1 to {self.min_cell - 1} are shown as <{self.min_cell}, with figures derived from "
                 "them withheld.")
+
+    def gate_frame(self, frame: pd.DataFrame, cells: list[str], hide: list[str],
+                   group_by: list[str] | None = None) -> pd.DataFrame:
+        """A table with small cells withheld: rows where any of ``cells`` is 1 … k−1 are suppressed, plus a
+        complementary row per group when only one row of the group would be (so totals cannot give it away).
+
+        Suppressed rows keep their labels, get ``suppressed = True``, and have ``cells`` and ``hide`` set to None.
+        """
+        out = frame.copy()
+        out["suppressed"] = False
+        groups = out.groupby(group_by, sort=False, dropna=False).groups.values() if group_by else [out.index]
+        for index in groups:
+            part = out.loc[index]
+            small = part[cells].apply(lambda col: col.map(self.is_small)).any(axis=1)
+            hidden = set(part.index[small])
+            if len(hidden) == 1:
+                sizes = part.loc[~small, cells[0]]
+                sizes = sizes[sizes > 0]
+                if len(sizes):
+                    hidden.add(sizes.idxmin())
+            out.loc[list(hidden), "suppressed"] = True
+        columns = [c for c in cells + hide if c in out.columns]
+        out[columns] = out[columns].astype(object)
+        out.loc[out["suppressed"], columns] = None
+        return out
+
+    def any_small(self, *counts: int) -> bool:
+        """True when any count is 1 … k−1 (an estimate built on them is withheld)."""
+        return any(self.is_small(int(c)) for c in counts)

@@ -1,0 +1,62 @@
+"""What every analysis run needs: the engine, the filter state, the disclosure policy — and the helpers to query
+the filtered cohort and describe it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from analyses.disclosure import DisclosurePolicy
+from analyses.results import CohortSummary
+from analyses.variables import Variable, catalog
+from queries import aggregates, filters
+from queries.cohort import filter_options
+from queries.engine import CohortEngine
+from queries.filters import FilterOptions, FilterState
+
+
+@dataclass(frozen=True)
+class AnalysisContext:
+    engine: CohortEngine
+    state: FilterState
+    options: FilterOptions
+    policy: DisclosurePolicy = DisclosurePolicy()
+    alpha: float = 0.05
+
+    @classmethod
+    def from_query(cls, engine: CohortEngine, query: str, policy: DisclosurePolicy) -> tuple["AnalysisContext",
+                                                                                              list[str]]:
+        """A context from a dashboard/CLI query string; the second item lists filter values that were dropped."""
+        options = filter_options(engine)
+        state, problems = filters.parse_query(query, options)
+        return cls(engine, state, options, policy), problems
+
+    @property
+    def variables(self) -> dict[str, Variable]:
+        return catalog(self.engine.info)
+
+    def has(self, column: str) -> bool:
+        return column in self.engine.info.schema
+
+    def table(self, treated_only: bool = False) -> ir.Table:
+        t = filters.apply(self.engine.table(), self.state, self.options)
+        return aggregates.treated(t) if treated_only else t
+
+    def run(self, expr: ir.Expr) -> tuple[pd.DataFrame, str]:
+        """The aggregate result and the SQL that produced it."""
+        return self.engine.execute(expr), self.engine.sql(expr)
+
+    def cohort(self) -> CohortSummary:
+        info = self.engine.info
+        return CohortSummary(info.label, info.data_hash, filters.to_query(self.state, self.options),
+                             filters.describe(self.state, self.options, with_definition=False),
+                             self.policy.min_cell)
+
+    def outcome_label(self, name: str) -> str:
+        return self.engine.info.mapping.outcomes[name].label
+
+    def default_outcome(self) -> str | None:
+        outcomes = list(self.engine.info.mapping.outcomes)
+        return self.state.definition or (outcomes[0] if outcomes else None)

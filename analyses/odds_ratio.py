@@ -1,0 +1,270 @@
+"""Odds ratio of a binary outcome by sex (or another two-level exposure): crude, exact, Mantel–Haenszel, adjusted.
+
+One aggregation query returns counts per (exposure, stratifier, adjusters) pattern; every estimate is computed from
+that table, so the fits equal row-level fits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analyses.bands import AgeBands
+from analyses.context import AnalysisContext
+from analyses.design import design_matrix, formula, make_term
+from analyses.results import AnalysisResult, Estimate, TestResult
+from analyses.stats import contingency
+from analyses.stats.contingency import TwoByTwo
+from analyses.stats.glm import fit_logistic, likelihood_ratio
+from analyses.stats.proportions import wilson_ci
+from analyses.variables import AnalysisInputError, Variable, resolve, resolve_all
+from queries.aggregates import pattern_counts
+
+MIN_EVENTS_PER_PARAMETER = 10
+SPARSE_STRATUM = 5  # expected count below which a stratum is called sparse
+
+
+@dataclass(frozen=True)
+class OddsRatioOptions:
+    outcome: str | None = None
+    exposure: str = "sex"
+    strata: str | None = "age"
+    adjust: tuple[str, ...] = ("age",)
+    age_bands: AgeBands = AgeBands()
+    treated_only: bool = False
+
+
+@dataclass(frozen=True)
+class Exposure:
+    variable: Variable
+    exposed: str
+    unexposed: str
+
+    @property
+    def contrast(self) -> str:
+        return f"{self.exposed} vs {self.unexposed}"
+
+
+SEX_GROUPS = {"female": "women", "male": "men"}
+
+
+def odds_ratio(ctx: AnalysisContext, opts: OddsRatioOptions = OddsRatioOptions()) -> AnalysisResult:
+    """Odds ratios of ``opts.outcome`` for the exposure in the filtered cohort (see the module docstring)."""
+    outcome = opts.outcome or ctx.default_outcome()
+    if outcome not in ctx.engine.info.mapping.outcomes:
+        raise AnalysisInputError(f"Unknown outcome. Choose from: {', '.join(ctx.engine.info.mapping.outcomes)}.")
+    exposure_var = resolve(opts.exposure, ctx.variables, "exposure")
+    strata_var = resolve(opts.strata, ctx.variables, "stratifier") if opts.strata else None
+    adjusters = resolve_all(opts.adjust, ctx.variables, "adjuster")
+    if exposure_var.column in {v.column for v in adjusters} | ({strata_var.column} if strata_var else set()):
+        raise AnalysisInputError("The exposure cannot also be a stratifier or an adjuster.")
+    keys = list(dict.fromkeys([exposure_var.column] + ([strata_var.column] if strata_var else [])
+                              + [v.column for v in adjusters]))
+    frame, sql = ctx.run(pattern_counts(ctx.table(opts.treated_only), keys, f"outcome_{outcome}"))
+    return _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, _complete(frame, keys), sql)
+
+
+def _complete(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    for col in ("n", "events", "missing"):
+        frame[col] = frame[col].fillna(0).astype(np.int64)
+    frame["complete"] = frame[keys].notna().all(axis=1)
+    return frame
+
+
+def _exposure(variable: Variable, levels: list) -> Exposure | None:
+    if variable.column == "sex":
+        return Exposure(variable, "female", "male") if set(levels) == {"female", "male"} else None
+    if variable.kind == "binary":
+        return Exposure(variable, "True", "False") if len(levels) == 2 else None
+    names = sorted(str(v) for v in levels)
+    return Exposure(variable, names[1], names[0]) if len(names) == 2 else None
+
+
+def _label(exposure: Exposure, level: str) -> str:
+    if exposure.variable.column == "sex":
+        return SEX_GROUPS[level]
+    if exposure.variable.kind == "binary":
+        return f"{exposure.variable.label}: {'yes' if level == 'True' else 'no'}"
+    return f"{exposure.variable.label}: {level}"
+
+
+def _two_by_two(frame: pd.DataFrame, exposure: Exposure) -> TwoByTwo:
+    level = frame[exposure.variable.column].astype(str)
+    sums = frame.assign(level=level).groupby("level")[["events", "n"]].sum()
+    get = lambda lv, col: int(sums[col].get(lv, 0))  # noqa: E731
+    a, c = get(exposure.exposed, "events"), get(exposure.unexposed, "events")
+    return TwoByTwo(a, get(exposure.exposed, "n") - a, c, get(exposure.unexposed, "n") - c)
+
+
+def _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, frame, sql) -> AnalysisResult:
+    notes: list[str] = []
+    missing_outcome = int(frame["missing"].sum())
+    used = frame[frame["complete"] & (frame["n"] > 0)]
+    incomplete = int(frame.loc[~frame["complete"], "n"].sum())
+    notes += _missing_notes(ctx, missing_outcome, incomplete)
+    exposure = _exposure(exposure_var, list(used[exposure_var.column].astype(str).unique()))
+    n = int(used["n"].sum())
+    if exposure is None:
+        notes.append(f"The exposure ({exposure_var.label}) does not have exactly two levels in this cohort, so no "
+                     "odds ratio can be estimated.")
+        return _result(ctx, opts, outcome, None, n, [], [], notes, [], pd.DataFrame(), pd.DataFrame(), sql)
+    table = _two_by_two(used, exposure)
+    estimates, tests = _crude_and_exact(ctx, table, exposure, notes)
+    strata_frame = pd.DataFrame()
+    if strata_var is not None:
+        strata_frame, mh_estimates, mh_tests = _stratified(ctx, used, exposure, strata_var, opts, table, notes)
+        estimates += mh_estimates
+        tests += mh_tests
+    adj_estimates, adj_tests, formulas = _adjusted(ctx, used, exposure, adjusters, outcome, table, notes)
+    return _result(ctx, opts, outcome, exposure, n, estimates + adj_estimates, tests + adj_tests, notes, formulas,
+                   _groups_frame(ctx, table, exposure), strata_frame, sql)
+
+
+def _missing_notes(ctx, missing_outcome: int, incomplete: int) -> list[str]:
+    notes = []
+    if missing_outcome:
+        notes.append(f"{ctx.policy.show_count(missing_outcome)} participants with an unknown outcome are left out.")
+    if incomplete:
+        notes.append(f"{ctx.policy.show_count(incomplete)} participants with a missing exposure, stratifier or "
+                     "adjuster are left out (complete-case analysis).")
+    return notes
+
+
+def _groups_frame(ctx, table: TwoByTwo, exposure: Exposure) -> pd.DataFrame:
+    rows = [(_label(exposure, exposure.exposed), table.a, table.a + table.b),
+            (_label(exposure, exposure.unexposed), table.c, table.c + table.d)]
+    frame = pd.DataFrame(rows, columns=["group", "events", "n"])
+    frame["non_events"] = frame["n"] - frame["events"]
+    frame["prevalence"] = np.where(frame["n"] > 0, frame["events"] / frame["n"].clip(lower=1), np.nan)
+    low, high = wilson_ci(frame["events"].to_numpy(), frame["n"].to_numpy(), ctx.alpha)
+    frame["ci_low"], frame["ci_high"] = low, high
+    return ctx.policy.gate_frame(frame, ["events", "non_events", "n"], ["prevalence", "ci_low", "ci_high"])
+
+
+def _withheld(ctx, table: TwoByTwo) -> bool:
+    return ctx.policy.any_small(*table.cells)
+
+
+def _crude_and_exact(ctx, table: TwoByTwo, exposure: Exposure, notes: list[str]):
+    if _withheld(ctx, table):
+        notes.append(f"A cell of the 2×2 table is below {ctx.policy.min_cell}, so the odds ratios are withheld.")
+        return [], []
+    crude = contingency.woolf(table, ctx.alpha)
+    if crude.zero_corrected:
+        notes.append("The 2×2 table has a zero cell: 0.5 was added to every cell for the crude (Woolf) OR "
+                     "(Haldane–Anscombe); the exact OR uses the table as it is.")
+    exact = contingency.exact(table, ctx.alpha)
+    return [
+        _estimate("crude_or", crude, "Woolf (logit) 95% CI; Wald p", exposure),
+        _estimate("exact_or", exact, "conditional maximum-likelihood OR, exact 95% CI; Fisher's exact p", exposure),
+    ], []
+
+
+def _estimate(measure: str, result: contingency.OddsRatio, method: str, exposure: Exposure, **extra) -> Estimate:
+    return Estimate(measure, result.estimate, result.ci_low, result.ci_high, result.p_value, method,
+                    label=_contrast_label(exposure), **extra)
+
+
+def _contrast_label(exposure: Exposure) -> str:
+    return f"{_label(exposure, exposure.exposed)} vs {_label(exposure, exposure.unexposed)}"
+
+
+def _stratum_labels(used: pd.DataFrame, strata_var: Variable, opts: OddsRatioOptions) -> pd.Series:
+    values = used[strata_var.column]
+    if strata_var.column == "age":
+        ages = values.astype(int)
+        return pd.Series(opts.age_bands.assign(ages, int(ages.min())), index=used.index)
+    return values.astype(str)
+
+
+def _stratified(ctx, used, exposure, strata_var, opts, total: TwoByTwo, notes):
+    used = used.assign(stratum=_stratum_labels(used, strata_var, opts))
+    order = list(dict.fromkeys(used.sort_values(strata_var.column)["stratum"]))
+    tables = [_two_by_two(used[used["stratum"] == s], exposure) for s in order]
+    rows = []
+    for label, table in zip(order, tables):
+        result = contingency.woolf(table, ctx.alpha, correct_zeros=False)
+        rows.append({"stratum": label, "or": result.estimate, "ci_low": result.ci_low, "ci_high": result.ci_high,
+                     "n": table.n, "a": table.a, "b": table.b, "c": table.c, "d": table.d})
+    frame = pd.DataFrame(rows)
+    _stratum_notes(ctx, tables, order, strata_var, notes)
+    frame = ctx.policy.gate_frame(frame, ["a", "b", "c", "d"], ["or", "ci_low", "ci_high", "n"])
+    frame = frame.drop(columns=["a", "b", "c", "d"])
+    if _withheld(ctx, total):
+        return frame, [], []
+    mh = contingency.mantel_haenszel(tables, ctx.alpha)
+    estimates = [_estimate("mh_or", mh.odds_ratio, f"Mantel–Haenszel across {strata_var.label} strata; "
+                           "Robins–Breslow–Greenland 95% CI; CMH p (no continuity correction)", exposure)]
+    tests = []
+    if mh.breslow_day is not None:
+        tests.append(TestResult("breslow_day", mh.breslow_day, mh.breslow_day_df, mh.breslow_day_p,
+                                f"Breslow–Day test of homogeneous ORs across {strata_var.label} strata, "
+                                "with Tarone's correction"))
+    return frame, estimates, tests
+
+
+def _stratum_notes(ctx, tables, labels, strata_var, notes):
+    zero = [lab for lab, t in zip(labels, tables) if t.informative and t.has_zero]
+    empty = [lab for lab, t in zip(labels, tables) if not t.informative]
+    sparse = [lab for lab, t in zip(labels, tables) if t.informative and min(_expected(t)) < SPARSE_STRATUM]
+    if empty:
+        notes.append(f"{strata_var.label.capitalize()} strata without both groups and both outcomes carry no "
+                     f"information and are left out of the Mantel–Haenszel estimate: {', '.join(empty)}.")
+    if zero:
+        notes.append(f"Strata with a zero cell have no stratum OR (no correction applied); they still count in the "
+                     f"Mantel–Haenszel estimate: {', '.join(zero)}.")
+    if sparse:
+        notes.append(f"Sparse strata (an expected cell count below {SPARSE_STRATUM}): {', '.join(sparse)}; the "
+                     "Breslow–Day test may be unreliable.")
+
+
+def _expected(t: TwoByTwo) -> list[float]:
+    rows, cols = (t.a + t.b, t.c + t.d), (t.a + t.c, t.b + t.d)
+    return [r * c / t.n for r in rows for c in cols]
+
+
+def _adjusted(ctx, used, exposure, adjusters, outcome, total: TwoByTwo, notes):
+    if not adjusters or _withheld(ctx, total):
+        return [], [], []
+    terms = [make_term(v, used, "n") for v in adjusters]
+    indicator = pd.DataFrame({"exposed": (used[exposure.variable.column].astype(str) == exposure.exposed)
+                              .astype(float)}, index=used.index)
+    full_x = design_matrix(used, terms, leading=indicator)
+    full = fit_logistic(full_x, used["events"], used["n"])
+    reduced = fit_logistic(design_matrix(used, terms), used["events"], used["n"])
+    text = formula(f"outcome_{outcome}", [exposure.variable.name], terms)
+    events = min(total.a + total.c, total.b + total.d)
+    if events / max(len(full.params) - 1, 1) < MIN_EVENTS_PER_PARAMETER:
+        notes.append(f"Fewer than {MIN_EVENTS_PER_PARAMETER} events per model parameter: the adjusted OR may be "
+                     "biased away from 1.")
+    if full.separation or not full.converged:
+        notes.append("The adjusted model shows (quasi-)complete separation or did not converge; its OR is withheld.")
+        return [], [], [text]
+    or_, low, high, p = full.odds_ratio("exposed", ctx.alpha)
+    adjusted_for = ", ".join(v.display for v in adjusters)
+    estimate = Estimate("adjusted_or", or_, low, high, p, f"logistic regression adjusted for {adjusted_for}; "
+                        "Wald 95% CI and p", label=_contrast_label(exposure))
+    lr = likelihood_ratio(full, reduced)
+    test = TestResult("lr_exposure", lr[0], lr[1], lr[2], f"likelihood-ratio test of {exposure.variable.label} in "
+                      f"the model adjusted for {adjusted_for}")
+    return [estimate], [test], [text]
+
+
+def _result(ctx, opts, outcome, exposure, n, estimates, tests, notes, formulas, groups, strata, sql) -> AnalysisResult:
+    label = ctx.outcome_label(outcome)
+    cohort = ctx.cohort()
+    contrast = _contrast_label(exposure) if exposure else opts.exposure
+    caption = (f"Odds of {label}, {contrast}; {cohort.description}; N = {ctx.policy.show_count(n)}.")
+    methods = (f"Outcome: {label}. 2×2 table of {contrast}; prevalence with Wilson score 95% CIs. Crude OR with "
+               "Woolf's logit CI; exact conditional maximum-likelihood OR with exact CI and Fisher's exact p. "
+               "Mantel–Haenszel OR across strata with the Robins–Breslow–Greenland CI; Breslow–Day test of "
+               "homogeneity with Tarone's correction. Adjusted OR from logistic regression fitted to counts per "
+               "covariate pattern (identical to the participant-level fit), Wald CI, likelihood-ratio test for the "
+               f"exposure. {ctx.policy.note}")
+    tables = (("groups", groups), ("strata", strata))
+    return AnalysisResult("odds-ratio", f"Odds ratio of {label} by {opts.exposure}", cohort,
+                          n if not ctx.policy.is_small(n) else None, tuple(estimates), tuple(tests), tuple(notes),
+                          tables, caption, methods, tuple(formulas), (sql,),
+                          (("outcome", outcome), ("exposure", opts.exposure)))
