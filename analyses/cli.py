@@ -1,0 +1,132 @@
+"""``python -m analyses {odds-ratio,prevalence,biomarker-risk}``: the dashboard's analyses, headless.
+
+``--filters`` takes the dashboard URL's query string, so a view reproduces from its link. ``--json`` prints one
+JSON object (the contract is in the README). Exit codes: 0 done (notes may say an estimate was withheld);
+2 bad arguments or data that cannot be used; 3 internal error. No traceback and no data values are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from analyses.bands import AgeBands, BandError, BiomarkerBands, parse_numbers
+from analyses.context import AnalysisContext
+from analyses.disclosure import DEFAULT_MIN_CELL, DisclosurePolicy
+from analyses.results import AnalysisResult
+from analyses.variables import AnalysisInputError
+from data_schema.loading import LoadRefused
+from data_schema.mapping import MappingError
+from data_schema.reading import DataError
+from queries.engine import CohortEngine
+
+ANALYSES = ("odds-ratio", "prevalence", "biomarker-risk")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analyses", description=__doc__.splitlines()[0])
+    parser.add_argument("analysis", choices=ANALYSES)
+    parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
+    parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
+    parser.add_argument("--outcome", help="binary outcome name from the mapping (default: the first)")
+    parser.add_argument("--exposure", default="sex", help="two-level exposure for odds-ratio (default: sex)")
+    parser.add_argument("--strata", default="age", help="stratifier for Mantel–Haenszel (default: age bands; "
+                        "'none' to skip)")
+    parser.add_argument("--adjust", help="adjusters, comma-separated (age, age:spline, sex, site, drug, year or a "
+                        "covariate name); 'none' for crude models")
+    parser.add_argument("--age-bands", default="30,40,50,60,70,80", help="lower edges of the age bands after the "
+                        "first (default 30,40,50,60,70,80: 18-29 … 80+)")
+    parser.add_argument("--cut-points", help="biomarker cut points (default: the mapping's, else 50,75,100)")
+    parser.add_argument("--reference-band", help="reference biomarker band label, e.g. '>=100' (default: top band)")
+    parser.add_argument("--treated-only", action="store_true", help="only participants who started a treatment")
+    parser.add_argument("--at", default="0.5,1,2,3,5", help="times (years) for Kaplan–Meier estimates")
+    parser.add_argument("--standard", help="standard population for age standardization (default: all)")
+    parser.add_argument("--ties", choices=("breslow", "efron"), default="breslow", help="Cox tie handling")
+    parser.add_argument("--filters", default="", help="dashboard query string, e.g. 'sex=female&age=40-79'")
+    parser.add_argument("--min-cell", type=int, default=DEFAULT_MIN_CELL, help="small-cell threshold for this run "
+                        "(0 disables suppression)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def _options(args: argparse.Namespace):
+    age_bands = AgeBands(parse_numbers(args.age_bands, int))
+    if args.analysis == "odds-ratio":
+        from analyses.odds_ratio import OddsRatioOptions
+        adjust = ("age",) if args.adjust is None else _names(args.adjust)
+        return OddsRatioOptions(args.outcome, args.exposure, None if args.strata == "none" else args.strata,
+                                () if adjust == ("none",) else adjust, age_bands, args.treated_only)
+    if args.analysis == "prevalence":
+        from analyses.prevalence import PrevalenceOptions
+        return PrevalenceOptions(args.outcome, age_bands, args.standard, args.treated_only)
+    from analyses.biomarker_risk import BiomarkerRiskOptions
+    adjust = BiomarkerRiskOptions.adjust if args.adjust is None else _names(args.adjust)
+    cuts = BiomarkerBands(parse_numbers(args.cut_points)) if args.cut_points else None
+    return BiomarkerRiskOptions(cuts, args.reference_band, () if adjust == ("none",) else adjust,
+                                parse_numbers(args.at), args.ties)
+
+
+def run_analysis(ctx: AnalysisContext, name: str, opts) -> AnalysisResult:
+    """Run one analysis by its CLI name (the pages call the same functions)."""
+    if name == "odds-ratio":
+        from analyses.odds_ratio import odds_ratio
+        return odds_ratio(ctx, opts)
+    if name == "prevalence":
+        from analyses.prevalence import prevalence
+        return prevalence(ctx, opts)
+    from analyses.biomarker_risk import biomarker_risk
+    return biomarker_risk(ctx, opts)
+
+
+def _text(result: AnalysisResult, seconds: float) -> str:
+    lines = [result.title, result.caption, ""]
+    main_table = result.to_frame()
+    if len(main_table):
+        lines += [main_table.to_string(index=False, float_format=lambda v: f"{v:.4g}"), ""]
+    frame = result.estimates_frame()
+    if len(frame):
+        shown = frame[["measure", "label", "band", "standard", "estimate", "ci_low", "ci_high", "p_value"]]
+        lines += [shown.dropna(axis=1, how="all").to_string(index=False, float_format=lambda v: f"{v:.4g}"), ""]
+    tests = result.tests_frame()
+    if len(tests):
+        lines += [tests[["test", "statistic", "df", "p_value"]].to_string(index=False,
+                                                                         float_format=lambda v: f"{v:.4g}"), ""]
+    lines += [f"Note: {note}" for note in result.notes]
+    lines += [f"Data {result.cohort.data_hash}; small-cell threshold {result.cohort.min_cell}; {seconds:.2f} s."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.min_cell < 0:
+            raise AnalysisInputError("--min-cell must be 0 or more.")
+        opts = _options(args)
+        engine = CohortEngine.open(args.data, args.mapping)
+        ctx, problems = AnalysisContext.from_query(engine, args.filters, DisclosurePolicy(args.min_cell))
+        started = time.perf_counter()
+        result = run_analysis(ctx, args.analysis, opts)
+        seconds = time.perf_counter() - started
+    except (AnalysisInputError, BandError, MappingError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    except DataError as exc:
+        print(f"Error: {exc.file}: {exc.detail}", file=sys.stderr)
+        return 2
+    except LoadRefused as refused:
+        print(refused.report.to_text(), file=sys.stderr)
+        return 2
+    except Exception as exc:  # the last line of defence: no traceback, no data values
+        print(f"Internal error ({type(exc).__name__}); no data values are shown. Please report this.",
+              file=sys.stderr)
+        return 3
+    for problem in problems:
+        print(f"Filter: {problem}", file=sys.stderr)
+    print(result.to_json() if args.json else _text(result, seconds))
+    return 0

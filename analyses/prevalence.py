@@ -1,0 +1,180 @@
+"""Age–prevalence: prevalence by age band and sex, a spline curve per sex with its peak, direct standardisation.
+
+One aggregation query returns counts per (sex, single year of age); bands, curves and standardised figures are
+all computed from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from analyses.bands import AgeBands
+from analyses.context import AnalysisContext
+from analyses.odds_ratio import SEX_GROUPS
+from analyses.results import AnalysisResult, Estimate
+from analyses.stats.glm import NaturalSpline, fit_logistic
+from analyses.stats.proportions import wilson_ci
+from analyses.stats.standardization import (band_weights, direct_standardize, standard_populations,
+                                            standardized_ratio)
+from analyses.variables import AnalysisInputError
+from queries.aggregates import pattern_counts
+
+SPLINE_DF = 4
+PEAK_GRID_STEP = 0.1
+SEXES = ("female", "male")
+
+
+@dataclass(frozen=True)
+class PrevalenceOptions:
+    outcome: str | None = None
+    age_bands: AgeBands = AgeBands()
+    standard: str | None = None  # None: every standard population
+    treated_only: bool = False
+
+
+def prevalence(ctx: AnalysisContext, opts: PrevalenceOptions = PrevalenceOptions()) -> AnalysisResult:
+    """Prevalence of ``opts.outcome`` by age and sex in the filtered cohort (see the module docstring)."""
+    outcome = opts.outcome or ctx.default_outcome()
+    if outcome not in ctx.engine.info.mapping.outcomes:
+        raise AnalysisInputError(f"Unknown outcome. Choose from: {', '.join(ctx.engine.info.mapping.outcomes)}.")
+    if not (ctx.has("age") and ctx.has("sex")):
+        raise AnalysisInputError("Age–prevalence needs the age and sex roles; the mapping does not name them.")
+    standards = standard_populations()
+    if opts.standard is not None and opts.standard not in standards:
+        raise AnalysisInputError(f"Unknown standard population. Choose from: {', '.join(standards)}.")
+    frame, sql = ctx.run(pattern_counts(ctx.table(opts.treated_only), ["sex", "age"], f"outcome_{outcome}"))
+    for col in ("n", "events", "missing"):
+        frame[col] = frame[col].fillna(0).astype(np.int64)
+    notes = _missing_notes(ctx, frame)
+    used = frame[frame["sex"].isin(SEXES) & frame["age"].notna() & (frame["n"] > 0)].copy()
+    used["age"] = used["age"].astype(int)
+    return _analyse(ctx, opts, outcome, used, notes, sql)
+
+
+def _missing_notes(ctx, frame) -> list[str]:
+    unknown = int(frame["missing"].sum())
+    no_sex_age = int(frame.loc[~frame["sex"].isin(SEXES) | frame["age"].isna(), "n"].sum())
+    notes = []
+    if unknown:
+        notes.append(f"{ctx.policy.show_count(unknown)} participants with an unknown outcome are left out.")
+    if no_sex_age:
+        notes.append(f"{ctx.policy.show_count(no_sex_age)} participants with unknown sex or age are left out.")
+    return notes
+
+
+def _analyse(ctx, opts, outcome, used, notes, sql) -> AnalysisResult:
+    n = int(used["n"].sum())
+    if n == 0 or ctx.policy.is_small(n):
+        notes.append("The cohort is empty or too small after filtering; nothing is estimated.")
+        return _result(ctx, opts, outcome, None if n else 0, [], notes, pd.DataFrame(), pd.DataFrame(), {}, sql, "")
+    min_age = int(used["age"].min())
+    used["age_band"] = opts.age_bands.assign(used["age"], min_age)
+    rows = _band_rows(ctx, used, opts.age_bands.labels(min_age))
+    spline = NaturalSpline.from_counts(used["age"].to_numpy(), used["n"].to_numpy(), SPLINE_DF)
+    curve, peaks = _curves(ctx, used, spline, notes)
+    estimates = _standardized(ctx, rows, opts, min_age, notes)
+    formula = f"outcome_{outcome} ~ {spline.describe('age')}, fitted separately for women and men"
+    return _result(ctx, opts, outcome, n, estimates, notes, rows, curve, peaks, sql, formula)
+
+
+def _band_rows(ctx, used: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    grid = pd.MultiIndex.from_product([SEXES, labels], names=["sex", "age_band"])
+    sums = used.groupby(["sex", "age_band"])[["events", "n"]].sum().reindex(grid, fill_value=0).reset_index()
+    sums = sums[sums.groupby("sex")["n"].transform("sum") > 0]
+    sums["non_events"] = sums["n"] - sums["events"]
+    sums["prevalence"] = np.where(sums["n"] > 0, sums["events"] / sums["n"].clip(lower=1), np.nan)
+    sums["ci_low"], sums["ci_high"] = wilson_ci(sums["events"].to_numpy(), sums["n"].to_numpy(), ctx.alpha)
+    gated = ctx.policy.gate_frame(sums, ["events", "non_events", "n"], ["prevalence", "ci_low", "ci_high"], ["sex"])
+    gated["sex"] = gated["sex"].map(SEX_GROUPS)
+    return gated[["sex", "age_band", "events", "n", "prevalence", "ci_low", "ci_high", "suppressed"]]
+
+
+def _curves(ctx, used, spline: NaturalSpline, notes) -> tuple[pd.DataFrame, dict]:
+    frames, peaks = [], {}
+    low, high = spline.boundary
+    ages = np.arange(low, high + 1)
+    fine = np.arange(low, high + PEAK_GRID_STEP / 2, PEAK_GRID_STEP)
+    for sex in SEXES:
+        part = used[used["sex"] == sex]
+        events, n = int(part["events"].sum()), int(part["n"].sum())
+        if ctx.policy.any_small(n, events, n - events) or events == 0 or events == n:
+            if n:
+                notes.append(f"No prevalence curve for {SEX_GROUPS[sex]}: too few cases or participants.")
+            continue
+        fit = fit_logistic(_spline_design(spline, part["age"]), part["events"], part["n"])
+        if fit.separation or not fit.converged:
+            notes.append(f"The prevalence curve for {SEX_GROUPS[sex]} could not be fitted (separation).")
+            continue
+        pred = fit.linear_predictor(_spline_design(spline, ages), ctx.alpha)
+        frames.append(pd.DataFrame({"sex": SEX_GROUPS[sex], "age": ages, "prevalence": expit(pred["eta"]),
+                                    "ci_low": expit(pred["low"]), "ci_high": expit(pred["high"])}))
+        peaks[SEX_GROUPS[sex]] = _peak(fit, spline, fine, notes, SEX_GROUPS[sex])
+    curve = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return curve, peaks
+
+
+def _spline_design(spline: NaturalSpline, ages) -> pd.DataFrame:
+    basis = spline.basis(np.asarray(ages, dtype=float))
+    columns = {"Intercept": np.ones(len(basis))} | {f"ns(age){i + 1}": basis[:, i] for i in range(basis.shape[1])}
+    return pd.DataFrame(columns)
+
+
+def _peak(fit, spline, grid, notes, group: str) -> dict:
+    eta = fit.linear_predictor(_spline_design(spline, grid))["eta"].to_numpy()
+    i = int(np.argmax(eta))
+    at_edge = i in (0, len(grid) - 1)
+    if at_edge:
+        notes.append(f"For {group}, the fitted prevalence is highest at the edge of the age range: no interior peak.")
+    return {"age": round(float(grid[i]), 1), "prevalence": float(expit(eta[i])), "at_edge": at_edge}
+
+
+def _standardized(ctx, rows: pd.DataFrame, opts, min_age: int, notes) -> list[Estimate]:
+    standards = standard_populations()
+    chosen = [opts.standard] if opts.standard else list(standards)
+    bounds = dict(zip(opts.age_bands.labels(min_age), opts.age_bands.bounds(min_age)))
+    estimates = []
+    for name in chosen:
+        by_sex = {}
+        for group in ("women", "men"):
+            part = rows[(rows["sex"] == group)]
+            part = part[part["n"].isna() | (part["n"] > 0)]
+            if part.empty:
+                continue
+            if part["suppressed"].any():
+                notes.append(f"Age-standardized prevalence for {group} is withheld: an age band has a small count.")
+                continue
+            weights = band_weights(standards[name], [bounds[b] for b in part["age_band"]])
+            by_sex[group] = direct_standardize(part["events"].to_numpy(dtype=float), part["n"].to_numpy(dtype=float),
+                                               weights, ctx.alpha)
+            s = by_sex[group]
+            estimates.append(Estimate("standardized_prevalence", s.rate, s.ci_low, s.ci_high, None,
+                                      f"direct standardization to the {standards[name].label}; gamma (Fay–Feuer) "
+                                      "95% CI", group=group, standard=name, label=group))
+        if len(by_sex) == 2:
+            ratio, low, high = standardized_ratio(by_sex["women"], by_sex["men"], ctx.alpha)
+            estimates.append(Estimate("standardized_ratio", ratio, low, high, None,
+                                      f"ratio of directly standardized prevalences ({standards[name].label}); "
+                                      "log-normal 95% CI", standard=name, label="women vs men"))
+    return estimates
+
+
+def _result(ctx, opts, outcome, n, estimates, notes, rows, curve, peaks, sql, formula) -> AnalysisResult:
+    label = ctx.outcome_label(outcome)
+    cohort = ctx.cohort()
+    caption = f"Prevalence of {label} by age and sex; {cohort.description}; N = {ctx.policy.show_count(n)}."
+    methods = (f"Outcome: {label}; denominator: participants with a known outcome. Prevalence per age band with "
+               "Wilson score 95% CIs. Curves: logistic regression of the outcome on a natural cubic spline of age "
+               f"({SPLINE_DF} df, knots at quantiles of the participants' ages), fitted to counts per single year of "
+               "age for each sex, with Wald 95% bands on the logit scale; the peak is the age of highest fitted "
+               "prevalence on a 0.1-year grid. Direct standardization to the chosen standard population, its "
+               "weights spread evenly over single years within each standard age group and renormalised over the "
+               "bands present; gamma CIs of Fay & Feuer (1997); the ratio women/men with a log-normal CI. "
+               f"{ctx.policy.note}")
+    return AnalysisResult("prevalence", f"Prevalence of {label} by age and sex", cohort,
+                          n if n is None or not ctx.policy.is_small(n) else None, tuple(estimates), (), tuple(notes),
+                          (("rows", rows), ("curve", curve)), caption, methods, (formula,) if formula else (), (sql,),
+                          (("outcome", outcome), ("peak", peaks)))
