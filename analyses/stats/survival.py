@@ -431,7 +431,7 @@ def cox_fit(X, time, event, count, ties: str = "breslow", names=None, max_iter: 
     used = ~aliased
     if not used.any():
         return CoxResult(names, params, cov, np.full(p, np.nan), null.loglik, null.loglik, 0.0, 1.0, 0.0,
-                         1.0, 0.0, 1.0, 0, n, events, ties, False, 0, tuple(names), (), tuple(notes))
+                         1.0, 0.0, 1.0, 0, n, events, ties, False, 0, names, (), tuple(notes))
     rs_used = _risk_sets_subset(rs, used)
     null_used = _evaluate(rs_used, np.zeros(used.sum()))
     score_stat = float(null_used.score @ linalg.solve(null_used.info, null_used.score, assume_a="pos"))
@@ -456,7 +456,8 @@ def cox_fit(X, time, event, count, ties: str = "breslow", names=None, max_iter: 
         score_statistic=score_stat, score_pvalue=float(stats.chi2.sf(score_stat, df)),
         wald_statistic=wald, wald_pvalue=float(stats.chi2.sf(wald, df)), df=df, n=n, events=events,
         ties=ties, converged=converged, iterations=iterations,
-        aliased=tuple(np.asarray(names)[aliased]), infinite=tuple(np.asarray(names)[used][infinite]),
+        aliased=tuple(str(s) for s in np.asarray(names)[aliased]),
+        infinite=tuple(str(s) for s in np.asarray(names)[used][infinite]),
         notes=tuple(notes))
 
 
