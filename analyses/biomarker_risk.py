@@ -1,0 +1,326 @@
+"""Biomarker vs time-to-event risk (serum ferritin vs augmentation on the demo): bands, ORs, HRs, KM, dose–response.
+
+Population: participants who started a treatment and have a baseline biomarker value, in the filtered cohort.
+One aggregation query returns risk sets — participants per (biomarker value, adjusters, follow-up time, event) —
+and every table, curve and model is computed from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit
+
+from analyses.bands import BiomarkerBands
+from analyses.context import AnalysisContext
+from analyses.design import design_matrix, formula, make_term
+from analyses.results import AnalysisResult, Estimate, TestResult
+from analyses.stats.glm import NaturalSpline, fit_logistic
+from analyses.stats.proportions import poisson_rate_ci, wilson_ci
+from analyses.stats.survival import cox_fit, kaplan_meier, logrank_test, proportional_hazards_test, survival_at
+from analyses.variables import AnalysisInputError, resolve_all
+from queries.aggregates import risk_sets
+
+SPLINE_DF = 4
+GRID_POINTS = 61
+
+
+@dataclass(frozen=True)
+class BiomarkerRiskOptions:
+    bands: BiomarkerBands | None = None  # None: the mapping's cut points
+    reference_band: str | None = None  # None: the top band
+    adjust: tuple[str, ...] = ("age", "sex", "drug")
+    at: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0)
+    ties: str = "breslow"
+
+
+@dataclass(frozen=True)
+class _Setup:
+    bands: BiomarkerBands
+    labels: list[str]
+    reference: str
+    adjusters: tuple
+    biomarker: str
+    event: str
+
+
+def biomarker_risk(ctx: AnalysisContext, opts: BiomarkerRiskOptions = BiomarkerRiskOptions()) -> AnalysisResult:
+    """Risk of the mapped event by band of the mapped biomarker among the treated (see the module docstring)."""
+    setup = _setup(ctx, opts)
+    keys = list(dict.fromkeys(["biomarker"] + [v.column for v in setup.adjusters]))
+    frame, sql = ctx.run(risk_sets(ctx.table(treated_only=True), keys))
+    frame["count"] = frame["count"].astype(np.int64)
+    used, notes = _usable(ctx, frame, keys, setup)
+    return _analyse(ctx, opts, setup, used, notes, sql)
+
+
+def _setup(ctx: AnalysisContext, opts: BiomarkerRiskOptions) -> _Setup:
+    mapping = ctx.engine.info.mapping
+    needed = {"biomarker": mapping.biomarker, "treatment": mapping.treatment, "time to event": mapping.time_to_event}
+    missing = [name for name, role in needed.items() if role is None]
+    if missing:
+        raise AnalysisInputError(f"Biomarker risk needs the {', '.join(missing)} role(s); the mapping does not name "
+                                 "them.")
+    bands = opts.bands or BiomarkerBands(tuple(mapping.biomarker.cut_points) or (50.0, 75.0, 100.0))
+    labels = bands.labels()
+    reference = opts.reference_band or labels[-1]
+    if reference not in labels:
+        raise AnalysisInputError(f"Unknown reference band. Choose from: {', '.join(labels)}.")
+    if opts.ties not in ("breslow", "efron"):
+        raise AnalysisInputError("Ties must be 'breslow' or 'efron'.")
+    if not opts.at or any(not np.isfinite(t) or t < 0 for t in opts.at):
+        raise AnalysisInputError("Kaplan–Meier times must be zero or more (years).")
+    adjusters = resolve_all(opts.adjust, ctx.variables, "adjuster")
+    label = f"{mapping.biomarker.label} ({mapping.biomarker.unit})" if mapping.biomarker.unit else \
+        mapping.biomarker.label
+    return _Setup(bands, labels, reference, adjusters, label, mapping.time_to_event.label)
+
+
+def _usable(ctx, frame: pd.DataFrame, keys: list[str], setup: _Setup) -> tuple[pd.DataFrame, list[str]]:
+    show = ctx.policy.show_count
+    no_marker = frame["biomarker"].isna()
+    no_time = ~no_marker & (frame["time_years"].isna() | frame["event"].isna())
+    bad = ~no_marker & ~no_time & ((frame["time_years"] < 0) | (frame["biomarker"] <= 0))
+    incomplete = ~(no_marker | no_time | bad) & frame[keys].isna().any(axis=1)
+    notes = []
+    for mask, text in ((no_marker, "without a baseline biomarker value"),
+                       (no_time, "without follow-up time or event status"),
+                       (bad, "with a non-positive biomarker value or negative follow-up time"),
+                       (incomplete, "with a missing adjuster (complete-case analysis)")):
+        count = int(frame.loc[mask, "count"].sum())
+        if count:
+            notes.append(f"{show(count)} treated participants {text} are left out.")
+    used = frame[~(no_marker | no_time | bad | incomplete)].copy()
+    used["event"] = used["event"].astype(bool).astype(np.int64)
+    used["band"] = setup.bands.assign(used["biomarker"])
+    return used.reset_index(drop=True), notes
+
+
+def _analyse(ctx, opts, setup: _Setup, used: pd.DataFrame, notes, sql) -> AnalysisResult:
+    n = int(used["count"].sum())
+    events = int((used["count"] * used["event"]).sum())
+    band_table = _band_table(ctx, used, setup)
+    empty = pd.DataFrame()
+    if n == 0 or ctx.policy.any_small(n, events, n - events) or events == 0:
+        notes.append("Too few participants or events after filtering; nothing is estimated.")
+        return _result(ctx, opts, setup, n, [], [], notes, band_table, empty, empty, empty, [], sql)
+    estimates, tests, formulas = [], [], []
+    shown = _comparable_bands(ctx, band_table, setup, notes)
+    estimates += _band_odds_ratios(ctx, used, setup, shown, notes, formulas)
+    cox_estimates, cox_tests = _band_hazard_ratios(ctx, used, setup, shown, opts.ties, notes, formulas)
+    estimates += cox_estimates
+    tests += cox_tests
+    km_at, km_curve, logrank = _kaplan_meier(ctx, used, setup, opts.at)
+    tests.append(logrank)
+    dose = _dose_response(ctx, used, setup, opts.ties, notes, formulas)
+    return _result(ctx, opts, setup, n, estimates, tests, notes, band_table, km_at, km_curve, dose, formulas, sql)
+
+
+def _band_table(ctx, used: pd.DataFrame, setup: _Setup) -> pd.DataFrame:
+    g = used.assign(events=used["count"] * used["event"], pt=used["count"] * used["time_years"]).groupby("band")
+    frame = pd.DataFrame({"band": setup.labels})
+    frame["n"] = frame["band"].map(g["count"].sum()).fillna(0).astype(np.int64)
+    frame["events"] = frame["band"].map(g["events"].sum()).fillna(0).astype(np.int64)
+    frame["non_events"] = frame["n"] - frame["events"]
+    frame["person_time"] = frame["band"].map(g["pt"].sum()).fillna(0.0)
+    frame["risk"] = np.where(frame["n"] > 0, frame["events"] / frame["n"].clip(lower=1), np.nan)
+    frame["risk_low"], frame["risk_high"] = wilson_ci(frame["events"].to_numpy(), frame["n"].to_numpy(), ctx.alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["rate_per_100"] = 100 * frame["events"] / frame["person_time"]
+    low, high = poisson_rate_ci(frame["events"].to_numpy(), frame["person_time"].to_numpy(), ctx.alpha)
+    frame["rate_low"], frame["rate_high"] = 100 * np.asarray(low), 100 * np.asarray(high)
+    frame["reference"] = frame["band"] == setup.reference
+    gated = ctx.policy.gate_frame(frame, ["events", "non_events", "n"], ["person_time", "risk", "risk_low",
+                                                                        "risk_high", "rate_per_100", "rate_low",
+                                                                        "rate_high"])
+    return gated.drop(columns=["non_events"])
+
+
+def _comparable_bands(ctx, band_table: pd.DataFrame, setup: _Setup, notes) -> list[str]:
+    """Bands whose OR/HR vs the reference may be shown: both bands unsuppressed, with events."""
+    ok = band_table.set_index("band")
+    good = lambda b: not ok.loc[b, "suppressed"] and (ok.loc[b, "events"] or 0) > 0  # noqa: E731
+    if not good(setup.reference):
+        notes.append(f"The reference band ({setup.reference}) is suppressed or has no events; no band is compared.")
+        return []
+    withheld = [b for b in setup.labels if b != setup.reference and not good(b) and ok.loc[b, "n"] != 0]
+    if withheld:
+        notes.append(f"Bands with a small count or no events are not compared: {', '.join(withheld)}.")
+    return [b for b in setup.labels if b != setup.reference and good(b)]
+
+
+def _band_indicators(frame: pd.DataFrame, setup: _Setup) -> pd.DataFrame:
+    others = [b for b in setup.labels if b != setup.reference]
+    return pd.DataFrame({f"band[{b}]": (frame["band"] == b).astype(float) for b in others}, index=frame.index)
+
+
+def _band_odds_ratios(ctx, used, setup: _Setup, shown: list[str], notes, formulas) -> list[Estimate]:
+    cols = list(dict.fromkeys(["band"] + [v.column for v in setup.adjusters]))
+    patterns = used.assign(events=used["count"] * used["event"]).groupby(cols, dropna=False)[["events", "count"]] \
+        .sum().reset_index()
+    present = patterns[patterns["count"] > 0]
+    out = []
+    for measure, adjusters in (("crude_or", ()), ("adjusted_or", setup.adjusters)):
+        terms = [make_term(v, present, "count") for v in adjusters]
+        fit = fit_logistic(design_matrix(present, terms, leading=_band_indicators(present, setup)),
+                           present["events"], present["count"])
+        formulas.append(formula("event", ["band"], terms) + " (logistic)")
+        if not fit.converged:
+            notes.append(f"The {measure.replace('_', ' ')} model did not converge; its ORs are withheld.")
+            continue
+        method = "logistic regression" + (f" adjusted for {', '.join(v.display for v in adjusters)}" if adjusters
+                                          else "") + "; Wald 95% CI"
+        for band in shown:
+            or_, low, high, p = fit.odds_ratio(f"band[{band}]", ctx.alpha)
+            out.append(Estimate(measure, or_, low, high, p, method, band=band, reference=setup.reference,
+                                label=f"{band} vs {setup.reference}"))
+    return out
+
+
+def _cox_design(used, setup: _Setup, terms) -> pd.DataFrame:
+    return design_matrix(used, terms, leading=_band_indicators(used, setup)).drop(columns="Intercept")
+
+
+def _band_hazard_ratios(ctx, used, setup: _Setup, shown, ties, notes, formulas):
+    terms = [make_term(v, used, "count") for v in setup.adjusters]
+    X = _cox_design(used, setup, terms)
+    X = X.loc[:, X.std() > 0]
+    fit = cox_fit(X, used["time_years"], used["event"], used["count"], ties=ties)
+    formulas.append(formula(f"Surv(time, {setup.event.lower()})", ["band"], terms) + f" (Cox, {ties} ties)")
+    table = fit.hazard_ratios(ctx.alpha)
+    adjusted = ", ".join(v.display for v in setup.adjusters) or "nothing"
+    method = f"Cox proportional hazards, {ties} ties, adjusted for {adjusted}; Wald 95% CI"
+    estimates = []
+    for band in shown:
+        term = f"band[{band}]"
+        if term not in table.index or table.loc[term, "flag"]:
+            notes.append(f"No hazard ratio for band {band}: the Cox model could not estimate it.")
+            continue
+        r = table.loc[term]
+        estimates.append(Estimate("hr", float(r["hr"]), float(r["ci_low"]), float(r["ci_high"]), float(r["p"]),
+                                  method, band=band, reference=setup.reference, label=f"{band} vs {setup.reference}"))
+    tests = []
+    if fit.converged and not fit.infinite:
+        ph = proportional_hazards_test(fit, X, used["time_years"], used["event"], used["count"])
+        g = ph.table.loc["GLOBAL"]
+        tests.append(TestResult("proportional_hazards", float(g["chisq"]), int(g["df"]), float(g["p"]),
+                                "Grambsch–Therneau test of proportional hazards (global, KM time scale), as R "
+                                "cox.zph"))
+    return estimates, tests
+
+
+def _kaplan_meier(ctx, used, setup: _Setup, at_times) -> tuple[pd.DataFrame, pd.DataFrame, TestResult]:
+    at_rows, curves = [], []
+    for band in setup.labels:
+        part = used[used["band"] == band]
+        if part.empty:
+            continue
+        km = kaplan_meier(part["time_years"], part["event"], part["count"], conf_type="log-log", alpha=ctx.alpha)
+        at = survival_at(km, at_times)
+        at_rows.append(at.assign(band=band))
+        steps = km[km["events"] > 0]
+        curves.append(pd.concat([pd.DataFrame({"time": [0.0], "at_risk": [int(part["count"].sum())],
+                                               "survival": [1.0], "ci_low": [1.0], "ci_high": [1.0]}),
+                                 steps[["time", "at_risk", "survival", "ci_low", "ci_high"]]]).assign(band=band))
+    at_frame = _gate_at_risk(ctx, pd.concat(at_rows, ignore_index=True))
+    curve = _gate_at_risk(ctx, pd.concat(curves, ignore_index=True))
+    stat, df, p = logrank_test(used["band"], used["time_years"], used["event"], used["count"])
+    test = TestResult("logrank", stat, df, p, "log-rank test of equal event-free survival across bands")
+    order = ["band", "time", "survival", "ci_low", "ci_high", "at_risk"]
+    return at_frame[order + ["suppressed"]], curve[order + ["suppressed"]], test
+
+
+def _gate_at_risk(ctx, frame: pd.DataFrame) -> pd.DataFrame:
+    """A KM value is shown only while at least k participants are at risk (a step then reflects ≥ k people)."""
+    out = frame.copy()
+    out["suppressed"] = out["at_risk"].map(ctx.policy.is_small)
+    columns = ["survival", "ci_low", "ci_high", "at_risk"]
+    out[columns] = out[columns].astype(object)
+    out.loc[out["suppressed"], columns] = None
+    return out
+
+
+def _reference_value(setup: _Setup) -> float:
+    i = setup.labels.index(setup.reference)
+    cuts = setup.bands.cut_points
+    return float(cuts[i - 1] if i > 0 else cuts[0])
+
+
+def _dose_response(ctx, used, setup: _Setup, ties, notes, formulas) -> pd.DataFrame:
+    log_x = np.log(used["biomarker"].to_numpy(dtype=float))
+    spline = NaturalSpline.from_counts(log_x, used["count"].to_numpy(), SPLINE_DF)
+    low, high = np.exp(_quantiles(log_x, used["count"], (0.01, 0.99)))
+    grid = np.unique(np.concatenate([np.geomspace(low, high, GRID_POINTS), setup.bands.cut_points]))
+    grid = grid[(grid >= low) & (grid <= high)]
+    risk = _risk_curve(ctx, used, spline, grid, formulas)
+    hr = _hazard_curve(ctx, used, setup, spline, grid, ties, formulas)
+    if risk is None or hr is None:
+        notes.append("The dose–response curve could not be fitted.")
+        return pd.DataFrame()
+    return pd.DataFrame({"biomarker": grid, **risk, **hr})
+
+
+def _quantiles(values, counts, probs):
+    from analyses.stats.glm import weighted_quantiles
+    return weighted_quantiles(values, counts.to_numpy(), probs)
+
+
+def _risk_curve(ctx, used, spline: NaturalSpline, grid, formulas) -> dict | None:
+    patterns = used.assign(events=used["count"] * used["event"]).groupby("biomarker")[["events", "count"]].sum()
+    basis = spline.basis(np.log(patterns.index.to_numpy(dtype=float)))
+    X = pd.DataFrame(np.column_stack([np.ones(len(basis)), basis]))
+    fit = fit_logistic(X, patterns["events"].to_numpy(), patterns["count"].to_numpy())
+    formulas.append(f"event ~ {spline.describe('log(biomarker)')} (logistic, unadjusted risk curve)")
+    if fit.separation or not fit.converged:
+        return None
+    pred = fit.linear_predictor(pd.DataFrame(np.column_stack([np.ones(len(grid)), spline.basis(np.log(grid))])),
+                                ctx.alpha)
+    return {"risk": expit(pred["eta"]).to_numpy(), "risk_low": expit(pred["low"]).to_numpy(),
+            "risk_high": expit(pred["high"]).to_numpy()}
+
+
+def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, grid, ties, formulas) -> dict | None:
+    terms = [make_term(v, used, "count") for v in setup.adjusters]
+    basis = pd.DataFrame(spline.basis(np.log(used["biomarker"].to_numpy(dtype=float))), index=used.index,
+                         columns=[f"s{i}" for i in range(spline.df)])
+    X = pd.concat([basis, design_matrix(used, terms).drop(columns="Intercept")], axis=1)
+    X = X.loc[:, X.std() > 0]
+    fit = cox_fit(X, used["time_years"], used["event"], used["count"], ties=ties)
+    ref = _reference_value(setup)
+    formulas.append(f"Surv(time, event) ~ {spline.describe('log(biomarker)')}"
+                    + "".join(f" + {t.formula()}" for t in terms) + f" (Cox, {ties} ties; HR relative to {ref:g})")
+    if not fit.ok:
+        return None
+    k = spline.df
+    contrast = spline.basis(np.log(grid)) - spline.basis(np.log([ref]))
+    beta, cov = np.asarray(fit.params)[:k], np.asarray(fit.cov)[:k, :k]
+    eta = contrast @ beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", contrast, cov, contrast))
+    z = stats.norm.ppf(1 - ctx.alpha / 2)
+    return {"hr": np.exp(eta), "hr_low": np.exp(eta - z * se), "hr_high": np.exp(eta + z * se)}
+
+
+def _result(ctx, opts, setup: _Setup, n, estimates, tests, notes, bands, km_at, km_curve, dose, formulas,
+            sql) -> AnalysisResult:
+    cohort = ctx.cohort()
+    caption = (f"{setup.event} by band of {setup.biomarker} among treated participants; {cohort.description}; "
+               f"N = {ctx.policy.show_count(n)}; reference band {setup.reference}.")
+    methods = (f"Population: participants who started a treatment and have a baseline value of {setup.biomarker}; "
+               "follow-up from treatment start to the event or censoring. Per band: cumulative risk (events / n) "
+               "with Wilson 95% CIs; incidence rate per 100 person-years with exact Poisson (Garwood) CIs. ORs per "
+               "band vs the reference from logistic regression, crude and adjusted, Wald CIs. HRs per band from a Cox "
+               f"model ({opts.ties} ties) fitted to aggregated risk sets (identical to the participant-level fit), "
+               "Wald CIs; proportional hazards checked with the Grambsch–Therneau score test (KM time scale). "
+               "Kaplan–Meier event-free survival per band with Greenwood variance and log-log 95% CIs; log-rank test "
+               f"across bands. Dose–response: natural cubic spline of log biomarker ({SPLINE_DF} df, knots at "
+               "quantiles of the participants) in an unadjusted logistic model (risk curve) and in the adjusted Cox "
+               f"model (HR relative to {_reference_value(setup):g}), Wald 95% bands. {ctx.policy.note}")
+    tables = (("bands", bands), ("km", km_at), ("km_curve", km_curve), ("dose_response", dose))
+    return AnalysisResult("biomarker-risk", f"{setup.event} by {setup.biomarker} band", cohort,
+                          None if ctx.policy.is_small(n) else n, tuple(estimates), tuple(tests), tuple(notes), tables,
+                          caption, methods, tuple(formulas), (sql,),
+                          (("reference_band", setup.reference), ("reference_value", _reference_value(setup)),
+                           ("at", list(opts.at))))
