@@ -17,6 +17,7 @@ Conventions
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -194,8 +195,13 @@ class _RiskSets:
     inv: np.ndarray  # distinct-time index of each row
     ev: np.ndarray  # indices (into times) of event times
     deaths: np.ndarray  # replicated events per event time
-    efron: bool
     wx_events: np.ndarray = field(repr=False)  # sum over events of count * x
+    # Efron only: f = l / d_j for l = 0..d_j-1, one entry per replicated event, grouped by event time
+    efron_f: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def efron(self) -> bool:
+        return self.efron_f is not None
 
 
 @dataclass(frozen=True)
@@ -216,8 +222,12 @@ def _risk_sets(x: np.ndarray, t, e, c, efron: bool) -> _RiskSets:
     times, starts, inv = np.unique(t, return_index=True, return_inverse=True)
     deaths = np.bincount(inv, weights=c * e, minlength=times.size)
     ev = np.flatnonzero(deaths > 0)
+    efron_f = None
+    if efron:
+        d = deaths[ev].astype(np.int64)
+        efron_f = (np.arange(d.sum()) - np.repeat(np.cumsum(d) - d, d)) / np.repeat(d, d)
     return _RiskSets(x=x, w=c, event=e, times=times, starts=starts, inv=inv, ev=ev, deaths=deaths[ev],
-                     efron=efron, wx_events=x.T @ (c * e))
+                     wx_events=x.T @ (c * e), efron_f=efron_f)
 
 
 def _tie_coefficients(rs: _RiskSets, s0, e0) -> tuple[float, tuple[np.ndarray, ...]]:
@@ -232,13 +242,16 @@ def _tie_coefficients(rs: _RiskSets, s0, e0) -> tuple[float, tuple[np.ndarray, .
         a = d / s0
         zero = np.zeros_like(a)
         return float(d @ np.log(s0)), (a, zero, a / s0, zero, zero)
+    # one term per replicated event (the total number of events), vectorised over all event times
     di = d.astype(np.int64)
-    j = np.repeat(np.arange(d.size), di)  # one entry per replicated event: total = number of events
-    f = (np.arange(j.size) - np.repeat(np.cumsum(di) - di, di)) / d[j]
-    inv_den = 1.0 / (s0[j] - f * e0[j])
-    sums = [np.bincount(j, weights=v, minlength=d.size)
-            for v in (inv_den, f * inv_den, inv_den ** 2, f * inv_den ** 2, (f * inv_den) ** 2)]
-    return float(-np.log(inv_den).sum()), tuple(sums)
+    f = rs.efron_f
+    den = np.repeat(s0, di) - f * np.repeat(e0, di)
+    inv_den = 1.0 / den
+    f_den = f * inv_den
+    first = np.cumsum(di) - di
+    sums = tuple(np.add.reduceat(v, first)
+                 for v in (inv_den, f_den, inv_den * inv_den, f_den * inv_den, f_den * f_den))
+    return float(np.log(den).sum()), sums
 
 
 def _information(rs: _RiskSets, wr, s1, e1, coefs, weight=None) -> np.ndarray:
@@ -272,27 +285,33 @@ def _evaluate(rs: _RiskSets, beta: np.ndarray) -> _Evaluation:
     wre = wr * rs.event
     e0 = np.add.reduceat(wre, rs.starts)[rs.ev]
     e1 = np.add.reduceat(rs.x * wre[:, None], rs.starts, axis=0)[rs.ev]
-    log_den, coefs = _tie_coefficients(rs, s0, e0)
-    a, b = coefs[0], coefs[1]
-    loglik = float((rs.w * rs.event) @ eta) - log_den
-    score = rs.wx_events - a @ s1 + b @ e1
-    return _Evaluation(loglik, score, _information(rs, wr, s1, e1, coefs), wr, s1, e1, coefs)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log_den, coefs = _tie_coefficients(rs, s0, e0)
+        a, b = coefs[0], coefs[1]
+        loglik = float((rs.w * rs.event) @ eta) - log_den
+        score = rs.wx_events - a @ s1 + b @ e1
+        info = _information(rs, wr, s1, e1, coefs)
+    if not ((s0 > 0).all() and np.isfinite(loglik) and np.isfinite(info).all()):
+        # exp() underflowed for whole risk sets: beta is far out (monotone likelihood); the caller halves
+        loglik = -np.inf
+    return _Evaluation(loglik, score, info, wr, s1, e1, coefs)
 
 
 def _solve_pd(info: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
     try:
         return linalg.cho_solve(linalg.cho_factor(info), rhs)
-    except linalg.LinAlgError:
+    except (linalg.LinAlgError, ValueError):  # ValueError: non-finite entries
         return None
 
 
-def _aliased(info0: np.ndarray, tol: float = 1e-10) -> np.ndarray:
-    """Columns that are constant in every risk set or linear combinations of earlier columns (R drops later
-    ones too): their Schur complement in the null information is ~0 relative to their own diagonal."""
+def _aliased(rs: _RiskSets, info0: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+    """Columns without an estimate: constant over every risk set (all rows from the first event time on), or
+    linear combinations of earlier columns (R drops the later ones too), i.e. their Schur complement in the
+    null information is ~0 relative to their own diagonal."""
     p = info0.shape[0]
     kept: list[int] = []
-    out = np.zeros(p, dtype=bool)
-    for k in range(p):
+    out = np.ptp(rs.x[rs.starts[rs.ev[0]]:], axis=0) == 0
+    for k in np.flatnonzero(~out):
         diag = info0[k, k]
         if kept and diag > 0:
             block = info0[np.ix_(kept, kept)]
@@ -313,6 +332,9 @@ class CoxResult:
     ``params``/``bse``/``cov`` are NaN for aliased terms (constant or collinear: no estimate, as R's NA).
     ``infinite`` lists terms whose estimate diverges (monotone likelihood, e.g. a group without events):
     their finite-looking numbers are not estimates and ``hazard_ratios()`` reports them as NaN.
+    ``converged`` means the Newton criterion was met (as R, a diverging coefficient can meet it); ``ok`` is
+    the one-word answer. Score (at beta = 0), Wald and likelihood-ratio tests are R's, with df = estimated
+    terms.
     """
 
     names: tuple[str, ...]
@@ -398,11 +420,14 @@ def _newton(rs: _RiskSets, max_iter: int, tol: float):
             return beta, cur, False, iteration - 1, notes
         decrement = float(step @ cur.score)
         new = _evaluate(rs, beta + step)
-        for _ in range(30):
+        for _ in range(40):
             if new.loglik >= cur.loglik - 1e-12 * abs(cur.loglik):
                 break
             step = step / 2
             new = _evaluate(rs, beta + step)
+        else:
+            notes.append("step-halving could not improve the likelihood")
+            return beta, cur, False, iteration, notes
         beta, cur = beta + step, new
         if decrement <= tol:
             return beta, cur, True, iteration, notes
@@ -422,7 +447,7 @@ def cox_fit(X, time, event, count, ties: str = "breslow", names=None, max_iter: 
     n, events = int(rs.w.sum()), int(rs.deaths.sum())
     p = len(names)
     null = _evaluate(rs, np.zeros(p))
-    aliased = _aliased(null.info)
+    aliased = _aliased(rs, null.info)
     notes: list[str] = []
     if aliased.any():
         notes.append("no estimate (constant in every risk set or collinear with earlier terms): "
@@ -433,15 +458,11 @@ def cox_fit(X, time, event, count, ties: str = "breslow", names=None, max_iter: 
         return CoxResult(names, params, cov, np.full(p, np.nan), null.loglik, null.loglik, 0.0, 1.0, 0.0,
                          1.0, 0.0, 1.0, 0, n, events, ties, False, 0, names, (), tuple(notes))
     rs_used = _risk_sets_subset(rs, used)
-    null_used = _evaluate(rs_used, np.zeros(used.sum()))
+    null_used = null if used.all() else _evaluate(rs_used, np.zeros(used.sum()))
     score_stat = float(null_used.score @ linalg.solve(null_used.info, null_used.score, assume_a="pos"))
     beta, fit, converged, iterations, fit_notes = _newton(rs_used, max_iter, tol)
     notes += fit_notes
-    cov_used = _inverse(fit.info)
-    # the next Newton step at the solution: ~0 for a finite MLE, ~constant while a coefficient diverges
-    next_step = cov_used @ fit.score
-    infinite = (np.abs(next_step) > 1e-8) & (np.abs(next_step) > 1e-3 * np.abs(beta))
-    infinite |= ~np.isfinite(np.diag(cov_used))
+    cov_used, infinite = _covariance_and_divergence(fit, beta)
     if infinite.any():
         notes.append("monotone likelihood, coefficient tends to ±infinity (e.g. a group with no events): "
                      + ", ".join(np.asarray(names)[used][infinite]))
@@ -461,19 +482,36 @@ def cox_fit(X, time, event, count, ties: str = "breslow", names=None, max_iter: 
         notes=tuple(notes))
 
 
+def _covariance_and_divergence(fit: _Evaluation, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse information, and which coefficients diverge (monotone likelihood).
+
+    The next Newton step at the solution is ~0 for a finite MLE and stays ~constant (1 / covariate gap)
+    while a coefficient runs to infinity, as R's coxph check. If the information is no longer positive
+    definite (its diverging direction has vanished numerically), the step comes from least squares and the
+    covariance of the remaining terms from their own block.
+    """
+    cov = _inverse(fit.info)
+    if np.isfinite(cov).all():
+        next_step = cov @ fit.score
+    else:
+        next_step = np.linalg.lstsq(fit.info, fit.score, rcond=1e-12)[0]
+    infinite = (np.abs(next_step) > 1e-8) & (np.abs(next_step) > 1e-3 * np.abs(beta))
+    if not np.isfinite(cov).all() and not infinite.all():
+        finite = ~infinite
+        cov = np.full_like(cov, np.nan)
+        cov[np.ix_(finite, finite)] = _inverse(fit.info[np.ix_(finite, finite)])
+    return cov, infinite
+
+
 def _risk_sets_subset(rs: _RiskSets, used: np.ndarray) -> _RiskSets:
     if used.all():
         return rs
-    x = rs.x[:, used]
-    return _RiskSets(x=x, w=rs.w, event=rs.event, times=rs.times, starts=rs.starts, inv=rs.inv, ev=rs.ev,
-                     deaths=rs.deaths, efron=rs.efron, wx_events=rs.wx_events[used])
+    return dataclasses.replace(rs, x=rs.x[:, used], wx_events=rs.wx_events[used])
 
 
 def _inverse(info: np.ndarray) -> np.ndarray:
-    try:
-        return linalg.cho_solve(linalg.cho_factor(info), np.eye(info.shape[0]))
-    except linalg.LinAlgError:
-        return np.full(info.shape, np.nan)
+    inverse = _solve_pd(info, np.eye(info.shape[0]))
+    return np.full(info.shape, np.nan) if inverse is None else inverse
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

@@ -73,7 +73,7 @@ def test_survival_at(name, conf_type):
         close(at[ours], r[theirs])
 
 
-@pytest.mark.parametrize("row", expected("logrank").itertuples(), ids=lambda r: f"{r.dataset}-{r.group}")
+@pytest.mark.parametrize("row", list(expected("logrank").itertuples()), ids=lambda r: f"{r.dataset}-{r.group}")
 def test_logrank(row):
     d = data(row.dataset)
     statistic, df, p = logrank_test(d[row.group], d["time"], d["event"], d["count"])
