@@ -1,0 +1,78 @@
+"""Simulation recovery: on the seeded demo extract, the 95% CIs cover the generator's true values (truth.json).
+
+The seed is fixed, so these tests are deterministic; each compares an estimate with the value the generator was
+built from, not with a number taken from a previous run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from analyses.biomarker_risk import biomarker_risk
+from analyses.context import AnalysisContext
+from analyses.disclosure import DisclosurePolicy
+from analyses.odds_ratio import odds_ratio
+from analyses.prevalence import prevalence
+
+
+@pytest.fixture(scope="module")
+def truth(demo_dir) -> dict:
+    return json.loads((demo_dir / "truth.json").read_text())["derived"]
+
+
+@pytest.fixture(scope="module")
+def ctx(engine):
+    return AnalysisContext.from_query(engine, "", DisclosurePolicy(11))[0]
+
+
+@pytest.fixture(scope="module")
+def rows(ctx):
+    return prevalence(ctx).table("rows")
+
+
+def _true_tables(rows, truth):
+    """Expected 2×2 cells per age band for the observed group sizes and the true prevalences."""
+    p = truth["rls_prevalence_by_sex_age_band"]
+    n = rows.pivot(index="age_band", columns="sex", values="n")
+    tables = []
+    for band in n.index:
+        nf, nm = n.loc[band, "women"], n.loc[band, "men"]
+        pf, pm = p["women"][band], p["men"][band]
+        tables.append((nf * pf, nf * (1 - pf), nm * pm, nm * (1 - pm)))
+    return np.array(tables, dtype=float)
+
+
+def test_mantel_haenszel_or_ci_covers_the_true_common_or(ctx, rows, truth):
+    t = _true_tables(rows, truth)
+    total = t.sum(axis=1)
+    true_mh = np.sum(t[:, 0] * t[:, 3] / total) / np.sum(t[:, 1] * t[:, 2] / total)
+    est = odds_ratio(ctx).estimate("mh_or")
+    assert est.ci_low < true_mh < est.ci_high
+
+
+def test_crude_or_ci_covers_the_true_crude_or(ctx, rows, truth):
+    a, b, c, d = _true_tables(rows, truth).sum(axis=0)
+    est = odds_ratio(ctx).estimate("crude_or")
+    assert est.ci_low < a * d / (b * c) < est.ci_high
+
+
+def test_band_prevalence_cis_cover_the_truth_as_often_as_95_percent_intervals_should(rows, truth):
+    p = truth["rls_prevalence_by_sex_age_band"]
+    covered = [r.ci_low <= p[r.sex][r.age_band] <= r.ci_high for r in rows.itertuples()]
+    # 14 independent 95% intervals: P(fewer than 11 cover) = binom.cdf(10, 14, 0.95) ≈ 0.4%.
+    assert len(covered) == 14
+    assert stats.binom.cdf(10, 14, 0.95) < 0.005
+    assert sum(covered) >= 11
+
+
+def test_ferritin_band_hazard_ratio_cis_cover_the_true_multipliers(ctx, truth):
+    result = biomarker_risk(ctx)
+    hr_truth = truth["augmentation_hr_vs_top_ferritin_band"]
+    for band in ("<50", "50-75", "75-100"):
+        est = result.estimate("hr", band=band)
+        assert est.reference == ">=100"
+        assert est.ci_low < hr_truth[band] < est.ci_high, band
