@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
+from scipy import optimize, stats
 from statsmodels.stats.contingency_tables import StratifiedTable
 
 HALDANE = 0.5
@@ -74,14 +73,59 @@ def woolf(table: TwoByTwo, alpha: float = 0.05, correct_zeros: bool = True) -> O
 
 
 def exact(table: TwoByTwo, alpha: float = 0.05) -> OddsRatio:
-    """Conditional maximum-likelihood OR with its exact CI and Fisher's exact two-sided p (as R's ``fisher.test``)."""
+    """Conditional maximum-likelihood OR with its exact CI and Fisher's exact two-sided p (as R's ``fisher.test``).
+
+    The noncentral hypergeometric distribution is evaluated over the whole support at once, as R does, rather
+    than through ``scipy.stats.contingency.odds_ratio``, whose per-point evaluation takes 0.6 s at 50,000
+    participants and minutes at 10 million; tests check both agree.
+    """
     if not table.informative:
         return OddsRatio(None, None, None, None)
+    dist = _ConditionalDistribution(table)
     counts = np.array([[table.a, table.b], [table.c, table.d]], dtype=np.int64)
-    result = scipy_odds_ratio(counts, kind="conditional")
-    ci = result.confidence_interval(confidence_level=1 - alpha)
     p = stats.fisher_exact(counts, alternative="two-sided").pvalue
-    return OddsRatio(_finite(result.statistic), _finite(ci.low), _finite(ci.high), float(p))
+    return OddsRatio(_finite(dist.mle()), _finite(dist.lower(alpha / 2)), _finite(dist.upper(alpha / 2)), float(p))
+
+
+class _ConditionalDistribution:
+    """Distribution of cell a given the margins, as a function of the log odds ratio (R's ``dnhyper``)."""
+
+    def __init__(self, table: TwoByTwo):
+        cases, non_cases, exposed = table.a + table.c, table.b + table.d, table.a + table.b
+        self.x = table.a
+        self.lo, self.hi = max(0, exposed - non_cases), min(exposed, cases)
+        self.support = np.arange(self.lo, self.hi + 1, dtype=float)
+        self.log_null = stats.hypergeom.logpmf(self.support, cases + non_cases, cases, exposed)
+        counts = np.array(table.cells, dtype=float) + HALDANE
+        self.start = float(np.log(counts[0] * counts[3] / (counts[1] * counts[2])))
+
+    def _pmf(self, log_or: float) -> np.ndarray:
+        d = self.log_null + log_or * self.support
+        d = np.exp(d - d.max())
+        return d / d.sum()
+
+    def _solve(self, f) -> float:
+        """Root in the log odds ratio of a function increasing in it, bracketed outward from the Woolf estimate."""
+        step = 1.0
+        while f(self.start - step) > 0 or f(self.start + step) < 0:
+            step *= 2
+        return float(np.exp(optimize.brentq(f, self.start - step, self.start + step, xtol=1e-13, rtol=1e-15,
+                                            maxiter=500)))
+
+    def mle(self) -> float:
+        if self.x in (self.lo, self.hi):
+            return 0.0 if self.x == self.lo else np.inf
+        return self._solve(lambda t: self._pmf(t) @ self.support - self.x)
+
+    def lower(self, tail: float) -> float:
+        if self.x == self.lo:
+            return 0.0
+        return self._solve(lambda t: self._pmf(t)[self.support >= self.x].sum() - tail)
+
+    def upper(self, tail: float) -> float:
+        if self.x == self.hi:
+            return np.inf
+        return self._solve(lambda t: tail - self._pmf(t)[self.support <= self.x].sum())
 
 
 def _finite(value: float) -> float | None:
