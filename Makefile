@@ -8,7 +8,7 @@ DEMO := data/demo
 DEMO_PARTICIPANTS ?= 50000
 PORT ?= 8501
 
-.PHONY: run test install install-dev demo browser clean
+.PHONY: run test install install-dev demo browser reference clean
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ browser:
 
 test: install-dev demo browser
 	$(PY) -m pytest
+
+# Recompute the R reference values in tests/reference/expected (needs R: r-base-core r-cran-survival r-cran-epitools).
+reference:
+	for script in tests/reference/r/*.R; do Rscript $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
