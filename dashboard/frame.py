@@ -10,7 +10,10 @@ from urllib.parse import parse_qsl
 
 import streamlit as st
 
+from analyses.cli import run_analysis
+from analyses.context import AnalysisContext
 from analyses.disclosure import DisclosurePolicy
+from analyses.variables import AnalysisInputError
 from dashboard.settings import Settings, load_settings
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
@@ -196,6 +199,18 @@ def cached_table_one_inputs(data: str | None, mapping: str | None, query: str) -
     options = cached_options(data, mapping)
     return cohort.table_one_inputs(engine, filters.parse_query(query, options)[0], options)
 
+
+@st.cache_data(show_spinner="Computing the analysis…")
+def cached_analysis(data: str | None, mapping: str | None, query: str, min_cell: int, name: str, options):
+    """An analysis result for the filters in ``query``, or the message of an input the cohort cannot serve."""
+    engine = open_engine(data, mapping)
+    cohort_options = cached_options(data, mapping)
+    ctx = AnalysisContext(engine, filters.parse_query(query, cohort_options)[0], cohort_options,
+                          DisclosurePolicy(min_cell))
+    try:
+        return run_analysis(ctx, name, options)
+    except AnalysisInputError as exc:
+        return str(exc)
 
 
 def current() -> Context:

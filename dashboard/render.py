@@ -7,6 +7,7 @@ import streamlit as st
 
 from analyses.disclosure import DisclosurePolicy
 from analyses.table_one import TableOne
+from analyses.variables import catalog
 from data_schema.derivation import DERIVED_COLUMNS
 from data_schema.mapping import Mapping
 from data_schema.schema import extract_schemas, roles
@@ -144,3 +145,27 @@ def data_dictionary(mapping: Mapping) -> None:
     with st.expander("Derived columns (one row per participant)"):
         st.dataframe(pd.DataFrame([{"Column": k, "Type": t, "Unit": u or "", "Description": d}
                                    for k, (t, u, d) in DERIVED_COLUMNS.items()]), hide_index=True, width="stretch")
+
+
+def adjuster_choices(engine: CohortEngine, exclude: tuple[str, ...] = ("sex",)) -> dict[str, str]:
+    """Adjusters an analysis page offers: name → label (age also as a natural spline)."""
+    out = {}
+    for name, variable in catalog(engine.info).items():
+        if name in exclude:
+            continue
+        out[name] = variable.label
+        if name == "age":
+            out["age:spline"] = "age (natural spline)"
+    return out
+
+
+def gated_table(frame: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
+    """A result table for display: suppressed rows say "<k" / "withheld" instead of blanks."""
+    shown = frame.drop(columns=["suppressed"], errors="ignore").astype(object)
+    if "suppressed" in frame.columns:
+        hidden = frame["suppressed"].fillna(False).astype(bool)
+        for column in shown.columns:
+            if frame[column].dtype == object and frame.loc[~hidden, column].map(type).eq(str).all():
+                continue
+            shown.loc[hidden, column] = "withheld"
+    return shown

@@ -1,0 +1,41 @@
+"""Page controls bound to the URL: each reads its initial value from the query string (validated against its
+choices) and writes its current value back, so a copied link reproduces the page."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+
+def _initial(key: str, choices: list[str], default: str) -> str:
+    raw = st.query_params.get(key)
+    return raw if raw in choices else default
+
+
+def select(key: str, label: str, choices: list[str], default: str, format_func: Callable = str,
+           help: str | None = None) -> str:
+    """A selectbox whose value lives in the URL under ``key`` (values outside ``choices`` fall back to default)."""
+    index = choices.index(_initial(key, choices, default))
+    value = st.selectbox(label, choices, index=index, key=f"control_{key}", format_func=format_func, help=help)
+    _write(key, value, default)
+    return value
+
+
+def multiselect(key: str, label: str, choices: list[str], default: list[str], format_func: Callable = str,
+                help: str | None = None) -> list[str]:
+    """A multiselect stored in the URL as a comma-separated list (unknown entries dropped)."""
+    raw = st.query_params.get(key)
+    initial = default if raw is None else [v for v in raw.split(",") if v in choices]
+    values = st.multiselect(label, choices, default=initial, key=f"control_{key}", format_func=format_func,
+                            help=help)
+    _write(key, ",".join(values), ",".join(default))
+    return values
+
+
+def _write(key: str, value: str, default: str) -> None:
+    if value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != value:
+        st.query_params[key] = value
