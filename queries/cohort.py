@@ -62,8 +62,8 @@ def _has(row, key: str) -> bool:
 
 
 def _sorted(values) -> tuple[str, ...]:
-    if values is None or (isinstance(values, float) and pd.isna(values)):
-        return ()
+    if values is None or (pd.api.types.is_scalar(values) and pd.isna(values)):
+        return ()  # collect() over no non-null values gives NULL/NA, not an empty list
     return tuple(sorted(str(v) for v in values if v is not None))
 
 
