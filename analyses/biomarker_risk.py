@@ -17,15 +17,18 @@ from scipy.special import expit
 from analyses.bands import BiomarkerBands
 from analyses.context import AnalysisContext
 from analyses.design import design_matrix, formula, make_term
+from analyses.odds_ratio import spline_defined, undefined_spline_note
 from analyses.results import AnalysisResult, Estimate, TestResult
 from analyses.stats.glm import NaturalSpline, fit_logistic
 from analyses.stats.proportions import poisson_rate_ci, wilson_ci
-from analyses.stats.survival import cox_fit, kaplan_meier, logrank_test, proportional_hazards_test, survival_at
+from analyses.stats.survival import (SurvivalDataError, cox_fit, kaplan_meier, logrank_test,
+                                     proportional_hazards_test, survival_at)
 from analyses.variables import AnalysisInputError, resolve_all
 from queries.aggregates import risk_sets
 
 SPLINE_DF = 4
 GRID_POINTS = 61
+MAX_LOG_HR = 700.0  # exp() of more overflows a float
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ def biomarker_risk(ctx: AnalysisContext, opts: BiomarkerRiskOptions = BiomarkerR
     setup = _setup(ctx, opts)
     keys = list(dict.fromkeys(["biomarker"] + [v.column for v in setup.adjusters]))
     frame, sql = ctx.run(risk_sets(ctx.table(treated_only=True), keys))
+    frame = frame.sort_values([*keys, "time_years", "event"]).reset_index(drop=True)  # engine row order varies
     frame["count"] = frame["count"].astype(np.int64)
     used, notes = _usable(ctx, frame, keys, setup)
     return _analyse(ctx, opts, setup, used, notes, sql)
@@ -113,8 +117,8 @@ def _analyse(ctx, opts, setup: _Setup, used: pd.DataFrame, notes, sql) -> Analys
     cox_estimates, cox_tests = _band_hazard_ratios(ctx, used, setup, shown, opts.ties, notes, formulas)
     estimates += cox_estimates
     tests += cox_tests
-    km_at, km_curve, logrank = _kaplan_meier(ctx, used, setup, opts.at)
-    tests.append(logrank)
+    km_at, km_curve = _kaplan_meier(ctx, used, setup, opts.at, _withheld_bands(band_table, notes))
+    tests += _logrank(used, notes)
     dose = _dose_response(ctx, used, setup, opts.ties, notes, formulas)
     return _result(ctx, opts, setup, n, estimates, tests, notes, band_table, km_at, km_curve, dose, formulas, sql)
 
@@ -163,21 +167,34 @@ def _band_odds_ratios(ctx, used, setup: _Setup, shown: list[str], notes, formula
         .sum().reset_index()
     present = patterns[patterns["count"] > 0]
     out = []
-    for measure, adjusters in (("crude_or", ()), ("adjusted_or", setup.adjusters)):
+    for measure, adjusters in (("crude_or", ()), ("adjusted_or", setup.adjusters)) if shown else ():
         terms = [make_term(v, present, "count") for v in adjusters]
+        if _withheld_for_spline(terms, notes):
+            continue
         fit = fit_logistic(design_matrix(present, terms, leading=_band_indicators(present, setup)),
                            present["events"], present["count"])
         formulas.append(formula("event", ["band"], terms) + " (logistic)")
         if not fit.converged:
-            notes.append(f"The {measure.replace('_', ' ')} model did not converge; its ORs are withheld.")
+            notes.append(f"The {measure.replace('_or', ' OR')} model did not converge; its ORs are withheld.")
             continue
         method = "logistic regression" + (f" adjusted for {', '.join(v.display for v in adjusters)}" if adjusters
                                           else "") + "; Wald 95% CI"
         for band in shown:
-            or_, low, high, p = fit.odds_ratio(f"band[{band}]", ctx.alpha)
+            with np.errstate(over="ignore"):  # an infinite OR is noted below
+                or_, low, high, p = fit.odds_ratio(f"band[{band}]", ctx.alpha)
+            if not np.isfinite([or_, low, high]).all() or or_ == 0:
+                notes.append(f"No {measure.replace('_or', ' OR')} for band {band}: the model could not estimate it.")
+                continue
             out.append(Estimate(measure, or_, low, high, p, method, band=band, reference=setup.reference,
                                 label=f"{band} vs {setup.reference}"))
     return out
+
+
+def _withheld_for_spline(terms, notes) -> bool:
+    note = undefined_spline_note(terms)
+    if note and note not in notes:
+        notes.append(note)
+    return note is not None
 
 
 def _cox_design(used, setup: _Setup, terms) -> pd.DataFrame:
@@ -186,8 +203,13 @@ def _cox_design(used, setup: _Setup, terms) -> pd.DataFrame:
 
 def _band_hazard_ratios(ctx, used, setup: _Setup, shown, ties, notes, formulas):
     terms = [make_term(v, used, "count") for v in setup.adjusters]
+    if _withheld_for_spline(terms, notes):
+        return [], []
     X = _cox_design(used, setup, terms)
     X = X.loc[:, X.std() > 0]
+    if X.empty:
+        notes.append("No Cox model: neither the band nor an adjuster varies among these participants.")
+        return [], []
     fit = cox_fit(X, used["time_years"], used["event"], used["count"], ties=ties)
     formulas.append(formula(f"Surv(time, {setup.event.lower()})", ["band"], terms) + f" (Cox, {ties} ties)")
     table = fit.hazard_ratios(ctx.alpha)
@@ -202,17 +224,33 @@ def _band_hazard_ratios(ctx, used, setup: _Setup, shown, ties, notes, formulas):
         r = table.loc[term]
         estimates.append(Estimate("hr", float(r["hr"]), float(r["ci_low"]), float(r["ci_high"]), float(r["p"]),
                                   method, band=band, reference=setup.reference, label=f"{band} vs {setup.reference}"))
-    tests = []
-    if fit.converged and not fit.infinite:
+    return estimates, _ph_test(fit, X, used, notes)
+
+
+def _ph_test(fit, X, used, notes) -> list[TestResult]:
+    if not fit.converged or fit.infinite:
+        notes.append("No proportional-hazards test: the Cox model did not converge or has an infinite coefficient.")
+        return []
+    try:
         ph = proportional_hazards_test(fit, X, used["time_years"], used["event"], used["count"])
-        g = ph.table.loc["GLOBAL"]
-        tests.append(TestResult("proportional_hazards", float(g["chisq"]), int(g["df"]), float(g["p"]),
-                                "Grambsch–Therneau test of proportional hazards (global, KM time scale), as R "
-                                "cox.zph"))
-    return estimates, tests
+    except np.linalg.LinAlgError:
+        notes.append("No proportional-hazards test: its information matrix is singular with these data.")
+        return []
+    g = ph.table.loc["GLOBAL"]
+    return [TestResult("proportional_hazards", float(g["chisq"]), int(g["df"]), float(g["p"]),
+                       "Grambsch–Therneau test of proportional hazards (global, KM time scale), as R cox.zph")]
 
 
-def _kaplan_meier(ctx, used, setup: _Setup, at_times) -> tuple[pd.DataFrame, pd.DataFrame, TestResult]:
+def _withheld_bands(band_table: pd.DataFrame, notes) -> set[str]:
+    """Bands whose counts the band table withholds: their curves are withheld too (at risk at time 0 is the band's n,
+    which with the total would give away the small band it complements)."""
+    hidden = band_table.loc[band_table["suppressed"], "band"].tolist()
+    if hidden:
+        notes.append(f"Kaplan–Meier estimates are withheld for bands whose counts are withheld: {', '.join(hidden)}.")
+    return set(hidden)
+
+
+def _kaplan_meier(ctx, used, setup: _Setup, at_times, hidden: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     at_rows, curves = [], []
     for band in setup.labels:
         part = used[used["band"] == band]
@@ -225,18 +263,29 @@ def _kaplan_meier(ctx, used, setup: _Setup, at_times) -> tuple[pd.DataFrame, pd.
         curves.append(pd.concat([pd.DataFrame({"time": [0.0], "at_risk": [int(part["count"].sum())],
                                                "survival": [1.0], "ci_low": [1.0], "ci_high": [1.0]}),
                                  steps[["time", "at_risk", "survival", "ci_low", "ci_high"]]]).assign(band=band))
-    at_frame = _gate_at_risk(ctx, pd.concat(at_rows, ignore_index=True))
-    curve = _gate_at_risk(ctx, pd.concat(curves, ignore_index=True))
-    stat, df, p = logrank_test(used["band"], used["time_years"], used["event"], used["count"])
-    test = TestResult("logrank", stat, df, p, "log-rank test of equal event-free survival across bands")
+    at_frame = _gate_at_risk(ctx, pd.concat(at_rows, ignore_index=True), hidden)
+    curve = _gate_at_risk(ctx, pd.concat(curves, ignore_index=True), hidden)
     order = ["band", "time", "survival", "ci_low", "ci_high", "at_risk"]
-    return at_frame[order + ["suppressed"]], curve[order + ["suppressed"]], test
+    return at_frame[order + ["suppressed"]], curve[order + ["suppressed"]]
 
 
-def _gate_at_risk(ctx, frame: pd.DataFrame) -> pd.DataFrame:
-    """A KM value is shown only while at least k participants are at risk (a step then reflects ≥ k people)."""
+def _logrank(used, notes) -> list[TestResult]:
+    if used["band"].nunique() < 2:
+        notes.append("All participants fall in one band, so there is no log-rank test.")
+        return []
+    try:
+        stat, df, p = logrank_test(used["band"], used["time_years"], used["event"], used["count"])
+    except SurvivalDataError as exc:  # e.g. only one band still has anyone at risk at the event times
+        notes.append(f"No log-rank test: {exc}.")
+        return []
+    return [TestResult("logrank", stat, df, p, "log-rank test of equal event-free survival across bands")]
+
+
+def _gate_at_risk(ctx, frame: pd.DataFrame, hidden: set[str]) -> pd.DataFrame:
+    """A KM value is shown only while at least k participants are at risk (a step then reflects ≥ k people), and
+    only for bands whose counts are shown."""
     out = frame.copy()
-    out["suppressed"] = out["at_risk"].map(ctx.policy.is_small)
+    out["suppressed"] = out["at_risk"].map(ctx.policy.is_small) | out["band"].isin(hidden)
     columns = ["survival", "ci_low", "ci_high", "at_risk"]
     out[columns] = out[columns].astype(object)
     out.loc[out["suppressed"], columns] = None
@@ -252,6 +301,10 @@ def _reference_value(setup: _Setup) -> float:
 def _dose_response(ctx, used, setup: _Setup, ties, notes, formulas) -> pd.DataFrame:
     log_x = np.log(used["biomarker"].to_numpy(dtype=float))
     spline = NaturalSpline.from_counts(log_x, used["count"].to_numpy(), SPLINE_DF)
+    if not spline_defined(spline):
+        notes.append(f"No dose–response curve: the spline of {setup.biomarker} cannot be formed in this cohort (too "
+                     "many participants share its highest value, so its knots coincide).")
+        return pd.DataFrame()
     low, high = np.exp(_quantiles(log_x, used["count"], (0.01, 0.99)))
     grid = np.unique(np.concatenate([np.geomspace(low, high, GRID_POINTS), setup.bands.cut_points]))
     grid = grid[(grid >= low) & (grid <= high)]
@@ -284,6 +337,8 @@ def _risk_curve(ctx, used, spline: NaturalSpline, grid, formulas) -> dict | None
 
 def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, grid, ties, formulas) -> dict | None:
     terms = [make_term(v, used, "count") for v in setup.adjusters]
+    if undefined_spline_note(terms):  # noted with the HRs
+        return None
     basis = pd.DataFrame(spline.basis(np.log(used["biomarker"].to_numpy(dtype=float))), index=used.index,
                          columns=[f"s{i}" for i in range(spline.df)])
     X = pd.concat([basis, design_matrix(used, terms).drop(columns="Intercept")], axis=1)
@@ -300,7 +355,10 @@ def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, grid, ties, f
     eta = contrast @ beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", contrast, cov, contrast))
     z = stats.norm.ppf(1 - ctx.alpha / 2)
-    return {"hr": np.exp(eta), "hr_low": np.exp(eta - z * se), "hr_high": np.exp(eta + z * se)}
+    log_hr = {"hr": eta, "hr_low": eta - z * se, "hr_high": eta + z * se}
+    if not all(np.isfinite(v).all() and np.abs(v).max() < MAX_LOG_HR for v in log_hr.values()):
+        return None  # a diverging fit (no events over part of the range): no curve rather than infinities
+    return {name: np.exp(v) for name, v in log_hr.items()}
 
 
 def _result(ctx, opts, setup: _Setup, n, estimates, tests, notes, bands, km_at, km_curve, dose, formulas,

@@ -55,8 +55,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _numbers(flag: str, text: str, kind: type, example: str) -> tuple:
+    """The numbers of one option, or an error naming the option and an example of valid input."""
+    try:
+        return parse_numbers(text, kind)
+    except BandError:
+        whole = "whole " if kind is int else ""
+        raise BandError(f"{flag} takes {whole}numbers separated by commas, e.g. {example}.") from None
+
+
 def _options(args: argparse.Namespace):
-    age_bands = AgeBands(parse_numbers(args.age_bands, int))
+    age_bands = AgeBands(_numbers("--age-bands", args.age_bands, int, "30,40,50,60,70,80"))
     if args.analysis == "odds-ratio":
         from analyses.odds_ratio import OddsRatioOptions
         adjust = ("age",) if args.adjust is None else _names(args.adjust)
@@ -67,9 +76,9 @@ def _options(args: argparse.Namespace):
         return PrevalenceOptions(args.outcome, age_bands, args.standard, args.treated_only)
     from analyses.biomarker_risk import BiomarkerRiskOptions
     adjust = BiomarkerRiskOptions.adjust if args.adjust is None else _names(args.adjust)
-    cuts = BiomarkerBands(parse_numbers(args.cut_points)) if args.cut_points else None
+    cuts = BiomarkerBands(_numbers("--cut-points", args.cut_points, float, "50,75,100")) if args.cut_points else None
     return BiomarkerRiskOptions(cuts, args.reference_band, () if adjust == ("none",) else adjust,
-                                parse_numbers(args.at), args.ties)
+                                _numbers("--at", args.at, float, "0.5,1,2,3,5"), args.ties)
 
 
 def run_analysis(ctx: AnalysisContext, name: str, opts) -> AnalysisResult:

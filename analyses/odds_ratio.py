@@ -17,7 +17,7 @@ from analyses.design import design_matrix, formula, make_term
 from analyses.results import AnalysisResult, Estimate, TestResult
 from analyses.stats import contingency
 from analyses.stats.contingency import TwoByTwo
-from analyses.stats.glm import fit_logistic, likelihood_ratio
+from analyses.stats.glm import NaturalSpline, fit_logistic, likelihood_ratio
 from analyses.stats.proportions import wilson_ci
 from analyses.variables import AnalysisInputError, Variable, resolve, resolve_all
 from queries.aggregates import pattern_counts
@@ -67,6 +67,7 @@ def odds_ratio(ctx: AnalysisContext, opts: OddsRatioOptions = OddsRatioOptions()
 
 
 def _complete(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    frame = frame.sort_values(keys).reset_index(drop=True)  # the engine's row order varies; float sums must not
     for col in ("n", "events", "missing"):
         frame[col] = frame[col].fillna(0).astype(np.int64)
     frame["complete"] = frame[keys].notna().all(axis=1)
@@ -106,6 +107,9 @@ def _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, frame, sql
     notes += _missing_notes(ctx, missing_outcome, incomplete)
     exposure = _exposure(exposure_var, list(used[exposure_var.column].astype(str).unique()))
     n = int(used["n"].sum())
+    if n == 0:
+        notes.append("No participants with a known outcome remain after filtering; nothing is estimated.")
+        return _result(ctx, opts, outcome, None, n, [], [], notes, [], pd.DataFrame(), pd.DataFrame(), sql)
     if exposure is None:
         notes.append(f"The exposure ({exposure_var.label}) does not have exactly two levels in this cohort, so no "
                      "odds ratio can be estimated.")
@@ -120,6 +124,19 @@ def _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, frame, sql
     adj_estimates, adj_tests, formulas = _adjusted(ctx, used, exposure, adjusters, outcome, table, notes)
     return _result(ctx, opts, outcome, exposure, n, estimates + adj_estimates, tests + adj_tests, notes, formulas,
                    _groups_frame(ctx, table, exposure), strata_frame, sql)
+
+
+def spline_defined(spline: NaturalSpline) -> bool:
+    """Whether the spline basis is defined: a knot at the upper boundary (a quarter or more of the people share the
+    highest value, e.g. the top-coded age 90) divides by zero in the truncated-power basis."""
+    return max(spline.knots) < spline.boundary[1]
+
+
+def undefined_spline_note(terms) -> str | None:
+    """The note for spline terms whose basis is undefined in this cohort (models with them are withheld)."""
+    bad = [t.variable.label for t in terms if t.spline is not None and not spline_defined(t.spline)]
+    return (f"The natural spline of {', '.join(bad)} cannot be formed in this cohort (too many people share the "
+            "highest value, so its knots coincide); models adjusted for it are withheld.") if bad else None
 
 
 def _missing_notes(ctx, missing_outcome: int, incomplete: int) -> list[str]:
@@ -154,7 +171,8 @@ def _crude_and_exact(ctx, table: TwoByTwo, exposure: Exposure, notes: list[str])
     crude = contingency.woolf(table, ctx.alpha)
     if crude.zero_corrected:
         notes.append("The 2×2 table has a zero cell: 0.5 was added to every cell for the crude (Woolf) OR "
-                     "(Haldane–Anscombe); the exact OR uses the table as it is.")
+                     "(Haldane–Anscombe); the exact OR uses the table as it is, so its estimate or a confidence "
+                     "limit may be infinite or zero (an infinite value is left empty).")
     exact = contingency.exact(table, ctx.alpha)
     return [
         _estimate("crude_or", crude, "Woolf (logit) 95% CI; Wald p", exposure),
@@ -194,7 +212,12 @@ def _stratified(ctx, used, exposure, strata_var, opts, total: TwoByTwo, notes):
     frame = frame.drop(columns=["a", "b", "c", "d"])
     if _withheld(ctx, total):
         return frame, [], []
-    mh = contingency.mantel_haenszel(tables, ctx.alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero MH denominator is reported below, not warned
+        mh = contingency.mantel_haenszel(tables, ctx.alpha)
+    if mh.odds_ratio.ci_low is None:
+        notes.append(f"No Mantel–Haenszel OR across {strata_var.label} strata: it is zero, infinite or undefined "
+                     "(the same cell is empty in every informative stratum, or no stratum is informative).")
+        return frame, [], []
     estimates = [_estimate("mh_or", mh.odds_ratio, f"Mantel–Haenszel across {strata_var.label} strata; "
                            "Robins–Breslow–Greenland 95% CI; CMH p (no continuity correction)", exposure)]
     tests = []
@@ -229,6 +252,10 @@ def _adjusted(ctx, used, exposure, adjusters, outcome, total: TwoByTwo, notes):
     if not adjusters or _withheld(ctx, total):
         return [], [], []
     terms = [make_term(v, used, "n") for v in adjusters]
+    spline_note = undefined_spline_note(terms)
+    if spline_note:
+        notes.append(spline_note)
+        return [], [], []
     indicator = pd.DataFrame({"exposed": (used[exposure.variable.column].astype(str) == exposure.exposed)
                               .astype(float)}, index=used.index)
     full_x = design_matrix(used, terms, leading=indicator)

@@ -14,7 +14,7 @@ from scipy.special import expit
 
 from analyses.bands import AgeBands
 from analyses.context import AnalysisContext
-from analyses.odds_ratio import SEX_GROUPS
+from analyses.odds_ratio import SEX_GROUPS, spline_defined
 from analyses.results import AnalysisResult, Estimate
 from analyses.stats.glm import NaturalSpline, fit_logistic
 from analyses.stats.proportions import wilson_ci
@@ -47,6 +47,7 @@ def prevalence(ctx: AnalysisContext, opts: PrevalenceOptions = PrevalenceOptions
     if opts.standard is not None and opts.standard not in standards:
         raise AnalysisInputError(f"Unknown standard population. Choose from: {', '.join(standards)}.")
     frame, sql = ctx.run(pattern_counts(ctx.table(opts.treated_only), ["sex", "age"], f"outcome_{outcome}"))
+    frame = frame.sort_values(["sex", "age"]).reset_index(drop=True)  # the engine's row order varies between runs
     for col in ("n", "events", "missing"):
         frame[col] = frame[col].fillna(0).astype(np.int64)
     notes = _missing_notes(ctx, frame)
@@ -95,6 +96,10 @@ def _band_rows(ctx, used: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
 
 def _curves(ctx, used, spline: NaturalSpline, notes) -> tuple[pd.DataFrame, dict]:
     frames, peaks = [], {}
+    if not spline_defined(spline):
+        notes.append("No prevalence curves: the spline of age cannot be formed in this cohort (too many "
+                     "participants share the highest age, so its knots coincide).")
+        return pd.DataFrame(), peaks
     low, high = spline.boundary
     ages = np.arange(low, high + 1)
     fine = np.arange(low, high + PEAK_GRID_STEP / 2, PEAK_GRID_STEP)
@@ -136,29 +141,46 @@ def _standardized(ctx, rows: pd.DataFrame, opts, min_age: int, notes) -> list[Es
     standards = standard_populations()
     chosen = [opts.standard] if opts.standard else list(standards)
     bounds = dict(zip(opts.age_bands.labels(min_age), opts.age_bands.bounds(min_age)))
-    estimates = []
-    for name in chosen:
-        by_sex = {}
-        for group in ("women", "men"):
-            part = rows[(rows["sex"] == group)]
-            part = part[part["n"].isna() | (part["n"] > 0)]
-            if part.empty:
-                continue
-            if part["suppressed"].any():
-                notes.append(f"Age-standardized prevalence for {group} is withheld: an age band has a small count.")
-                continue
-            weights = band_weights(standards[name], [bounds[b] for b in part["age_band"]])
-            by_sex[group] = direct_standardize(part["events"].to_numpy(dtype=float), part["n"].to_numpy(dtype=float),
-                                               weights, ctx.alpha)
-            s = by_sex[group]
-            estimates.append(Estimate("standardized_prevalence", s.rate, s.ci_low, s.ci_high, None,
-                                      f"direct standardization to the {standards[name].label}; gamma (Fay–Feuer) "
-                                      "95% CI", group=group, standard=name, label=group))
-        if len(by_sex) == 2:
-            ratio, low, high = standardized_ratio(by_sex["women"], by_sex["men"], ctx.alpha)
-            estimates.append(Estimate("standardized_ratio", ratio, low, high, None,
-                                      f"ratio of directly standardized prevalences ({standards[name].label}); "
-                                      "log-normal 95% CI", standard=name, label="women vs men"))
+    parts = _standardizable(rows, notes)
+    return [e for name in chosen for e in _standardized_to(ctx, standards[name], parts, bounds, notes)]
+
+
+def _standardizable(rows: pd.DataFrame, notes) -> dict[str, pd.DataFrame]:
+    """Per sex, the age bands with participants — or nothing (with a note) when a band count is withheld."""
+    parts = {}
+    for group in ("women", "men"):
+        part = rows[(rows["sex"] == group)]
+        part = part[part["n"].isna() | (part["n"] > 0)]
+        if part.empty:
+            continue
+        if part["suppressed"].any():
+            notes.append(f"Age-standardized prevalence for {group} is withheld: an age band has a small count.")
+            continue
+        parts[group] = part
+    return parts
+
+
+def _standardized_to(ctx, standard, parts: dict[str, pd.DataFrame], bounds, notes) -> list[Estimate]:
+    by_sex, estimates = {}, []
+    for group, part in parts.items():
+        try:
+            weights = band_weights(standard, [bounds[b] for b in part["age_band"]])
+        except ValueError:  # the bands split the standard's open top group (see band_weights)
+            note = (f"Prevalence cannot be standardized to the {standard.label} with these age bands: they split "
+                    f"its open top group ({standard.groups[-1].low}+), whose age distribution is not published.")
+            if note not in notes:
+                notes.append(note)
+            continue
+        s = by_sex[group] = direct_standardize(part["events"].to_numpy(dtype=float),
+                                               part["n"].to_numpy(dtype=float), weights, ctx.alpha)
+        estimates.append(Estimate("standardized_prevalence", s.rate, s.ci_low, s.ci_high, None,
+                                  f"direct standardization to the {standard.label}; gamma (Fay–Feuer) 95% CI",
+                                  group=group, standard=standard.name, label=group))
+    if len(by_sex) == 2:
+        ratio, low, high = standardized_ratio(by_sex["women"], by_sex["men"], ctx.alpha)
+        estimates.append(Estimate("standardized_ratio", ratio, low, high, None,
+                                  f"ratio of directly standardized prevalences ({standard.label}); log-normal 95% CI",
+                                  standard=standard.name, label="women vs men"))
     return estimates
 
 

@@ -1,0 +1,269 @@
+"""The analyses CLI as a subprocess: ``python -m analyses {odds-ratio,prevalence,biomarker-risk}``.
+
+Two sources: the session's demo extract (a folder of three tables, 20,000 participants) and the reference
+demo_cohort.csv with its mapping (one wide file, 10,000 participants). Each invocation costs a few seconds (the
+engine loads the source), so every run below is started once, all of them concurrently, and each test checks
+several things on the runs it needs: exit codes, the JSON contract, filters, argument errors, small-cell
+suppression, byte-identical repeats and the text mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+COHORT = REPO / "tests" / "reference" / "data" / "demo_cohort.csv"
+MAPPING = COHORT.with_suffix(".toml")
+TIMEOUT = 180
+MIN_CELL = 11  # the default threshold
+SMALL = "site=H&age=60-79"  # 74 participants of demo_cohort, 5 of them cases: every 2×2 cell is small
+SUBGROUP = "sex=female&age=40-79"
+COUNT_KEYS = {"n", "events", "non_events", "at_risk"}
+
+ESTIMATE_KEYS = {"measure", "estimate", "ci_low", "ci_high", "p_value", "method", "band", "reference"}
+TEST_KEYS = {"test", "statistic", "df", "p_value"}
+TABLE_KEYS = {
+    "odds-ratio": {"strata": {"stratum", "or", "ci_low", "ci_high", "n"}},
+    "prevalence": {"rows": {"sex", "age_band", "events", "n", "prevalence", "ci_low", "ci_high", "suppressed"}},
+    "biomarker-risk": {"bands": {"band", "n", "events", "person_time", "risk", "rate_per_100"},
+                       "km": {"band", "time", "survival", "ci_low", "ci_high", "at_risk"}},
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict:
+        def refuse(constant):
+            raise AssertionError(f"non-finite number {constant} in the JSON")
+        return json.loads(self.stdout, parse_constant=refuse)
+
+
+def _invoke(args: list[str]) -> Run:
+    proc = subprocess.run([sys.executable, "-m", "analyses", *args], cwd=REPO, capture_output=True, text=True,
+                          encoding="utf-8", timeout=TIMEOUT)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _commands(demo: Path) -> dict[str, list[str]]:
+    extract = ["--data", str(demo)]
+    cohort = ["--data", str(COHORT), "--mapping", str(MAPPING)]
+    return {
+        # the demo extract: the three analyses, one of them on a subgroup
+        "or_demo": ["odds-ratio", *extract, "--json"],
+        "prevalence_demo_subgroup": ["prevalence", *extract, "--json", "--filters", SUBGROUP],
+        "risk_demo": ["biomarker-risk", *extract, "--json"],
+        # the mapped single file: contract, bands that split US 2000's open 85+ group (its 90+ band is small, so
+        # suppression is off), text mode, and one model-heavy run twice (the bytes must not change)
+        "prevalence_cohort_90": ["prevalence", *cohort, "--json", "--age-bands", "30,40,50,60,70,80,90",
+                                 "--min-cell", "0"],
+        "or_cohort_text": ["odds-ratio", *cohort],
+        "risk_cohort": ["biomarker-risk", *cohort, "--json", "--adjust", "age:spline,sex,drug", "--ties", "efron"],
+        "risk_cohort_again": ["biomarker-risk", *cohort, "--json", "--adjust", "age:spline,sex,drug", "--ties",
+                              "efron"],
+        # small cells: default threshold and suppression off
+        "or_small": ["odds-ratio", *cohort, "--json", "--filters", SMALL],
+        "or_small_open": ["odds-ratio", *cohort, "--json", "--filters", SMALL, "--min-cell", "0"],
+        "prevalence_small": ["prevalence", *cohort, "--json", "--filters", SMALL],
+        "prevalence_small_open": ["prevalence", *cohort, "--json", "--filters", SMALL, "--min-cell", "0"],
+        "risk_site": ["biomarker-risk", *cohort, "--json", "--filters", "site=A"],
+        # arguments that do not fit the data
+        "bad_adjuster": ["odds-ratio", *cohort, "--adjust", "age,bmi"],
+        "bad_outcome": ["prevalence", *cohort, "--outcome", "augmentation"],
+        "bad_reference": ["biomarker-risk", *cohort, "--reference-band", ">=200"],
+        "bad_cut_points": ["biomarker-risk", *cohort, "--cut-points", "50,75,lots"],  # refused before loading
+        "bad_age_bands": ["odds-ratio", *cohort, "--age-bands", "40,30"],  # refused before loading
+    }
+
+
+@pytest.fixture(scope="module")
+def runs(demo_dir) -> dict[str, Future]:
+    """Every invocation of this module, started at once; a test waits only for the runs it reads."""
+    pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
+    futures = {name: pool.submit(_invoke, args) for name, args in _commands(demo_dir).items()}
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def done(runs, name: str, code: int = 0) -> Run:
+    run = runs[name].result()
+    assert run.code == code, f"{name}: exit {run.code}\n{run.stderr[-2000:]}"
+    assert "Traceback" not in run.stdout + run.stderr
+    return run
+
+
+# --- the JSON contract --------------------------------------------------------------------------------------
+
+def _is_number(value) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def check_contract(doc: dict, analysis: str) -> None:
+    assert doc["analysis"] == analysis
+    assert doc["n"] is None or (isinstance(doc["n"], int) and doc["n"] >= 0)
+    assert isinstance(doc["filters"], str)
+    assert isinstance(doc["notes"], list) and all(isinstance(n, str) and n for n in doc["notes"])
+    for estimate in doc["estimates"]:
+        assert ESTIMATE_KEYS <= set(estimate), estimate
+        assert isinstance(estimate["measure"], str) and isinstance(estimate["method"], str) and estimate["method"]
+        assert all(_is_number(estimate[k]) for k in ("estimate", "ci_low", "ci_high", "p_value")), estimate
+        if None not in (estimate["estimate"], estimate["ci_low"], estimate["ci_high"]):
+            assert estimate["ci_low"] <= estimate["estimate"] <= estimate["ci_high"], estimate
+        if estimate["p_value"] is not None:
+            assert 0 <= estimate["p_value"] <= 1
+    for test in doc["tests"]:
+        assert TEST_KEYS <= set(test), test
+        assert isinstance(test["test"], str) and _is_number(test["statistic"]) and _is_number(test["p_value"])
+        assert test["df"] is None or isinstance(test["df"], int)
+    for table, keys in TABLE_KEYS[analysis].items():
+        assert isinstance(doc[table], list), table
+        for row in doc[table]:
+            assert keys <= set(row), (table, row)
+            if row.get("suppressed"):
+                assert all(row[k] is None for k in keys & COUNT_KEYS), (table, row)
+    if analysis == "prevalence":
+        assert isinstance(doc["curve"], list) and isinstance(doc["peak"], dict)
+
+
+def test_odds_ratio_on_the_demo_extract(runs):
+    doc = done(runs, "or_demo").json()
+    check_contract(doc, "odds-ratio")
+    assert doc["n"] == 20_000 and doc["filters"] == ""
+    assert [e["measure"] for e in doc["estimates"]] == ["crude_or", "exact_or", "mh_or", "adjusted_or"]
+    assert {t["test"] for t in doc["tests"]} == {"breslow_day", "lr_exposure"}
+    assert all(e["estimate"] > 1 and e["label"] == "women vs men" for e in doc["estimates"])
+    assert [s["stratum"] for s in doc["strata"]] == ["18-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+"]
+    assert sum(s["n"] for s in doc["strata"]) == doc["n"]
+    assert sum(g["n"] for g in doc["groups"]) == doc["n"]
+
+
+def test_prevalence_on_a_filtered_demo_extract(runs):
+    full = done(runs, "or_demo").json()
+    doc = done(runs, "prevalence_demo_subgroup").json()
+    check_contract(doc, "prevalence")
+    assert dict(parse_qsl(doc["filters"])) == {"sex": "female", "age": "40-79"}
+    assert 0 < doc["n"] < full["n"]
+    rows = [r for r in doc["rows"] if r["n"]]
+    assert {r["sex"] for r in rows} == {"women"}
+    assert [r["age_band"] for r in rows] == ["40-49", "50-59", "60-69", "70-79"]
+    assert sum(r["n"] for r in rows) == doc["n"]
+    assert {c["sex"] for c in doc["curve"]} == {"women"} and set(doc["peak"]) == {"women"}
+    assert min(c["age"] for c in doc["curve"]) == 40 and max(c["age"] for c in doc["curve"]) == 79
+    standards = {e["standard"] for e in doc["estimates"] if e["measure"] == "standardized_prevalence"}
+    assert standards == {"esp2013", "who2000", "us2000"}
+
+
+def test_biomarker_risk_on_the_demo_extract(runs):
+    doc = done(runs, "risk_demo").json()
+    check_contract(doc, "biomarker-risk")
+    assert [b["band"] for b in doc["bands"]] == ["<50", "50-75", "75-100", ">=100"]
+    assert sum(b["n"] for b in doc["bands"]) == doc["n"]
+    assert doc["reference_band"] == ">=100"
+    compared = {(e["measure"], e["band"]) for e in doc["estimates"]}
+    assert compared == {(m, b) for m in ("crude_or", "adjusted_or", "hr") for b in ("<50", "50-75", "75-100")}
+    assert all(e["reference"] == ">=100" for e in doc["estimates"])
+    assert {t["test"] for t in doc["tests"]} == {"logrank", "proportional_hazards"}
+    assert {(k["band"], k["time"]) for k in doc["km"]} == {(b, t) for b in [b["band"] for b in doc["bands"]]
+                                                           for t in (0.5, 1, 2, 3, 5)}
+    assert all(k["survival"] is None or 0 <= k["survival"] <= 1 for k in doc["km"])
+
+
+def test_mapped_single_file_prevalence_with_bands_that_split_an_open_standard_group(runs):
+    doc = done(runs, "prevalence_cohort_90").json()
+    check_contract(doc, "prevalence")
+    assert doc["n"] == 10_000
+    assert doc["cohort"]["label"] == "demo_cohort.csv" and doc["cohort"]["min_cell"] == 0
+    assert any("cannot be standardized to the US 2000" in n and "with these age bands" in n for n in doc["notes"])
+    standardized = {(e["measure"], e["standard"], e["group"]) for e in doc["estimates"]}
+    assert {s for _, s, _ in standardized} == {"esp2013", "who2000"}
+    assert len(standardized) == 6  # per standard: women, men and their ratio
+    assert {r["age_band"] for r in doc["rows"]} >= {"80-89", "90+"}
+
+
+def test_text_mode_prints_the_caption_and_the_data_hash(runs):
+    run = done(runs, "or_cohort_text")
+    lines = run.stdout.splitlines()
+    assert lines[0] == "Odds ratio of RLS (four IRLSSG criteria) by sex"
+    assert lines[1].startswith("Odds of RLS (four IRLSSG criteria), women vs men; all participants; N = 10,000.")
+    data_hash = done(runs, "prevalence_cohort_90").json()["cohort"]["data_hash"]
+    assert f"Data {data_hash}; small-cell threshold {MIN_CELL};" in lines[-1]
+    assert "crude_or" in run.stdout and "breslow_day" in run.stdout
+    assert not run.stdout.lstrip().startswith("{")
+
+
+# --- argument errors ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,message", [
+    ("bad_adjuster", "Error: Unknown adjuster. Choose from: age, drug, sex, site."),
+    ("bad_outcome", "Error: Unknown outcome. Choose from: rls, rls_clinsig."),
+    ("bad_reference", "Error: Unknown reference band. Choose from: <50, 50-75, 75-100, >=100."),
+    ("bad_cut_points", "Error: --cut-points takes numbers separated by commas, e.g. 50,75,100."),
+    ("bad_age_bands", "Error: Age band edges must be increasing positive whole numbers, e.g. 30,40,50,60,70,80."),
+])
+def test_arguments_that_do_not_fit_exit_2_with_one_line_listing_the_choices(runs, name, message):
+    run = done(runs, name, code=2)
+    assert run.stdout == ""
+    assert run.stderr.strip().splitlines() == [message]
+
+
+# --- small cells --------------------------------------------------------------------------------------------
+
+def counts(doc) -> list:
+    """Every value under a count key (n, events, non_events, at_risk), anywhere in the JSON."""
+    if isinstance(doc, dict):
+        return [v for k, v in doc.items() if k in COUNT_KEYS and not isinstance(v, (dict, list))] + \
+            [c for v in doc.values() for c in counts(v)]
+    if isinstance(doc, list):
+        return [c for v in doc for c in counts(v)]
+    return []
+
+
+def assert_no_small_count(doc: dict) -> None:
+    shown = [c for c in counts(doc) if c is not None]
+    assert shown, "no counts at all"
+    assert not [c for c in shown if 0 < c < MIN_CELL], shown
+
+
+@pytest.mark.parametrize("analysis,table", [("or", "groups"), ("prevalence", "rows")])
+def test_small_cells_are_null_with_a_note_unless_suppression_is_off(runs, analysis, table):
+    gated = done(runs, f"{analysis}_small").json()
+    open_ = done(runs, f"{analysis}_small_open").json()
+    assert gated["filters"] == open_["filters"] == SMALL
+    assert_no_small_count(gated)
+    assert any(row["suppressed"] and row["n"] is None for row in gated[table])
+    assert any(f"below {MIN_CELL}" in n or "small count" in n for n in gated["notes"])
+    assert gated["estimates"] == []
+    assert not any(row["suppressed"] for row in open_[table])
+    assert [c for c in counts(open_) if c is not None and 0 < c < MIN_CELL]
+    assert open_["estimates"] and all(e["estimate"] is not None for e in open_["estimates"])
+    assert open_["cohort"]["min_cell"] == 0
+
+
+def test_kaplan_meier_never_shows_a_count_the_band_table_withholds(runs):
+    doc = done(runs, "risk_site").json()
+    check_contract(doc, "biomarker-risk")
+    assert_no_small_count(doc)
+    hidden = {b["band"] for b in doc["bands"] if b["suppressed"]}
+    assert hidden
+    for row in doc["km"] + doc["km_curve"]:
+        if row["band"] in hidden:
+            assert row["at_risk"] is None and row["survival"] is None, row
+
+
+def test_the_same_command_twice_gives_the_same_bytes(runs):
+    first, second = done(runs, "risk_cohort"), done(runs, "risk_cohort_again")
+    check_contract(first.json(), "biomarker-risk")
+    assert first.json()["estimates"] and first.json()["dose_response"]
+    assert first.stdout == second.stdout
