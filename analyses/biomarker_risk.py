@@ -16,10 +16,9 @@ from scipy.special import expit
 
 from analyses.bands import BiomarkerBands
 from analyses.context import AnalysisContext
-from analyses.design import design_matrix, formula, make_term
-from analyses.odds_ratio import spline_defined, undefined_spline_note
+from analyses.design import design_matrix, formula, make_term, undefined_spline_note
 from analyses.results import AnalysisResult, Estimate, TestResult
-from analyses.stats.glm import NaturalSpline, fit_logistic
+from analyses.stats.glm import NaturalSpline, fit_logistic, weighted_quantiles
 from analyses.stats.proportions import poisson_rate_ci, wilson_ci
 from analyses.stats.survival import (SurvivalDataError, cox_fit, kaplan_meier, logrank_test,
                                      proportional_hazards_test, survival_at)
@@ -301,11 +300,11 @@ def _reference_value(setup: _Setup) -> float:
 def _dose_response(ctx, used, setup: _Setup, ties, notes, formulas) -> pd.DataFrame:
     log_x = np.log(used["biomarker"].to_numpy(dtype=float))
     spline = NaturalSpline.from_counts(log_x, used["count"].to_numpy(), SPLINE_DF)
-    if not spline_defined(spline):
+    if not spline.defined:
         notes.append(f"No dose–response curve: the spline of {setup.biomarker} cannot be formed in this cohort (too "
                      "many participants share its highest value, so its knots coincide).")
         return pd.DataFrame()
-    low, high = np.exp(_quantiles(log_x, used["count"], (0.01, 0.99)))
+    low, high = np.exp(weighted_quantiles(log_x, used["count"].to_numpy(), (0.01, 0.99)))
     grid = np.unique(np.concatenate([np.geomspace(low, high, GRID_POINTS), setup.bands.cut_points]))
     grid = grid[(grid >= low) & (grid <= high)]
     risk = _risk_curve(ctx, used, spline, grid, formulas)
@@ -314,11 +313,6 @@ def _dose_response(ctx, used, setup: _Setup, ties, notes, formulas) -> pd.DataFr
         notes.append("The dose–response curve could not be fitted.")
         return pd.DataFrame()
     return pd.DataFrame({"biomarker": grid, **risk, **hr})
-
-
-def _quantiles(values, counts, probs):
-    from analyses.stats.glm import weighted_quantiles
-    return weighted_quantiles(values, counts.to_numpy(), probs)
 
 
 def _risk_curve(ctx, used, spline: NaturalSpline, grid, formulas) -> dict | None:

@@ -13,8 +13,12 @@ import time
 from pathlib import Path
 
 from analyses.bands import AgeBands, BandError, BiomarkerBands, parse_numbers
+from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
 from analyses.disclosure import DEFAULT_MIN_CELL, DisclosurePolicy
+from analyses.odds_ratio import OddsRatioOptions
+from analyses.prevalence import PrevalenceOptions
+from analyses.registry import ANALYSES, run_analysis
 from analyses.results import AnalysisResult
 from analyses.variables import AnalysisInputError
 from data_schema.loading import LoadRefused
@@ -22,7 +26,6 @@ from data_schema.mapping import MappingError
 from data_schema.reading import DataError
 from queries.engine import CohortEngine
 
-ANALYSES = ("odds-ratio", "prevalence", "biomarker-risk")
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -31,7 +34,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analyses", description=__doc__.splitlines()[0])
-    parser.add_argument("analysis", choices=ANALYSES)
+    parser.add_argument("analysis", choices=list(ANALYSES))
     parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
     parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
     parser.add_argument("--outcome", help="binary outcome name from the mapping (default: the first)")
@@ -67,30 +70,15 @@ def _numbers(flag: str, text: str, kind: type, example: str) -> tuple:
 def _options(args: argparse.Namespace):
     age_bands = AgeBands(_numbers("--age-bands", args.age_bands, int, "30,40,50,60,70,80"))
     if args.analysis == "odds-ratio":
-        from analyses.odds_ratio import OddsRatioOptions
         adjust = ("age",) if args.adjust is None else _names(args.adjust)
         return OddsRatioOptions(args.outcome, args.exposure, None if args.strata == "none" else args.strata,
                                 () if adjust == ("none",) else adjust, age_bands, args.treated_only)
     if args.analysis == "prevalence":
-        from analyses.prevalence import PrevalenceOptions
         return PrevalenceOptions(args.outcome, age_bands, args.standard, args.treated_only)
-    from analyses.biomarker_risk import BiomarkerRiskOptions
     adjust = BiomarkerRiskOptions.adjust if args.adjust is None else _names(args.adjust)
     cuts = BiomarkerBands(_numbers("--cut-points", args.cut_points, float, "50,75,100")) if args.cut_points else None
     return BiomarkerRiskOptions(cuts, args.reference_band, () if adjust == ("none",) else adjust,
                                 _numbers("--at", args.at, float, "0.5,1,2,3,5"), args.ties)
-
-
-def run_analysis(ctx: AnalysisContext, name: str, opts) -> AnalysisResult:
-    """Run one analysis by its CLI name (the pages call the same functions)."""
-    if name == "odds-ratio":
-        from analyses.odds_ratio import odds_ratio
-        return odds_ratio(ctx, opts)
-    if name == "prevalence":
-        from analyses.prevalence import prevalence
-        return prevalence(ctx, opts)
-    from analyses.biomarker_risk import biomarker_risk
-    return biomarker_risk(ctx, opts)
 
 
 def _text(result: AnalysisResult, seconds: float) -> str:

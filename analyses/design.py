@@ -55,6 +55,13 @@ class Term:
                              zip(self.columns, self.levels[1:])}, index=frame.index)
 
 
+def undefined_spline_note(terms: list[Term]) -> str | None:
+    """The note for spline terms whose basis is undefined in this cohort (models with them are withheld)."""
+    bad = [t.variable.label for t in terms if t.spline is not None and not t.spline.defined]
+    return (f"The natural spline of {', '.join(bad)} cannot be formed in this cohort (too many people share the "
+            "highest value, so its knots coincide); models adjusted for it are withheld.") if bad else None
+
+
 def make_term(variable: Variable, frame: pd.DataFrame, weights: str) -> Term:
     """The term for a variable, its knots or levels taken from the people in ``frame`` (``weights`` = counts)."""
     values = frame[variable.column]

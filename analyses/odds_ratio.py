@@ -13,13 +13,13 @@ import pandas as pd
 
 from analyses.bands import AgeBands
 from analyses.context import AnalysisContext
-from analyses.design import design_matrix, formula, make_term
+from analyses.design import design_matrix, formula, make_term, undefined_spline_note
 from analyses.results import AnalysisResult, Estimate, TestResult
 from analyses.stats import contingency
 from analyses.stats.contingency import TwoByTwo
-from analyses.stats.glm import NaturalSpline, fit_logistic, likelihood_ratio
+from analyses.stats.glm import fit_logistic, likelihood_ratio
 from analyses.stats.proportions import wilson_ci
-from analyses.variables import AnalysisInputError, Variable, resolve, resolve_all
+from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, resolve, resolve_all
 from queries.aggregates import pattern_counts
 
 MIN_EVENTS_PER_PARAMETER = 10
@@ -45,9 +45,6 @@ class Exposure:
     @property
     def contrast(self) -> str:
         return f"{self.exposed} vs {self.unexposed}"
-
-
-SEX_GROUPS = {"female": "women", "male": "men"}
 
 
 def odds_ratio(ctx: AnalysisContext, opts: OddsRatioOptions = OddsRatioOptions()) -> AnalysisResult:
@@ -124,19 +121,6 @@ def _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, frame, sql
     adj_estimates, adj_tests, formulas = _adjusted(ctx, used, exposure, adjusters, outcome, table, notes)
     return _result(ctx, opts, outcome, exposure, n, estimates + adj_estimates, tests + adj_tests, notes, formulas,
                    _groups_frame(ctx, table, exposure), strata_frame, sql)
-
-
-def spline_defined(spline: NaturalSpline) -> bool:
-    """Whether the spline basis is defined: a knot at the upper boundary (a quarter or more of the people share the
-    highest value, e.g. the top-coded age 90) divides by zero in the truncated-power basis."""
-    return max(spline.knots) < spline.boundary[1]
-
-
-def undefined_spline_note(terms) -> str | None:
-    """The note for spline terms whose basis is undefined in this cohort (models with them are withheld)."""
-    bad = [t.variable.label for t in terms if t.spline is not None and not spline_defined(t.spline)]
-    return (f"The natural spline of {', '.join(bad)} cannot be formed in this cohort (too many people share the "
-            "highest value, so its knots coincide); models adjusted for it are withheld.") if bad else None
 
 
 def _missing_notes(ctx, missing_outcome: int, incomplete: int) -> list[str]:

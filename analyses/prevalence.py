@@ -14,13 +14,12 @@ from scipy.special import expit
 
 from analyses.bands import AgeBands
 from analyses.context import AnalysisContext
-from analyses.odds_ratio import SEX_GROUPS, spline_defined
 from analyses.results import AnalysisResult, Estimate
 from analyses.stats.glm import NaturalSpline, fit_logistic
 from analyses.stats.proportions import wilson_ci
 from analyses.stats.standardization import (band_weights, direct_standardize, standard_populations,
                                             standardized_ratio)
-from analyses.variables import AnalysisInputError
+from analyses.variables import SEX_GROUPS, AnalysisInputError
 from queries.aggregates import pattern_counts
 
 SPLINE_DF = 4
@@ -96,7 +95,7 @@ def _band_rows(ctx, used: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
 
 def _curves(ctx, used, spline: NaturalSpline, notes) -> tuple[pd.DataFrame, dict]:
     frames, peaks = [], {}
-    if not spline_defined(spline):
+    if not spline.defined:
         notes.append("No prevalence curves: the spline of age cannot be formed in this cohort (too many "
                      "participants share the highest age, so its knots coincide).")
         return pd.DataFrame(), peaks

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from queries.engine import CohortInfo
 
 SPLINE_SUFFIX = ":spline"
+SEX_GROUPS = {"female": "women", "male": "men"}  # canonical sex code → group name in text and tables
 BUILT_IN = (  # (name, canonical column, kind, label)
     ("age", "age", "numeric", "age"),
     ("sex", "sex", "categorical", "sex"),

@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl
 
 import streamlit as st
 
-from analyses.cli import run_analysis
 from analyses.context import AnalysisContext
 from analyses.disclosure import DisclosurePolicy
+from analyses.registry import run_analysis
 from analyses.variables import AnalysisInputError
 from dashboard.settings import Settings, load_settings
 from data_schema.loading import LoadRefused

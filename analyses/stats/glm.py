@@ -51,6 +51,12 @@ class NaturalSpline:
     def df(self) -> int:
         return len(self.knots) + 1
 
+    @property
+    def defined(self) -> bool:
+        """False when a knot sits on the upper boundary (a quarter or more of the people share the highest value,
+        e.g. the top-coded age 90): the truncated-power basis would divide by zero."""
+        return max(self.knots) < self.boundary[1]
+
     def basis(self, x) -> np.ndarray:
         """Truncated-power basis of the natural cubic splines (Hastie, Tibshirani & Friedman, eq. 5.4–5.5).
 
