@@ -76,3 +76,12 @@ def parse_numbers(text: str, kind: type = float) -> tuple:
     if not values:
         raise BandError("Give at least one number.")
     return values
+
+
+def age_band_midpoint(label: str, top: float) -> float:
+    """Where a band like "30-39" (or the open "80+", closed at ``top``) sits on a continuous age axis."""
+    if label.endswith("+"):
+        low = float(label[:-1])
+        return (low + max(top, low) + 1) / 2
+    low, high = (float(part) for part in label.split("-"))
+    return (low + high + 1) / 2

@@ -198,4 +198,4 @@ def _result(ctx, opts, outcome, n, estimates, notes, rows, curve, peaks, sql, fo
     return AnalysisResult("prevalence", f"Prevalence of {label} by age and sex", cohort,
                           n if n is None or not ctx.policy.is_small(n) else None, tuple(estimates), (), tuple(notes),
                           (("rows", rows), ("curve", curve)), caption, methods, (formula,) if formula else (), (sql,),
-                          (("outcome", outcome), ("peak", peaks)))
+                          (("outcome", outcome), ("outcome_label", label), ("peak", peaks)))

@@ -1,0 +1,58 @@
+"""Files made from results: figures as PNG (200 ppi) and SVG through vl-convert, tables as CSV with a header block.
+
+vl-convert renders in-process with no network access (``allowed_base_urls=[]``), so an export can never fetch a
+resource. Every file names its cohort: the CSV header block and the figure caption state filters, N, data hash,
+threshold and date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import altair as alt
+import vl_convert as vlc
+
+from analyses.figures import Figure
+from analyses.results import AnalysisResult, software_versions
+
+PNG_PPI = 200
+# vl-convert's bundled Vega-Lite version matching Altair's schema, e.g. "v6_4".
+VL_VERSION = "_".join(alt.SCHEMA_VERSION.split(".")[:2])
+
+
+def figure_png(figure: Figure, ppi: int = PNG_PPI) -> bytes:
+    """The figure as PNG at ``ppi`` (vl-convert scales the pixels by ppi/72, so the physical size stays)."""
+    return vlc.vegalite_to_png(figure.spec(export=True), vl_version=VL_VERSION, ppi=ppi,
+                               allowed_base_urls=[])
+
+
+def figure_svg(figure: Figure) -> bytes:
+    return vlc.vegalite_to_svg(figure.spec(export=True), vl_version=VL_VERSION, allowed_base_urls=[]).encode()
+
+
+def header_lines(result: AnalysisResult, today: dt.date | None = None) -> list[str]:
+    """What every exported table states about itself (lines without the comment mark)."""
+    cohort = result.cohort
+    return [f"{result.title}",
+            f"Cohort: {cohort.description}",
+            f"Filters: {cohort.filters or '(none)'}",
+            f"N: {'withheld' if result.n is None else result.n}",
+            f"Source: {cohort.label}; data hash {cohort.data_hash}",
+            f"Small-cell threshold: {cohort.min_cell} (counts 1-{max(cohort.min_cell - 1, 0)} withheld)",
+            f"Software: {', '.join(f'{k} {v}' for k, v in software_versions().items())}",
+            f"Exported: {(today or dt.date.today()).isoformat()}"]
+
+
+def table_csv(result: AnalysisResult, name: str, today: dt.date | None = None) -> bytes:
+    """The tidy result table ``name`` as CSV, after a ``#``-commented header block naming the cohort."""
+    buffer = io.StringIO()
+    for line in header_lines(result, today):
+        buffer.write(f"# {line}\n")
+    result.table(name).to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+def file_stem(result: AnalysisResult, part: str) -> str:
+    """``odds-ratio_forest_35b4737e`` — analysis, part and data hash, so files from two cohorts do not collide."""
+    return f"{result.analysis}_{part}_{result.cohort.data_hash[:8]}"

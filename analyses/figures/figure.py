@@ -1,0 +1,41 @@
+"""A figure made from an analysis result: the chart, its caption and the result table behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import altair as alt
+
+from analyses.figures.theme import EXPORT_WIDTH, theme_config
+from analyses.results import AnalysisResult
+
+
+@dataclass(frozen=True, eq=False)
+class Figure:
+    """One chart of a result. ``caption`` states the cohort, N, definition and method; ``table`` names the tidy
+    result table the chart draws (exported as CSV next to the figure)."""
+
+    key: str
+    title: str
+    chart: alt.TopLevelMixin
+    caption: str
+    table: str | None = None
+    fixed_width: bool = False  # concatenated charts carry their own widths
+
+    def spec(self, scale: float = 1.0, export: bool = False) -> dict:
+        """The Vega-Lite spec with the shared theme; ``export`` fixes the width so files have a known size."""
+        chart = self.chart
+        if export and not self.fixed_width:
+            chart = chart.properties(width=round(EXPORT_WIDTH * scale))
+        spec = chart.to_dict()
+        spec["config"] = theme_config(scale)
+        return spec
+
+
+def figure_caption(result: AnalysisResult, what: str, method: str) -> str:
+    """'<what, naming the outcome>. Cohort: <filters in English>; N = …. <method>. <suppression rule>.'"""
+    n = "withheld" if result.n is None else f"{result.n:,}"
+    parts = [f"{what}.", f"Cohort: {result.cohort.description}; N = {n}.", f"{method}."]
+    if result.cohort.min_cell > 1:
+        parts.append(f"Counts below {result.cohort.min_cell} are withheld.")
+    return " ".join(parts)

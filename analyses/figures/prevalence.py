@@ -1,0 +1,102 @@
+"""Figures of the age–prevalence analysis: band prevalences over the spline curves; standardized prevalence."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from analyses.bands import age_band_midpoint
+from analyses.figures.figure import Figure, figure_caption
+from analyses.figures.theme import SEX_COLORS
+from analyses.results import AnalysisResult
+
+SEX_DOMAIN = list(SEX_COLORS)
+SEX_SCALE = alt.Scale(domain=SEX_DOMAIN, range=[SEX_COLORS[s] for s in SEX_DOMAIN])
+DODGE = {"women": -0.6, "men": 0.6}  # years, so the two sexes' whiskers do not overlap
+
+
+def band_points(result: AnalysisResult) -> pd.DataFrame:
+    """Shown band prevalences with CIs, placed at the band's middle age (withheld bands dropped)."""
+    rows = result.table("rows")
+    if rows.empty:
+        return pd.DataFrame(columns=["sex", "age_band", "age", "prevalence", "ci_low", "ci_high"])
+    curve = result.table("curve")
+    top = float(curve["age"].max()) if not curve.empty else 90.0
+    shown = rows[~rows["suppressed"].astype(bool)].dropna(subset=["prevalence"]).copy()
+    shown["age"] = [age_band_midpoint(b, top) + DODGE.get(s, 0) for b, s in zip(shown["age_band"], shown["sex"])]
+    return shown[["sex", "age_band", "age", "prevalence", "ci_low", "ci_high"]].astype(
+        {"prevalence": float, "ci_low": float, "ci_high": float})
+
+
+def peak_points(result: AnalysisResult) -> pd.DataFrame:
+    peaks = dict(result.extras).get("peak", {})
+    return pd.DataFrame([{"sex": s, "age": p["age"], "prevalence": p["prevalence"],
+                          "label": f"peak {p['age']:g} y"} for s, p in peaks.items() if not p.get("at_edge")],
+                        columns=["sex", "age", "prevalence", "label"])
+
+
+def curve_chart(result: AnalysisResult, title: str) -> alt.LayerChart:
+    color = alt.Color("sex:N", scale=SEX_SCALE, title="Sex")
+    y_axis = alt.Axis(format=".0%")
+    curve = result.table("curve")
+    layers = []
+    if not curve.empty:
+        base = alt.Chart(curve.astype({"prevalence": float, "ci_low": float, "ci_high": float}))
+        layers += [base.mark_area(opacity=0.18).encode(x="age:Q", y="ci_low:Q", y2="ci_high:Q", color=color),
+                   base.mark_line().encode(x="age:Q", y="prevalence:Q", color=color)]
+    points = alt.Chart(band_points(result))
+    tooltip = [alt.Tooltip("sex:N"), alt.Tooltip("age_band:N", title="age band"),
+               alt.Tooltip("prevalence:Q", format=".1%"), alt.Tooltip("ci_low:Q", format=".1%", title="CI low"),
+               alt.Tooltip("ci_high:Q", format=".1%", title="CI high")]
+    layers += [points.mark_rule().encode(x="age:Q", y="ci_low:Q", y2="ci_high:Q", color=color),
+               points.mark_point(filled=True, opacity=1, size=80).encode(
+                   x=alt.X("age:Q", title="Age (years)", scale=alt.Scale(zero=False, nice=False, padding=10)),
+                   y=alt.Y("prevalence:Q", title="Prevalence", axis=y_axis, scale=alt.Scale(zero=True)),
+                   color=color, tooltip=tooltip)]
+    peaks = peak_points(result)
+    if not peaks.empty:
+        marks = alt.Chart(peaks)
+        layers += [marks.mark_point(shape="triangle-down", filled=True, size=140, opacity=1, yOffset=-14).encode(
+                       x="age:Q", y="prevalence:Q", color=color),
+                   marks.mark_text(dy=-30, fontWeight="bold").encode(x="age:Q", y="prevalence:Q", text="label:N",
+                                                                     color=color)]
+    return alt.layer(*layers).properties(title=title, height=380)
+
+
+def standardized_rows(result: AnalysisResult) -> pd.DataFrame:
+    rows = [{"sex": e.group, "standard": e.standard, "prevalence": e.estimate, "ci_low": e.ci_low,
+             "ci_high": e.ci_high} for e in result.estimates
+            if e.measure == "standardized_prevalence" and e.estimate is not None]
+    return pd.DataFrame(rows, columns=["sex", "standard", "prevalence", "ci_low", "ci_high"])
+
+
+def standardized_chart(frame: pd.DataFrame, title: str) -> alt.LayerChart:
+    color = alt.Color("sex:N", scale=SEX_SCALE, legend=None)
+    y = alt.Y("sex:N", sort=SEX_DOMAIN, title=None)
+    base = alt.Chart(frame)
+    return alt.layer(
+        base.mark_rule().encode(x=alt.X("ci_low:Q", title="Age-standardized prevalence", axis=alt.Axis(format=".0%"),
+                                        scale=alt.Scale(zero=True)), x2="ci_high:Q", y=y, color=color),
+        base.mark_point(filled=True, opacity=1, size=160).encode(
+            x="prevalence:Q", y=y, color=color,
+            tooltip=[alt.Tooltip("sex:N"), alt.Tooltip("prevalence:Q", format=".2%"),
+                     alt.Tooltip("ci_low:Q", format=".2%", title="CI low"),
+                     alt.Tooltip("ci_high:Q", format=".2%", title="CI high")]),
+    ).properties(title=title, height=130)
+
+
+def figures(result: AnalysisResult) -> list[Figure]:
+    out = []
+    if not result.table("rows").empty:
+        what = f"{result.title}: age bands and fitted curves"
+        out.append(Figure("curve", what, curve_chart(result, what), figure_caption(
+            result, what, "Points: prevalence per age band with Wilson 95% CIs, at the band's middle age. Lines: "
+            "logistic regression on a natural spline of age per sex with 95% bands; triangles mark the peak age"),
+            table="rows"))
+    standardized = standardized_rows(result)
+    if not standardized.empty:
+        method = next(e.method for e in result.estimates if e.measure == "standardized_prevalence")
+        what = f"Age-standardized prevalence of {dict(result.extras).get('outcome_label', 'the outcome')} by sex"
+        out.append(Figure("standardized", what, standardized_chart(standardized, what),
+                          figure_caption(result, what, method[0].upper() + method[1:]), table="rows"))
+    return out
