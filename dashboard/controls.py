@@ -1,5 +1,6 @@
 """Page controls bound to the URL: each reads its initial value from the query string (validated against its
-choices) and writes its current value back, so a copied link reproduces the page."""
+choices) and writes its current value back, so a copied link reproduces the page. In presentation mode no widget
+is drawn and the value comes from the URL alone."""
 
 from __future__ import annotations
 
@@ -7,8 +8,25 @@ from typing import Callable
 
 import streamlit as st
 
+from dashboard import presentation
+
+# Every URL key a page control may use (the sidebar filters' keys live in queries.filters). A short, stable
+# contract: people paste these links into notes.
+PAGE_KEYS = {
+    "outcome": "the outcome (case definition) of an analysis page",
+    "strata": "Sex differences: stratify by age, site or none",
+    "adjust": "adjusters, comma-separated",
+    "bands": "Age & prevalence: age band width in years (5, 10, 20)",
+    "standard": "Age & prevalence: standard population (esp2013, who2000, us2000)",
+    "therapy": "Ferritin & augmentation: first drug, or all",
+    "cuts": "Ferritin & augmentation: biomarker cut points, comma-separated",
+    "ref": "Ferritin & augmentation: reference band",
+    presentation.URL_KEY: "1 opens the page in presentation mode",
+}
+
 
 def _initial(key: str, choices: list[str], default: str) -> str:
+    assert key in PAGE_KEYS, f"register the URL key {key!r} in PAGE_KEYS"
     raw = st.query_params.get(key)
     return raw if raw in choices else default
 
@@ -16,6 +34,8 @@ def _initial(key: str, choices: list[str], default: str) -> str:
 def select(key: str, label: str, choices: list[str], default: str, format_func: Callable = str,
            help: str | None = None) -> str:
     """A selectbox whose value lives in the URL under ``key`` (values outside ``choices`` fall back to default)."""
+    if presentation.active():
+        return _initial(key, choices, default)
     index = choices.index(_initial(key, choices, default))
     value = st.selectbox(label, choices, index=index, key=f"control_{key}", format_func=format_func, help=help)
     _write(key, value, default)
@@ -25,8 +45,11 @@ def select(key: str, label: str, choices: list[str], default: str, format_func: 
 def multiselect(key: str, label: str, choices: list[str], default: list[str], format_func: Callable = str,
                 help: str | None = None) -> list[str]:
     """A multiselect stored in the URL as a comma-separated list (unknown entries dropped)."""
+    assert key in PAGE_KEYS, f"register the URL key {key!r} in PAGE_KEYS"
     raw = st.query_params.get(key)
     initial = default if raw is None else [v for v in raw.split(",") if v in choices]
+    if presentation.active():
+        return initial
     values = st.multiselect(label, choices, default=initial, key=f"control_{key}", format_func=format_func,
                             help=help)
     _write(key, ",".join(values), ",".join(default))

@@ -14,6 +14,7 @@ from analyses.context import AnalysisContext
 from analyses.disclosure import DisclosurePolicy
 from analyses.registry import run_analysis
 from analyses.variables import AnalysisInputError
+from dashboard import controls, presentation
 from dashboard.settings import Settings, load_settings
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
@@ -94,7 +95,8 @@ def _seed_from_url(options: FilterOptions) -> None:
     """Once per session: widget values from the URL (validated; bad values reset with a warning)."""
     if st.session_state.get("_filters_seeded"):
         return
-    state, problems = filters.parse_query(st.query_params.to_dict(), options)
+    url = {k: v for k, v in st.query_params.to_dict().items() if k not in controls.PAGE_KEYS}
+    state, problems = filters.parse_query(url, options)
     # Initial values go in as the widgets' defaults (constant for the session, so widget identity is stable);
     # assigning to the widget keys instead makes a range select_slider single-valued.
     st.session_state["_filter_initial"] = {flt.key: _to_widget(flt, state.get(flt.key), options)
@@ -174,6 +176,7 @@ def context() -> Context:
     engine = engine_or_stop()
     options = cached_options(cfg.data, cfg.mapping)
     state = sidebar_filters(options)
+    presentation.sidebar_toggle()
     return Context(engine, options, state, DisclosurePolicy(cfg.min_cell))
 
 

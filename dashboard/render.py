@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pandas as pd
 import streamlit as st
 
@@ -64,15 +66,11 @@ def table_one(result: TableOne) -> None:
         st.markdown(result.methods)
 
 
-def analysis_links() -> None:
+def analysis_links(query: str) -> None:
+    """Links into each analysis carrying the current filters (so the link itself can be copied and shared)."""
+    params = dict(parse_qsl(query))
     for page, title, text in ANALYSIS_PAGES:
-        st.page_link(page, label=f"{title} — {text}")
-
-
-def placeholder(what: str, ctx) -> None:
-    st.caption(f"Cohort: {ctx.cohort_text}.")
-    st.info(f"This page will show {what}. It arrives with the statistics engine; until then it shows no numbers "
-            "rather than provisional ones.", icon=":material/construction:")
+        st.page_link(page, label=f"{title} — {text}", query_params=params, icon=":material/arrow_forward:")
 
 
 def variable_labels(engine: CohortEngine) -> dict[str, str]:
@@ -159,13 +157,29 @@ def adjuster_choices(engine: CohortEngine, exclude: tuple[str, ...] = ("sex",)) 
     return out
 
 
-def gated_table(frame: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
-    """A result table for display: suppressed rows say "<k" / "withheld" instead of blanks."""
+def gated_table(frame: pd.DataFrame, policy: DisclosurePolicy, percent: tuple[str, ...] = (),
+                decimals: dict[str, int] | None = None, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """A result table for display: proportions in ``percent`` as percentages, other numbers rounded per
+    ``decimals``, counts with thousands separators, and suppressed rows saying "withheld" instead of blanks."""
+    decimals = decimals or {}
     shown = frame.drop(columns=["suppressed"], errors="ignore").astype(object)
-    if "suppressed" in frame.columns:
-        hidden = frame["suppressed"].fillna(False).astype(bool)
-        for column in shown.columns:
-            if frame[column].dtype == object and frame.loc[~hidden, column].map(type).eq(str).all():
-                continue
-            shown.loc[hidden, column] = "withheld"
-    return shown
+    hidden = frame["suppressed"].fillna(False).astype(bool) if "suppressed" in frame.columns else \
+        pd.Series(False, index=frame.index)
+    for column in shown.columns:
+        if frame[column].dtype == object and frame.loc[~hidden, column].map(type).eq(str).all():
+            continue
+        shown[column] = [_display_value(v, column, percent, decimals) for v in frame[column]]
+        shown.loc[hidden, column] = "withheld"
+    return shown.rename(columns=names or {})
+
+
+def _display_value(value, column: str, percent: tuple[str, ...], decimals: dict[str, int]) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    if isinstance(value, (bool, str)):
+        return {True: "yes", False: ""}.get(value, value) if isinstance(value, bool) else value
+    if column in percent:
+        return f"{100 * float(value):.1f}%"
+    if column in decimals:
+        return f"{float(value):,.{decimals[column]}f}"
+    return f"{int(value):,}" if float(value).is_integer() else f"{float(value):,.3g}"

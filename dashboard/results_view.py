@@ -6,10 +6,11 @@ formats it.
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
+from analyses import exports
+from analyses.figures import Figure
 from analyses.results import AnalysisResult
 
 MEASURE_NAMES = {"crude_or": "Crude OR", "exact_or": "Exact OR", "mh_or": "Mantel–Haenszel OR",
@@ -34,6 +35,7 @@ def estimates_table(result: AnalysisResult, measures: tuple[str, ...] | None = N
             for e in result.estimates if measures is None or e.measure in measures]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.caption(f"{result.caption} Method of each estimate in its row; 95% confidence intervals.")
 
 
 def notes(result: AnalysisResult) -> None:
@@ -54,24 +56,31 @@ def how_computed(result: AnalysisResult) -> None:
                    f"{result.cohort.min_cell}.")
 
 
-def forest_plot(strata: pd.DataFrame, pooled, title: str) -> alt.Chart | None:
-    """Per-stratum ORs with CIs on a log axis, the pooled estimate as a rule."""
-    if strata.empty or "or" not in strata.columns:
-        return None
-    shown = strata.dropna(subset=["or", "ci_low", "ci_high"])
-    if shown.empty:
-        return None
-    shown = shown.assign(**{c: shown[c].astype(float) for c in ("or", "ci_low", "ci_high")})
-    order = list(shown["stratum"])
-    y = alt.Y("stratum:N", sort=order, title=None)
-    x_scale = alt.Scale(type="log")
-    whiskers = alt.Chart(shown).mark_rule().encode(x=alt.X("ci_low:Q", scale=x_scale, title="Odds ratio (log scale)"),
-                                                   x2="ci_high:Q", y=y)
-    points = alt.Chart(shown).mark_point(filled=True, size=80).encode(
-        x=alt.X("or:Q", scale=x_scale), y=y,
-        tooltip=[alt.Tooltip("stratum:N"), alt.Tooltip("or:Q", format=".2f"), alt.Tooltip("ci_low:Q", format=".2f"),
-                 alt.Tooltip("ci_high:Q", format=".2f")])
-    layers = [whiskers, points, alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[2, 2]).encode(x="x:Q")]
-    if pooled is not None and pooled.estimate is not None:
-        layers.append(alt.Chart(pd.DataFrame({"x": [pooled.estimate]})).mark_rule(color="#D55E00").encode(x="x:Q"))
-    return alt.layer(*layers).properties(title=title, height=max(160, 32 * len(order)))
+def figure_panel(figure: Figure, result: AnalysisResult) -> None:
+    """A figure in the shared theme (Streamlit's own theme off, so screen and export match), its caption, and
+    PNG / SVG / CSV downloads that are built only when clicked."""
+    st.vega_lite_chart(spec=figure.spec(), theme=None, width="content" if figure.fixed_width else "stretch")
+    st.caption(figure.caption)
+    stem = exports.file_stem(result, figure.key)
+    png, svg, csv, _ = st.columns([1, 1, 1, 5])
+    png.download_button("PNG", data=lambda: exports.figure_png(figure), file_name=f"{stem}.png", mime="image/png",
+                        on_click="ignore", icon=":material/download:", key=f"download_{figure.key}_png",
+                        help="200 ppi, for slides and print")
+    svg.download_button("SVG", data=lambda: exports.figure_svg(figure), file_name=f"{stem}.svg",
+                        mime="image/svg+xml", on_click="ignore", icon=":material/download:",
+                        key=f"download_{figure.key}_svg", help="Vector graphic")
+    if figure.table:
+        csv.download_button("CSV", data=lambda: exports.table_csv(result, figure.table),
+                            file_name=f"{exports.file_stem(result, figure.table)}.csv", mime="text/csv",
+                            on_click="ignore", icon=":material/download:", key=f"download_{figure.key}_csv",
+                            help="The result table behind the figure, with a header naming the cohort")
+
+
+def table_panel(result: AnalysisResult, name: str, shown: pd.DataFrame, caption: str) -> None:
+    """A result table as displayed (suppressed cells spelled out), its caption and its tidy CSV download."""
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.caption(caption)
+    st.download_button("CSV", data=lambda: exports.table_csv(result, name),
+                       file_name=f"{exports.file_stem(result, name)}.csv", mime="text/csv", on_click="ignore",
+                       icon=":material/download:", key=f"download_table_{name}",
+                       help="The tidy result table, with a header naming the cohort")

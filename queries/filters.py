@@ -294,6 +294,13 @@ class FilterState:
     def definition(self) -> str | None:
         return self.get("def")
 
+    def narrowed(self, key: str, keep: tuple) -> "FilterState":
+        """The state with the choice filter ``key`` limited to values also in ``keep`` (a page's narrower pick,
+        e.g. one drug on the ferritin page); unchanged when the cohort has no such filter."""
+        if key not in dict(self.values):
+            return self
+        return FilterState(tuple((k, tuple(x for x in v if x in keep) if k == key else v) for k, v in self.values))
+
 
 def active_filters(options: FilterOptions) -> tuple[Filter, ...]:
     """The filters this cohort can offer (a filter whose role is missing is left out)."""

@@ -28,6 +28,9 @@ class Figure:
         if export and not self.fixed_width:
             chart = chart.properties(width=round(EXPORT_WIDTH * scale))
         spec = chart.to_dict()
+        for view in [spec, *spec.get("vconcat", [])]:
+            if "height" in view and isinstance(view["height"], (int, float)):
+                view["height"] = round(view["height"] * scale)
         spec["config"] = theme_config(scale)
         return spec
 

@@ -1,9 +1,73 @@
-"""Ferritin & augmentation: placeholder until the statistics engine lands (no numbers are shown)."""
+"""Ferritin & augmentation: risk of the mapped event (augmentation) by biomarker band (serum ferritin) among
+treated participants — band table, OR and HR per band, dose–response, Kaplan–Meier with numbers at risk."""
 
 import streamlit as st
 
-from dashboard import frame, render
+from analyses.bands import BiomarkerBands
+from analyses.biomarker_risk import BiomarkerRiskOptions
+from analyses.figures.figure import figure_caption
+from dashboard import analysis_page, controls, frame, render, results_view
+from queries import filters
+
+# Cut points are picked from a fixed grid (no free-text numbers, so bands cannot be slid one unit at a time).
+CUT_POINT_GRID = ("15", "30", "50", "75", "100", "150", "200", "300")
+ALL_DRUGS = "all"
 
 ctx = frame.current()
-st.title("Ferritin & augmentation")
-render.placeholder("risk of augmentation by serum ferritin band under dopaminergic therapy (Kaplan–Meier, Cox)", ctx)
+mapping = ctx.engine.info.mapping
+drugs = [d for d in ctx.options.drugs if d != filters.UNTREATED]
+mapped_cuts = [f"{c:g}" for c in (mapping.biomarker.cut_points if mapping.biomarker else (50, 75, 100))]
+cut_grid = sorted(set(CUT_POINT_GRID) | set(mapped_cuts), key=float)
+
+analysis_page.title("Ferritin & augmentation")
+variables = render.adjuster_choices(ctx.engine, exclude=())
+first, left, middle, right = st.columns(4)
+with first:
+    drug = controls.select("therapy", "Drug", [ALL_DRUGS, *drugs], ALL_DRUGS,
+                           format_func=lambda d: "all treated" if d == ALL_DRUGS else d,
+                           help="Participants whose first drug is this one (within the sidebar's drug filter).")
+with left:
+    cuts = controls.multiselect("cuts", "Cut points", cut_grid, mapped_cuts,
+                                help="Band edges; each band is [lower, upper).") or mapped_cuts
+bands = BiomarkerBands(tuple(sorted(float(c) for c in cuts)))
+with middle:
+    reference = controls.select("ref", "Reference band", bands.labels(), bands.labels()[-1])
+with right:
+    adjust = controls.multiselect("adjust", "Adjust for", list(variables), [v for v in ("age", "sex", "drug")
+                                                                           if v in variables],
+                                  format_func=variables.get)
+
+state = ctx.state if drug == ALL_DRUGS else ctx.state.narrowed("drug", (drug,))
+query = filters.to_query(state, ctx.options)
+analysis_page.require_cohort(ctx, query)
+result = analysis_page.run(ctx, "biomarker-risk", BiomarkerRiskOptions(bands, reference, tuple(adjust)), query)
+figures = analysis_page.figures(result)
+
+analysis_page.heading(result)
+band_table = result.table("bands")
+if len(band_table):
+    results_view.table_panel(result, "bands", render.gated_table(
+        band_table, ctx.policy, percent=("risk", "risk_low", "risk_high"),
+        decimals={"person_time": 0, "rate_per_100": 2, "rate_low": 2, "rate_high": 2},
+        names={"band": "Band", "events": "Events", "person_time": "Person-years", "risk": "Risk",
+               "risk_low": "Risk CI low", "risk_high": "Risk CI high", "rate_per_100": "Rate / 100 PY",
+               "rate_low": "Rate CI low", "rate_high": "Rate CI high", "reference": "Reference"}),
+        figure_caption(result, "Events, person-years, risk and rate by band",
+                       "Risk with Wilson 95% CIs; rate per 100 person-years with exact Poisson CIs"))
+results_view.estimates_table(result)
+for test, words in (("logrank", "Event-free survival {verdict} across bands (log-rank"),
+                    ("proportional_hazards", "The proportional-hazards assumption {verdict} (Grambsch–Therneau")):
+    t = result.test(test)
+    if t is None or t.p_value is None:
+        continue
+    significant = t.p_value < 0.05
+    verdict = {"logrank": ("differs", "does not differ detectably"),
+               "proportional_hazards": ("is questionable: hazard ratios may change over time",
+                                        "is not contradicted")}[test][0 if significant else 1]
+    st.markdown(words.format(verdict=verdict) + f": χ² = {t.statistic:.2f}, df = {t.df}, "
+                f"p = {results_view.fmt_p(t.p_value)}).")
+for figure in figures:
+    results_view.figure_panel(figure, result)
+if not figures:
+    analysis_page.nothing_to_draw("figure")
+results_view.how_computed(result)

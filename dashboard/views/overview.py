@@ -27,4 +27,4 @@ result = table_one(frame.cached_table_one_inputs(cfg.data, cfg.mapping, ctx.quer
 render.table_one(result)
 
 st.subheader("Analyses")
-render.analysis_links()
+render.analysis_links(ctx.query)

@@ -2,13 +2,12 @@
 
 import streamlit as st
 
+from analyses.figures.figure import figure_caption
 from analyses.odds_ratio import OddsRatioOptions
-from dashboard import controls, frame, render, results_view
+from dashboard import analysis_page, controls, frame, render, results_view
 
 ctx = frame.current()
-cfg = frame.settings()
-st.title("Sex differences")
-st.caption(f"Cohort: {ctx.cohort_text}.")
+analysis_page.title("Sex differences")
 
 outcomes = {name: o.label for name, o in ctx.engine.info.mapping.outcomes.items()}
 variables = render.adjuster_choices(ctx.engine)
@@ -22,25 +21,27 @@ with middle:
 with right:
     adjust = controls.multiselect("adjust", "Adjust for", list(variables), ["age"], format_func=variables.get)
 
-result = frame.cached_analysis(cfg.data, cfg.mapping, ctx.query, ctx.policy.min_cell, "odds-ratio",
-                               OddsRatioOptions(outcome, "sex", None if strata == "none" else strata, tuple(adjust)))
-if isinstance(result, str):
-    st.error(result)
-    st.stop()
+analysis_page.require_cohort(ctx)
+result = analysis_page.run(ctx, "odds-ratio",
+                           OddsRatioOptions(outcome, "sex", None if strata == "none" else strata, tuple(adjust)))
+figures = analysis_page.figures(result)
 
-st.subheader(result.caption)
-results_view.notes(result)
+analysis_page.heading(result)
 groups = result.table("groups")
 if len(groups):
-    st.dataframe(render.gated_table(groups, ctx.policy), hide_index=True)
+    results_view.table_panel(result, "groups", render.gated_table(
+        groups, ctx.policy, percent=("prevalence", "ci_low", "ci_high"),
+        names={"group": "Sex", "events": "Cases", "non_events": "Non-cases", "prevalence": "Prevalence",
+               "ci_low": "95% CI low", "ci_high": "95% CI high"}),
+        figure_caption(result, "2×2 table: cases and prevalence by sex", "Prevalence with Wilson score 95% CIs"))
 results_view.estimates_table(result)
 breslow_day = result.test("breslow_day")
-if breslow_day is not None:
+if breslow_day is not None and breslow_day.p_value is not None:
     verdict = "differs" if breslow_day.p_value < 0.05 else "does not differ detectably"
     st.markdown(f"The odds ratio {verdict} across strata (Breslow–Day with Tarone's correction: "
                 f"χ² = {breslow_day.statistic:.2f}, df = {breslow_day.df}, p = {results_view.fmt_p(breslow_day.p_value)}).")
-chart = results_view.forest_plot(result.table("strata"), result.estimate("mh_or"),
-                                 "Odds ratio women vs men per stratum; pooled Mantel–Haenszel OR in orange")
-if chart is not None:
-    st.altair_chart(chart, width="stretch")
+for figure in figures:
+    results_view.figure_panel(figure, result)
+if not figures:
+    analysis_page.nothing_to_draw("forest plot")
 results_view.how_computed(result)

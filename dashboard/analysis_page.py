@@ -1,0 +1,56 @@
+"""The steps every analysis page shares: heading and cohort-size check, running the cached analysis, the states
+that replace a figure (cohort too small, input the cohort cannot serve, nothing to draw), presentation mode."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analyses.figures import Figure, figures_for
+from analyses.results import AnalysisResult
+from dashboard import frame, presentation, render
+from dashboard.frame import Context
+
+
+def title(text: str) -> None:
+    if not presentation.active():
+        st.title(text)
+
+
+def require_cohort(ctx: Context, query: str | None = None) -> None:
+    """Stop with a clear message (and nothing else) when the filtered cohort is empty or below k."""
+    cfg = frame.settings()
+    counts = frame.cached_counts(cfg.data, cfg.mapping, ctx.query if query is None else query)
+    if not render.cohort_large_enough(counts["n"], ctx.policy):
+        st.stop()
+
+
+def run(ctx: Context, name: str, options, query: str | None = None) -> AnalysisResult:
+    """The analysis for the current filters (cached on primitive values); an input the cohort cannot serve (a
+    missing role, an unknown band) stops the page with its message in place of the figures."""
+    cfg = frame.settings()
+    result = frame.cached_analysis(cfg.data, cfg.mapping, ctx.query if query is None else query,
+                                   ctx.policy.min_cell, name, options)
+    if isinstance(result, str):
+        st.error(result, icon=":material/error:")
+        st.stop()
+    return result
+
+
+def figures(result: AnalysisResult) -> list[Figure]:
+    """The result's figures; in presentation mode they are presented one per screen and the page stops."""
+    shown = figures_for(result)
+    if presentation.active():
+        presentation.present(result, shown)
+        st.stop()
+    return shown
+
+
+def heading(result: AnalysisResult) -> None:
+    """The result's caption and its warnings (notes are shown, never hidden)."""
+    st.subheader(result.caption)
+    for note in result.notes:
+        st.warning(note, icon=":material/info:")
+
+
+def nothing_to_draw(what: str) -> None:
+    st.info(f"No {what} can be drawn for this cohort; the notes above say why.", icon=":material/hide_image:")
