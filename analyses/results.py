@@ -103,6 +103,9 @@ class AnalysisResult:
             "notes": list(self.notes),
         }
         out |= {name: frame.to_dict(orient="records") for name, frame in self.tables}
+        clashes = set(out) & set(dict(self.extras))
+        if clashes:
+            raise ValueError(f"extras would overwrite {sorted(clashes)} in the JSON contract")
         out |= dict(self.extras)
         out |= {"caption": self.caption, "methods": self.methods, "formulas": list(self.formulas),
                 "queries": list(self.queries), "software": software_versions()}

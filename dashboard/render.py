@@ -166,8 +166,8 @@ def gated_table(frame: pd.DataFrame, policy: DisclosurePolicy, percent: tuple[st
     hidden = frame["suppressed"].fillna(False).astype(bool) if "suppressed" in frame.columns else \
         pd.Series(False, index=frame.index)
     for column in shown.columns:
-        if frame[column].dtype == object and frame.loc[~hidden, column].map(type).eq(str).all():
-            continue
+        if frame[column].dropna().map(lambda v: isinstance(v, str)).all() and frame[column].notna().any():
+            continue  # a label column: kept as it is, also on withheld rows
         shown[column] = [_display_value(v, column, percent, decimals) for v in frame[column]]
         shown.loc[hidden, column] = "withheld"
     return shown.rename(columns=names or {})

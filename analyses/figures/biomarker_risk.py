@@ -21,7 +21,7 @@ def _extra(result: AnalysisResult, name: str, default=None):
 
 
 def band_scale(result: AnalysisResult) -> alt.Scale:
-    labels = _extra(result, "bands", [])
+    labels = _extra(result, "band_labels", [])
     return alt.Scale(domain=labels, range=band_colors(labels))
 
 
@@ -34,7 +34,7 @@ def effect_rows(result: AnalysisResult) -> pd.DataFrame:
 
 
 def effects_chart(frame: pd.DataFrame, result: AnalysisResult, title: str) -> alt.LayerChart:
-    order = [b for b in _extra(result, "bands", []) if b in set(frame["band"])]
+    order = [b for b in _extra(result, "band_labels", []) if b in set(frame["band"])]
     y = alt.Y("band:N", sort=order, title="Band")
     color = alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(MEASURES.values()),
                                                                 range=list(MEASURE_COLORS)))
@@ -114,7 +114,7 @@ def at_risk_rows(result: AnalysisResult) -> pd.DataFrame:
 
 def at_risk_chart(result: AnalysisResult) -> alt.Chart:
     rows = at_risk_rows(result)
-    order = _extra(result, "bands", [])
+    order = _extra(result, "band_labels", [])
     return alt.Chart(rows).mark_text().encode(
         x=alt.X("time:Q", title="Number at risk", axis=alt.Axis(orient="top", labels=False, ticks=False,
                                                                  domain=False, grid=False)),

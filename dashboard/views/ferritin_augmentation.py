@@ -38,6 +38,10 @@ with right:
                                   format_func=variables.get)
 
 state = ctx.state if drug == ALL_DRUGS else ctx.state.narrowed("drug", (drug,))
+if state.get("drug") == ():
+    st.warning(f"No participant matches: {drug} is not among the drugs chosen in the sidebar. Pick another drug "
+               "here or widen the sidebar's drug filter.", icon=":material/search_off:")
+    st.stop()
 query = filters.to_query(state, ctx.options)
 analysis_page.require_cohort(ctx, query)
 result = analysis_page.run(ctx, "biomarker-risk", BiomarkerRiskOptions(bands, reference, tuple(adjust)), query)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -29,3 +31,29 @@ def app(app_data):
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
+
+
+def cli_json(capsys, *argv: str) -> dict:
+    """The analyses CLI's JSON for the same arguments (run in process: the same parser and options)."""
+    from analyses.cli import main
+
+    capsys.readouterr()
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def dataframe_with(at: AppTest, column: str):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def charts(at: AppTest) -> list[dict]:
+    """The Vega-Lite specs of the page's charts (AppTest cannot render them, but it sees their specs)."""
+    specs = []
+    for element in at.get("vega_lite_chart"):
+        specs.append(json.loads(element.proto.spec))
+    return specs
+
+
+def shown(value, template: str) -> str:
+    """How the pages display a result value: withheld (None) values as "withheld"."""
+    return "withheld" if value is None else template.format(value)

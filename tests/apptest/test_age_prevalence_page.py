@@ -1,0 +1,59 @@
+"""Age & prevalence page: URL-bound controls, and the numbers on the page equal the CLI's JSON for the same
+filters and options."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.apptest.conftest import charts, cli_json, dataframe_with, metric, shown
+
+PAGE = "views/age_prevalence.py"
+CASES = [
+    ({}, []),
+    ({"sex": "female", "bands": "5", "standard": "us2000"},
+     ["--filters", "sex=female", "--age-bands", ",".join(map(str, range(25, 90, 5))), "--standard", "us2000"]),
+    ({"site": "A,B,C", "outcome": "rls_clinsig", "bands": "20", "standard": "who2000"},
+     ["--filters", "site=A,B,C", "--outcome", "rls_clinsig", "--age-bands", "40,60,80", "--standard", "who2000"]),
+]
+
+
+@pytest.mark.parametrize(("url", "argv"), CASES)
+def test_page_numbers_equal_the_cli(app, app_data, capsys, url, argv):
+    at = app(url, page=PAGE)
+    expected = cli_json(capsys, "prevalence", "--data", str(app_data), *argv)
+    if "standard" not in url:
+        expected["estimates"] = [e for e in expected["estimates"] if e.get("standard") in (None, "esp2013")]
+    for sex, peak in expected["peak"].items():
+        assert metric(at, f"Peak age, {sex}") == ("–" if peak["at_edge"] else f"{peak['age']:g} y")
+    by_sex = {e["group"]: e for e in expected["estimates"] if e["measure"] == "standardized_prevalence"}
+    for sex, estimate in by_sex.items():
+        assert metric(at, f"Standardized, {sex}") == f"{100 * estimate['estimate']:.1f}%"
+    ratio = [e for e in expected["estimates"] if e["measure"] == "standardized_ratio"]
+    if ratio:
+        assert metric(at, "Women / men") == f"{ratio[0]['estimate']:.2f}"
+    table = dataframe_with(at, "Age band")
+    assert list(table["Age band"]) == [r["age_band"] for r in expected["rows"]]
+    assert list(table["n"]) == [shown(r["n"], "{:,}") for r in expected["rows"]]
+    assert list(table["Prevalence"]) == [shown(r["prevalence"] and 100 * r["prevalence"], "{:.1f}%")
+                                         for r in expected["rows"]]
+    assert f"N = {expected['n']:,}" in at.subheader[0].value
+
+
+def test_controls_come_from_the_url_and_bad_values_fall_back(app):
+    at = app({"bands": "5", "standard": "nonsense"}, page=PAGE)
+    assert at.selectbox(key="control_bands").value == "5"
+    assert at.selectbox(key="control_standard").value == "esp2013"
+    assert not at.warning or all("unknown filter" not in w.value for w in at.warning)
+
+
+def test_figures_use_the_shared_theme_and_fixed_sex_colours(app):
+    at = app({}, page=PAGE)
+    specs = charts(at)
+    assert len(specs) == 2
+    curve = specs[0]
+    assert curve["config"]["range"]["category"][0] == "#E69F00"
+    colours = [layer["encoding"]["color"]["scale"] for layer in curve["layer"] if "color" in layer["encoding"]]
+    assert all(scale == {"domain": ["women", "men"], "range": ["#CC79A7", "#0072B2"]} for scale in colours)
+    assert {b.label for b in at.get("download_button")} >= {"PNG", "SVG", "CSV"}
+    captions = [c.value for c in at.caption]
+    assert any("Cohort: all participants; N = " in c and "Wilson" in c for c in captions)
