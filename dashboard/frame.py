@@ -63,8 +63,8 @@ def open_engine(data: str | None, mapping: str | None) -> CohortEngine | LoadFai
         return LoadFailure(ValidationReport((Finding("error", "mapping", "mapping", str(exc)),)))
 
 
-@st.cache_resource
 def settings() -> Settings:
+    """This server's settings (read on each run: cheap, and a changed environment takes effect)."""
     return load_settings()
 
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from analyses import exports
 from analyses.figures import Figure
-from analyses.results import AnalysisResult
+from analyses.results import AnalysisResult, software_versions
 
 MEASURE_NAMES = {"crude_or": "Crude OR", "exact_or": "Exact OR", "mh_or": "Mantel–Haenszel OR",
                  "adjusted_or": "Adjusted OR", "hr": "Hazard ratio",
@@ -51,7 +51,7 @@ def how_computed(result: AnalysisResult) -> None:
         st.markdown("**Aggregation query** (only aggregates leave the engine):")
         for sql in result.queries:
             st.code(sql, language="sql")
-        versions = ", ".join(f"{k} {v}" for k, v in result.to_dict()["software"].items())
+        versions = ", ".join(f"{k} {v}" for k, v in software_versions().items())
         st.caption(f"Software: {versions}. Data hash {result.cohort.data_hash}; small-cell threshold "
                    f"{result.cohort.min_cell}.")
 

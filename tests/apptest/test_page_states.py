@@ -1,0 +1,73 @@
+"""States that replace a figure: a cohort too small after filtering, a role the mapping lacks, a model that cannot
+be fitted, and a mapped user cohort (one wide CSV) on every analysis page."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.apptest.conftest import charts, cli_json
+from tests.conftest import ROOT
+
+PAGES = ["views/sex_differences.py", "views/age_prevalence.py", "views/ferritin_augmentation.py"]
+USER_COHORT = ROOT / "tests" / "reference" / "data" / "demo_cohort.csv"
+# Women aged 18-19 at one site in one year: a handful of participants on the 20,000 demo.
+TINY = {"sex": "female", "age": "18-19", "site": "H", "year": "2008-2008"}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_too_small_cohort_shows_only_the_message(app, page):
+    at = app(TINY, page=page)
+    assert any("Cohort too small" in w.value or "No participant matches" in w.value for w in at.warning)
+    assert not charts(at) and not at.dataframe and not at.metric
+
+
+@pytest.fixture
+def user_cohort(app_data):
+    """The dashboard pointed at a mapped user cohort (a wide CSV with its mapping file)."""
+    os.environ["RLS_DATA"], os.environ["RLS_MAPPING"] = str(USER_COHORT), str(USER_COHORT.with_suffix(".toml"))
+    yield
+    os.environ["RLS_DATA"] = str(app_data)
+    del os.environ["RLS_MAPPING"]
+
+
+@pytest.mark.parametrize(("page", "analysis", "figures"), [(PAGES[0], "odds-ratio", 1), (PAGES[1], "prevalence", 2),
+                                                         (PAGES[2], "biomarker-risk", 3)])
+def test_mapped_user_cohort_renders_every_page(app, user_cohort, capsys, page, analysis, figures):
+    at = app({"age": "40-90"}, page=page)
+    expected = cli_json(capsys, analysis, "--data", str(USER_COHORT), "--mapping", str(USER_COHORT.with_suffix(".toml")),
+                        "--filters", "age=40-90")
+    assert len(charts(at)) == figures
+    assert at.subheader[0].value == expected["caption"]
+    assert at.dataframe
+
+
+def test_missing_role_gives_a_message_in_place_of_the_figures(app, app_data, tmp_path):
+    mapping = tmp_path / "no_biomarker.toml"
+    text = USER_COHORT.with_suffix(".toml").read_text(encoding="utf-8")
+    mapping.write_text(_without_sections(text, ("biomarker", "treatment", "time_to_event")), encoding="utf-8")
+    os.environ["RLS_DATA"], os.environ["RLS_MAPPING"] = str(USER_COHORT), str(mapping)
+    try:
+        at = app({}, page=PAGES[2])
+    finally:
+        os.environ["RLS_DATA"] = str(app_data)
+        del os.environ["RLS_MAPPING"]
+    assert any("needs the biomarker" in e.value for e in at.error)
+    assert not charts(at)
+
+
+def test_model_that_cannot_be_fitted_explains_itself(app):
+    at = app({"sex": "female"}, page=PAGES[0])
+    assert any("exactly two levels" in w.value for w in at.warning)
+    assert not charts(at)
+
+
+def _without_sections(toml: str, names: tuple[str, ...]) -> str:
+    kept, skipping = [], False
+    for line in toml.splitlines():
+        if line.startswith("["):
+            skipping = line.strip("[] ").split(".")[0] in names
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept) + "\n"

@@ -1,0 +1,78 @@
+"""Figures drawn from result objects: one per part of each analysis, shared theme and colours, captions naming the
+cohort, and nothing the disclosure gate withheld."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyses.biomarker_risk import BiomarkerRiskOptions, biomarker_risk
+from analyses.context import AnalysisContext
+from analyses.disclosure import DisclosurePolicy
+from analyses.figures import figures_for
+from analyses.figures.biomarker_risk import at_risk_rows
+from analyses.figures.prevalence import band_points
+from analyses.figures.theme import OKABE_ITO, SEX_COLORS, band_colors
+from analyses.odds_ratio import OddsRatioOptions, odds_ratio
+from analyses.prevalence import PrevalenceOptions, prevalence
+
+
+@pytest.fixture(scope="module")
+def results(engine):
+    ctx = AnalysisContext.from_query(engine, "age=40-79", DisclosurePolicy(11))[0]
+    return {"odds-ratio": odds_ratio(ctx, OddsRatioOptions()),
+            "prevalence": prevalence(ctx, PrevalenceOptions(standard="esp2013")),
+            "biomarker-risk": biomarker_risk(ctx, BiomarkerRiskOptions())}
+
+
+@pytest.mark.parametrize(("analysis", "keys"), [("odds-ratio", ["forest"]), ("prevalence", ["curve", "standardized"]),
+                                                ("biomarker-risk", ["effects", "dose_response", "km"])])
+def test_each_analysis_has_its_figures_with_captions(results, analysis, keys):
+    result = results[analysis]
+    figures = figures_for(result)
+    assert [f.key for f in figures] == keys
+    for figure in figures:
+        assert f"Cohort: {result.cohort.description}; N = {result.n:,}." in figure.caption
+        assert "Counts below 11 are withheld" in figure.caption
+        assert figure.table is None or not result.table(figure.table).empty
+        spec = figure.spec()
+        assert spec["config"]["range"]["category"] == list(OKABE_ITO)
+
+
+def test_presentation_scale_enlarges_type_and_height(results):
+    figure = figures_for(results["prevalence"])[0]
+    screen, projector = figure.spec(), figure.spec(scale=1.6)
+    assert projector["config"]["axis"]["labelFontSize"] > screen["config"]["axis"]["labelFontSize"]
+    assert projector["height"] == round(screen["height"] * 1.6)
+    assert "width" not in screen and figure.spec(export=True)["width"] == 720
+
+
+def test_sex_and_band_colours_are_fixed(results):
+    curve = figures_for(results["prevalence"])[0].spec()
+    scales = [layer["encoding"]["color"]["scale"] for layer in curve["layer"] if "color" in layer["encoding"]]
+    assert scales and all(s["range"] == [SEX_COLORS["women"], SEX_COLORS["men"]] for s in scales)
+    km = figures_for(results["biomarker-risk"])[2].spec()
+    plot = km["vconcat"][0]["layer"][1]["encoding"]["color"]["scale"]
+    assert plot == {"domain": ["<50", "50-75", "75-100", ">=100"], "range": band_colors(["a", "b", "c", "d"])}
+
+
+def test_withheld_values_are_not_drawn(engine):
+    ctx = AnalysisContext.from_query(engine, "site=H&age=60-79", DisclosurePolicy(11))[0]
+    result = prevalence(ctx, PrevalenceOptions())
+    rows = result.table("rows")
+    withheld = rows[rows["suppressed"]]
+    assert len(withheld), "the test cohort must have withheld bands"
+    drawn = band_points(result)
+    assert not set(zip(withheld["sex"], withheld["age_band"])) & set(zip(drawn["sex"], drawn["age_band"]))
+
+    small = biomarker_risk(AnalysisContext.from_query(engine, "drug=pramipexole", DisclosurePolicy(11))[0],
+                           BiomarkerRiskOptions())
+    km = small.table("km")
+    hidden = km["at_risk"].isna()
+    assert hidden.any(), "the test cohort must have withheld numbers at risk"
+    texts = at_risk_rows(small)["text"]
+    assert (texts[hidden] == "withheld").all() and not texts[~hidden].eq("withheld").any()
+
+
+def test_a_result_with_nothing_to_draw_has_no_figures(engine):
+    ctx = AnalysisContext.from_query(engine, "sex=female", DisclosurePolicy(11))[0]
+    assert figures_for(odds_ratio(ctx, OddsRatioOptions())) == []
