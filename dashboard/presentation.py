@@ -13,6 +13,7 @@ from analyses.results import AnalysisResult
 
 URL_KEY = "present"
 SCALE = 1.6  # chart type and height in presentation mode, relative to the screen theme
+PLOT_HEIGHT = 480  # px: the plot fills most of a 1080p screen under the heading
 
 HIDE_CONTROLS_CSS = """
 <style>
@@ -56,7 +57,7 @@ def present(result: AnalysisResult, figures: list[Figure]) -> None:
     index = min(st.session_state.get(key, 0), len(figures) - 1)
     figure = figures[index]
     st.header(figure.title)
-    st.vega_lite_chart(spec=figure.spec(scale=SCALE), theme=None,
+    st.vega_lite_chart(spec=figure.spec(scale=SCALE, titled=False, min_height=PLOT_HEIGHT), theme=None,
                        width="content" if figure.fixed_width else "stretch")
     st.caption(figure.caption)
     previous, position, following, leave = st.columns([1, 1, 1, 1], vertical_alignment="center")

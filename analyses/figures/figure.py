@@ -22,15 +22,23 @@ class Figure:
     table: str | None = None
     fixed_width: bool = False  # concatenated charts carry their own widths
 
-    def spec(self, scale: float = 1.0, export: bool = False) -> dict:
-        """The Vega-Lite spec with the shared theme; ``export`` fixes the width so files have a known size."""
+    def spec(self, scale: float = 1.0, export: bool = False, titled: bool = True, min_height: int = 0) -> dict:
+        """The Vega-Lite spec with the shared theme. ``export`` fixes the width so files have a known size;
+        ``scale`` enlarges type and height (presentation), ``min_height`` stretches the main plot to fill a
+        screen, ``titled=False`` leaves the title to the page."""
         chart = self.chart
         if export and not self.fixed_width:
             chart = chart.properties(width=round(EXPORT_WIDTH * scale))
         spec = chart.to_dict()
+        views = spec.get("vconcat", [spec])
         for view in [spec, *spec.get("vconcat", [])]:
-            if "height" in view and isinstance(view["height"], (int, float)):
+            if isinstance(view.get("height"), (int, float)):
                 view["height"] = round(view["height"] * scale)
+        if isinstance(views[0].get("height"), (int, float)):
+            views[0]["height"] = max(views[0]["height"], min_height)
+        if not titled:
+            for view in views:
+                view.pop("title", None)
         spec["config"] = theme_config(scale)
         return spec
 
