@@ -6,7 +6,6 @@ import os
 
 from streamlit.testing.v1 import AppTest
 
-from dashboard import frame
 from tests.apptest.conftest import APP
 
 
@@ -15,12 +14,10 @@ def test_refused_source_shows_an_error_panel(tmp_path, app_data):
     bad.write_text("participant_id,sex,age,email\n1,F,40,secret.person@example.org\n2,M,50,x\n")
     old = os.environ["RLS_DATA"]
     os.environ["RLS_DATA"] = str(bad)
-    frame.settings.clear()
     try:
         at = AppTest.from_file(APP, default_timeout=60).run()
     finally:
         os.environ["RLS_DATA"] = old
-        frame.settings.clear()
     assert not at.exception
     assert "could not be used" in at.error[0].value
     text = " ".join(m.value for m in at.markdown)
