@@ -44,12 +44,25 @@ def header_lines(result: AnalysisResult, today: dt.date | None = None) -> list[s
             f"Exported: {(today or dt.date.today()).isoformat()}"]
 
 
+# A text cell starting with one of these is run as a formula by spreadsheet programs (CSV injection, OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """A text cell that a spreadsheet would run as a formula, prefixed with ' so it stays text; numbers as they are."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def table_csv(result: AnalysisResult, name: str, today: dt.date | None = None) -> bytes:
-    """The tidy result table ``name`` as CSV, after a ``#``-commented header block naming the cohort."""
+    """The tidy result table ``name`` as CSV, after a ``#``-commented header block naming the cohort. Text cells
+    (labels can come from the data, e.g. site names) are neutralised against formula injection."""
     buffer = io.StringIO()
     for line in header_lines(result, today):
-        buffer.write(f"# {line}\n")
-    result.table(name).to_csv(buffer, index=False, lineterminator="\n")
+        buffer.write(f"# {neutralise(line)}\n")
+    table = result.table(name)
+    text_columns = [c for c in table.columns if table[c].map(lambda v: isinstance(v, str)).any()]
+    table = table.assign(**{c: table[c].map(neutralise) for c in text_columns})
+    table.rename(columns=neutralise).to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
 
 

@@ -69,3 +69,18 @@ def test_csv_has_a_header_block_then_the_tidy_table(result):
 
 def test_file_names_carry_analysis_part_and_data_hash(result):
     assert exports.file_stem(result, "curve") == f"prevalence_curve_{result.cohort.data_hash[:8]}"
+
+
+@pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_text_cells_that_spreadsheets_would_run_are_neutralised(cell):
+    assert exports.neutralise(cell) == "'" + cell
+    assert exports.neutralise(-2.5) == -2.5 and exports.neutralise("<50") == "<50"
+
+
+def test_csv_export_neutralises_labels_from_the_data(result):
+    hostile = result.table("rows").assign(age_band="=cmd|' /C calc'!A0")
+    tampered = type(result)(**{**vars(result), "tables": (("rows", hostile),)})
+    data = exports.table_csv(tampered, "rows").decode()
+    body = [line for line in data.splitlines() if not line.startswith("#")]
+    assert all(",=cmd" not in line for line in body)
+    assert pd.read_csv(io.StringIO(data), comment="#")["age_band"].str.startswith("'=").all()
