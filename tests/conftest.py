@@ -1,7 +1,12 @@
-"""Shared fixtures: a small seeded demo extract written once per session, and an engine over it."""
+"""Shared fixtures: a small seeded demo extract written once per session, and an engine over it.
+
+Source guard: every data file the suite reads (the committed reference cohorts, the session's demo extract and
+``data/demo`` when present) is hashed before use and again when the session ends; any change fails the run.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -15,11 +20,47 @@ DEMO_PARTICIPANTS = 20_000
 DEMO_SEED = 7
 
 
+SOURCE_HASHES: dict[Path, str] = {}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def guard_sources(folder: Path) -> None:
+    """Record the hash of every file under ``folder``; the session end checks none has changed."""
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        SOURCE_HASHES.setdefault(path, _sha256(path))
+
+
+def pytest_sessionstart(session):
+    for folder in (ROOT / "tests" / "reference" / "data", ROOT / "data" / "demo"):
+        if folder.exists():
+            guard_sources(folder)
+
+
+def changed_sources() -> list[Path]:
+    """Guarded files whose bytes differ from (or that disappeared since) their first hash."""
+    return [p for p, digest in SOURCE_HASHES.items() if not p.exists() or _sha256(p) != digest]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    changed = changed_sources()
+    lines = [f"source guard: {len(SOURCE_HASHES)} source files hashed before and after the suite, "
+             f"{len(changed)} changed"] + [f"  changed or removed: {p}" for p in changed]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for line in lines if reporter else ():
+        reporter.write_line(line)
+    if changed:
+        session.exitstatus = 1
+
+
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
     """A seeded demo extract (20,000 participants) in a session temp folder."""
     out = tmp_path_factory.mktemp("demo") / "extract"
     synthesize(DEMO_PARTICIPANTS, DEMO_SEED, out)
+    guard_sources(out)
     return out
 
 
