@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import hashlib
+
 import altair as alt
+import pandas as pd
 import vl_convert as vlc
 
 from analyses.figures import Figure
@@ -28,6 +31,7 @@ def figure_png(figure: Figure, ppi: int = PNG_PPI) -> bytes:
 
 
 def figure_svg(figure: Figure) -> bytes:
+    """The figure as SVG (text and shapes stay editable in slide and drawing programs)."""
     return vlc.vegalite_to_svg(figure.spec(export=True), vl_version=VL_VERSION, allowed_base_urls=[]).encode()
 
 
@@ -54,12 +58,16 @@ def neutralise(value):
 
 
 def table_csv(result: AnalysisResult, name: str, today: dt.date | None = None) -> bytes:
-    """The tidy result table ``name`` as CSV, after a ``#``-commented header block naming the cohort. Text cells
+    """The tidy result table ``name`` as CSV, after a ``#``-commented header block naming the cohort."""
+    return frame_csv(result, result.table(name), today)
+
+
+def frame_csv(result: AnalysisResult, table: pd.DataFrame, today: dt.date | None = None) -> bytes:
+    """A tidy table taken from ``result`` (e.g. a figure's data) as CSV after the header block. Text cells
     (labels can come from the data, e.g. site names) are neutralised against formula injection."""
     buffer = io.StringIO()
     for line in header_lines(result, today):
         buffer.write(f"# {neutralise(line)}\n")
-    table = result.table(name)
     text_columns = [c for c in table.columns if table[c].map(lambda v: isinstance(v, str)).any()]
     table = table.assign(**{c: table[c].map(neutralise) for c in text_columns})
     table.rename(columns=neutralise).to_csv(buffer, index=False, lineterminator="\n")
@@ -67,5 +75,7 @@ def table_csv(result: AnalysisResult, name: str, today: dt.date | None = None) -
 
 
 def file_stem(result: AnalysisResult, part: str) -> str:
-    """``odds-ratio_forest_35b4737e`` — analysis, part and data hash, so files from two cohorts do not collide."""
-    return f"{result.analysis}_{part}_{result.cohort.data_hash[:8]}"
+    """``odds-ratio_forest_35b4737e_3f2a`` — analysis, part, data hash and a short hash of the filters, so files
+    from two cohorts or two filter states do not collide."""
+    filters = hashlib.sha256(result.cohort.filters.encode()).hexdigest()[:4]
+    return f"{result.analysis}_{part}_{result.cohort.data_hash[:8]}_{filters}"

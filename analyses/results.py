@@ -93,6 +93,10 @@ class AnalysisResult:
     def test(self, name: str) -> TestResult | None:
         return next((t for t in self.tests if t.test == name), None)
 
+    def extra(self, name: str, default: Any = None) -> Any:
+        """One of the analysis-specific extras (e.g. ``peak``, ``reference_band``)."""
+        return dict(self.extras).get(name, default)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of the CLI (see the README): analysis, n, filters, estimates, tests, notes, tables."""
         out: dict[str, Any] = {
@@ -136,5 +140,5 @@ def _clean(value: Any) -> Any:
 @cache
 def software_versions() -> dict[str, str]:
     """Versions of the software that computed a result (shown in "How this was computed" and in exports)."""
-    packages = ("statsmodels", "scipy", "numpy", "pandas", "duckdb", "ibis-framework")
+    packages = ("statsmodels", "scipy", "numpy", "pandas", "duckdb", "ibis-framework", "altair", "vl-convert-python")
     return {"python": platform.python_version()} | {p: version(p) for p in packages}

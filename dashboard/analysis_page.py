@@ -9,9 +9,12 @@ from analyses.figures import Figure, figures_for
 from analyses.results import AnalysisResult
 from dashboard import frame, presentation, render
 from dashboard.frame import Context
+from queries import filters
 
 
 def title(text: str) -> None:
+    """The page title (hidden while presenting) and the presentation-mode switch in the sidebar."""
+    presentation.sidebar_toggle()
     if not presentation.active():
         st.title(text)
 
@@ -22,6 +25,18 @@ def require_cohort(ctx: Context, query: str | None = None) -> None:
     counts = frame.cached_counts(cfg.data, cfg.mapping, ctx.query if query is None else query)
     if not render.cohort_large_enough(counts["n"], ctx.policy):
         st.stop()
+
+
+def narrowed_query(ctx: Context, key: str, value: str) -> str:
+    """The query string with the sidebar's choice filter ``key`` narrowed to ``value`` (a page's own pick); stops
+    with a message when the sidebar does not include that value."""
+    state = ctx.state.narrowed(key, (value,))
+    if state.get(key) == ():
+        st.warning(f"No participant matches: '{value}' is not among the values chosen in the sidebar's "
+                   f"{filters.FILTERS_BY_KEY[key].label.lower()} filter. Pick another here or widen the sidebar "
+                   "filter.", icon=":material/search_off:")
+        st.stop()
+    return filters.to_query(state, ctx.options)
 
 
 def run(ctx: Context, name: str, options, query: str | None = None) -> AnalysisResult:
@@ -53,4 +68,5 @@ def heading(result: AnalysisResult) -> None:
 
 
 def nothing_to_draw(what: str) -> None:
+    """Said in place of a figure the result cannot draw (its notes say why)."""
     st.info(f"No {what} can be drawn for this cohort; the notes above say why.", icon=":material/hide_image:")

@@ -14,7 +14,7 @@ from analyses.context import AnalysisContext
 from analyses.disclosure import DisclosurePolicy
 from analyses.registry import run_analysis
 from analyses.variables import AnalysisInputError
-from dashboard import controls, presentation
+from dashboard import controls
 from dashboard.settings import Settings, load_settings
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
@@ -176,7 +176,6 @@ def context() -> Context:
     engine = engine_or_stop()
     options = cached_options(cfg.data, cfg.mapping)
     state = sidebar_filters(options)
-    presentation.sidebar_toggle()
     return Context(engine, options, state, DisclosurePolicy(cfg.min_cell))
 
 

@@ -40,8 +40,9 @@ def _set(on: bool) -> None:
 
 
 def sidebar_toggle() -> None:
-    """The switch into presentation mode, drawn in the sidebar by the frame."""
-    st.sidebar.toggle("Presentation mode", value=active(), key="presentation_toggle",
+    """The switch into presentation mode, drawn in the sidebar of the analysis pages (in step with the URL)."""
+    st.session_state["presentation_toggle"] = active()
+    st.sidebar.toggle("Presentation mode", key="presentation_toggle",
                       on_change=lambda: _set(st.session_state["presentation_toggle"]),
                       help="Hide the controls, enlarge the type and show one figure per screen.")
 
@@ -51,6 +52,7 @@ def present(result: AnalysisResult, figures: list[Figure]) -> None:
     st.html(HIDE_CONTROLS_CSS)
     if not figures:
         st.info("This view has no figure to present.")
+        _notes(result)
         _exit_button()
         return
     key = f"slide_{result.analysis}"
@@ -60,6 +62,7 @@ def present(result: AnalysisResult, figures: list[Figure]) -> None:
     st.vega_lite_chart(spec=figure.spec(scale=SCALE, titled=False, min_height=PLOT_HEIGHT), theme=None,
                        width="content" if figure.fixed_width else "stretch")
     st.caption(figure.caption)
+    _notes(result)
     previous, position, following, leave = st.columns([1, 1, 1, 1], vertical_alignment="center")
     previous.button("◀ Previous", disabled=index == 0, key="slide_previous",
                     on_click=lambda: st.session_state.__setitem__(key, index - 1))
@@ -70,10 +73,10 @@ def present(result: AnalysisResult, figures: list[Figure]) -> None:
         _exit_button()
 
 
+def _notes(result: AnalysisResult) -> None:
+    for note in result.notes:
+        st.warning(note, icon=":material/info:")
+
+
 def _exit_button() -> None:
-    st.button("Exit presentation", key="presentation_exit", on_click=lambda: _clear())
-
-
-def _clear() -> None:
-    _set(False)
-    st.session_state["presentation_toggle"] = False
+    st.button("Exit presentation", key="presentation_exit", on_click=_set, args=(False,))

@@ -11,7 +11,7 @@ import streamlit as st
 
 from analyses import exports
 from analyses.figures import Figure
-from analyses.results import AnalysisResult, software_versions
+from analyses.results import AnalysisResult, Estimate, TestResult, software_versions
 
 MEASURE_NAMES = {"crude_or": "Crude OR", "exact_or": "Exact OR", "mh_or": "Mantel–Haenszel OR",
                  "adjusted_or": "Adjusted OR", "hr": "Hazard ratio",
@@ -38,9 +38,36 @@ def estimates_table(result: AnalysisResult, measures: tuple[str, ...] | None = N
         st.caption(f"{result.caption} Method of each estimate in its row; 95% confidence intervals.")
 
 
-def notes(result: AnalysisResult) -> None:
-    for note in result.notes:
-        st.warning(note, icon=":material/info:")
+def test_sentence(test: TestResult | None, subject: str, verdicts: tuple[str, str], name: str) -> None:
+    """A test in words: '<subject> <verdict if p < 0.05, else the other> (<name>: χ² = …, df = …, p = …).'"""
+    if test is None or test.p_value is None or test.statistic is None:
+        return
+    verdict = verdicts[0] if test.p_value < 0.05 else verdicts[1]
+    st.markdown(f"{subject} {verdict} ({name}: χ² = {test.statistic:.2f}, df = {test.df}, "
+                f"p = {fmt_p(test.p_value)}).")
+
+
+def _percent_metric(column, label: str, e: Estimate | None) -> None:
+    shown = e is not None and e.estimate is not None and e.ci_low is not None and e.ci_high is not None
+    column.metric(label, f"{100 * e.estimate:.1f}%" if shown else "–",
+                  help=f"95% CI {100 * e.ci_low:.1f}–{100 * e.ci_high:.1f}%; {e.method}." if shown else None)
+
+
+def prevalence_summary(result: AnalysisResult) -> None:
+    """Peak age per sex, standardized prevalence per sex and the women/men ratio as metrics."""
+    peaks = result.extra("peak", {})
+    standardized = {e.group: e for e in result.estimates if e.measure == "standardized_prevalence"}
+    ratio = result.estimate("standardized_ratio")
+    columns = st.columns(5)
+    for column, sex in zip(columns, ("women", "men")):
+        peak = peaks.get(sex)
+        column.metric(f"Peak age, {sex}", "–" if peak is None or peak["at_edge"] else f"{peak['age']:g} y",
+                      help="Age of the highest fitted prevalence (none when it is at the edge of the age range).")
+    for column, sex in zip(columns[2:], ("women", "men")):
+        _percent_metric(column, f"Standardized, {sex}", standardized.get(sex))
+    shown = ratio is not None and ratio.estimate is not None and ratio.ci_low is not None
+    columns[4].metric("Women / men", f"{ratio.estimate:.2f}" if shown else "–",
+                      help=f"95% CI {ratio.ci_low:.2f}–{ratio.ci_high:.2f}; {ratio.method}." if shown else None)
 
 
 def how_computed(result: AnalysisResult) -> None:
@@ -63,24 +90,28 @@ def figure_panel(figure: Figure, result: AnalysisResult) -> None:
     st.caption(figure.caption)
     stem = exports.file_stem(result, figure.key)
     png, svg, csv, _ = st.columns([1, 1, 1, 5])
-    png.download_button("PNG", data=lambda: exports.figure_png(figure), file_name=f"{stem}.png", mime="image/png",
-                        on_click="ignore", icon=":material/download:", key=f"download_{figure.key}_png",
-                        help="200 ppi, for slides and print")
-    svg.download_button("SVG", data=lambda: exports.figure_svg(figure), file_name=f"{stem}.svg",
-                        mime="image/svg+xml", on_click="ignore", icon=":material/download:",
-                        key=f"download_{figure.key}_svg", help="Vector graphic")
-    if figure.table:
-        csv.download_button("CSV", data=lambda: exports.table_csv(result, figure.table),
-                            file_name=f"{exports.file_stem(result, figure.table)}.csv", mime="text/csv",
-                            on_click="ignore", icon=":material/download:", key=f"download_{figure.key}_csv",
-                            help="The result table behind the figure, with a header naming the cohort")
+    with png:
+        _download("PNG", lambda: exports.figure_png(figure), f"{stem}.png", f"{figure.key}_png",
+                  "200 ppi, for slides and print")
+    with svg:
+        _download("SVG", lambda: exports.figure_svg(figure), f"{stem}.svg", f"{figure.key}_svg", "Vector graphic")
+    with csv:
+        _download("CSV", lambda: exports.frame_csv(result, figure.data), f"{stem}.csv", f"{figure.key}_csv",
+                  "The data the figure draws, with a header naming the cohort")
 
 
 def table_panel(result: AnalysisResult, name: str, shown: pd.DataFrame, caption: str) -> None:
     """A result table as displayed (suppressed cells spelled out), its caption and its tidy CSV download."""
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption(caption)
-    st.download_button("CSV", data=lambda: exports.table_csv(result, name),
-                       file_name=f"{exports.file_stem(result, name)}.csv", mime="text/csv", on_click="ignore",
-                       icon=":material/download:", key=f"download_table_{name}",
-                       help="The tidy result table, with a header naming the cohort")
+    _download("CSV", lambda: exports.table_csv(result, name), f"{exports.file_stem(result, name)}.csv",
+              f"table_{name}", "The tidy result table, with a header naming the cohort")
+
+
+MIME_TYPES = {"png": "image/png", "svg": "image/svg+xml", "csv": "text/csv"}
+
+
+def _download(label: str, build, file_name: str, key: str, help: str) -> None:
+    """A download button whose file is built only when clicked (no rerun of the page)."""
+    st.download_button(label, data=build, file_name=file_name, mime=MIME_TYPES[file_name.rsplit(".", 1)[1]],
+                       on_click="ignore", icon=":material/download:", key=f"download_{key}", help=help)

@@ -103,6 +103,8 @@ class ChoiceFilter(Filter):
 
     def parse(self, raw: str, options: FilterOptions) -> tuple:
         allowed = self.choices(options)
+        if raw == "":
+            return ()  # nothing chosen (an emptied multiselect): nobody matches, as on screen
         picked = _split(raw)
         if not picked or any(p not in allowed for p in picked):
             raise FilterValueError(f"'{self.key}' must list values from: {', '.join(map(str, allowed))}.")

@@ -16,12 +16,8 @@ MEASURE_COLORS = ("#E69F00", "#009E73", "#0072B2")
 KM_WIDTH = 640
 
 
-def _extra(result: AnalysisResult, name: str, default=None):
-    return dict(result.extras).get(name, default)
-
-
 def band_scale(result: AnalysisResult) -> alt.Scale:
-    labels = _extra(result, "band_labels", [])
+    labels = result.extra("band_labels", [])
     return alt.Scale(domain=labels, range=band_colors(labels))
 
 
@@ -34,7 +30,7 @@ def effect_rows(result: AnalysisResult) -> pd.DataFrame:
 
 
 def effects_chart(frame: pd.DataFrame, result: AnalysisResult, title: str) -> alt.LayerChart:
-    order = [b for b in _extra(result, "band_labels", []) if b in set(frame["band"])]
+    order = [b for b in result.extra("band_labels", []) if b in set(frame["band"])]
     y = alt.Y("band:N", sort=order, title="Band")
     color = alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(MEASURES.values()),
                                                                 range=list(MEASURE_COLORS)))
@@ -46,7 +42,7 @@ def effects_chart(frame: pd.DataFrame, result: AnalysisResult, title: str) -> al
     return alt.layer(
         one,
         base.mark_rule().encode(x=alt.X("ci_low:Q", scale=x_scale,
-                                        title=f"Ratio vs reference band {_extra(result, 'reference_band')} (log scale)"),
+                                        title=f"Ratio vs reference band {result.extra('reference_band')} (log scale)"),
                                 x2="ci_high:Q", y=y, yOffset=offset, color=color),
         base.mark_point(filled=True, opacity=1, size=90).encode(
             x=alt.X("estimate:Q", scale=x_scale), y=y, yOffset=offset, color=color,
@@ -58,12 +54,12 @@ def effects_chart(frame: pd.DataFrame, result: AnalysisResult, title: str) -> al
 
 def dose_response_chart(result: AnalysisResult, title: str) -> alt.LayerChart:
     curve = result.table("dose_response").astype(float)
-    label = _extra(result, "biomarker_label", "Biomarker")
+    label = result.extra("biomarker_label", "Biomarker")
     base = alt.Chart(curve)
     x = alt.X("biomarker:Q", title=label, scale=alt.Scale(type="log", nice=False))
     layers = [base.mark_area(opacity=0.2, color="#0072B2").encode(x=x, y="risk_low:Q", y2="risk_high:Q"),
               base.mark_line(color="#0072B2").encode(
-                  x=x, y=alt.Y("risk:Q", title=f"Risk of {_extra(result, 'event_label', 'the event').lower()}",
+                  x=x, y=alt.Y("risk:Q", title=f"Risk of {result.extra('event_label', 'the event').lower()}",
                                axis=alt.Axis(format=".0%")),
                   tooltip=[alt.Tooltip("biomarker:Q", format=".0f", title=label),
                            alt.Tooltip("risk:Q", format=".1%"), alt.Tooltip("risk_low:Q", format=".1%", title="CI low"),
@@ -79,7 +75,7 @@ def dose_response_chart(result: AnalysisResult, title: str) -> alt.LayerChart:
 
 def reference_lines(result: AnalysisResult, curve: pd.DataFrame) -> pd.DataFrame:
     """50 and 75 µg/L on ferritin figures (inside the plotted range); none for other biomarkers."""
-    label = _extra(result, "biomarker_label", "")
+    label = result.extra("biomarker_label", "")
     if "ferritin" not in label.lower() or curve.empty:
         return pd.DataFrame(columns=["x", "label"])
     low, high = curve["biomarker"].min(), curve["biomarker"].max()
@@ -97,7 +93,7 @@ def km_chart(result: AnalysisResult, title: str) -> alt.VConcatChart:
     plot = alt.layer(
         base.mark_area(opacity=0.12, interpolate="step-after").encode(x=x, y="ci_low:Q", y2="ci_high:Q", color=color),
         base.mark_line(interpolate="step-after").encode(
-            x=x, y=alt.Y("survival:Q", title=f"Free of {_extra(result, 'event_label', 'the event').lower()}",
+            x=x, y=alt.Y("survival:Q", title=f"Free of {result.extra('event_label', 'the event').lower()}",
                          axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])), color=color),
     ).properties(title=title, width=KM_WIDTH, height=320)
     return alt.vconcat(plot, at_risk_chart(result), spacing=6).resolve_scale(x="shared", color="shared")
@@ -114,7 +110,7 @@ def at_risk_rows(result: AnalysisResult) -> pd.DataFrame:
 
 def at_risk_chart(result: AnalysisResult) -> alt.Chart:
     rows = at_risk_rows(result)
-    order = _extra(result, "band_labels", [])
+    order = result.extra("band_labels", [])
     return alt.Chart(rows).mark_text().encode(
         x=alt.X("time:Q", title="Number at risk", axis=alt.Axis(orient="top", labels=False, ticks=False,
                                                                  domain=False, grid=False)),
@@ -124,25 +120,26 @@ def at_risk_chart(result: AnalysisResult) -> alt.Chart:
 
 
 def figures(result: AnalysisResult) -> list[Figure]:
+    """Ratios per band, the dose–response curve and the Kaplan–Meier curves (each only when it has data)."""
     out = []
-    event = _extra(result, "event_label", "the event")
-    marker = _extra(result, "biomarker_label", "the biomarker")
-    reference = _extra(result, "reference_band")
+    event = result.extra("event_label", "the event")
+    marker = result.extra("biomarker_label", "the biomarker")
+    reference = result.extra("reference_band")
     effects = effect_rows(result)
     if not effects.empty:
         what = f"Odds and hazard ratios of {event.lower()} by {marker} band vs {reference}"
         out.append(Figure("effects", what, effects_chart(effects, result, what), figure_caption(
             result, what, "ORs from logistic regression (crude and adjusted), HRs from a Cox model (adjusted), "
-            "Wald 95% CIs; the dashed line marks no difference"), table="bands"))
+            "Wald 95% CIs; the dashed line marks no difference"), effects))
     if not result.table("dose_response").empty:
         what = f"Risk of {event.lower()} by {marker}"
         out.append(Figure("dose_response", what, dose_response_chart(result, what), figure_caption(
             result, what, "Unadjusted logistic regression of the event on a natural cubic spline of the log biomarker, "
-            "95% band; dashed lines at the clinical thresholds"), table="dose_response"))
+            "95% band; dashed lines at the clinical thresholds"), result.table("dose_response")))
     km = result.table("km_curve")
     if not km.empty and km["survival"].notna().any():
         what = f"Kaplan–Meier: free of {event.lower()} by {marker} band"
         out.append(Figure("km", what, km_chart(result, what), figure_caption(
             result, what, "Kaplan–Meier estimates with log-log 95% bands; each curve stops where fewer than the "
-            "small-cell threshold remain at risk; numbers at risk below the plot"), table="km", fixed_width=True))
+            "small-cell threshold remain at risk; numbers at risk below the plot"), km, fixed_width=True))
     return out

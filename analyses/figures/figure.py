@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import altair as alt
+import pandas as pd
 
 from analyses.figures.theme import EXPORT_WIDTH, theme_config
 from analyses.results import AnalysisResult
@@ -12,14 +13,14 @@ from analyses.results import AnalysisResult
 
 @dataclass(frozen=True, eq=False)
 class Figure:
-    """One chart of a result. ``caption`` states the cohort, N, definition and method; ``table`` names the tidy
-    result table the chart draws (exported as CSV next to the figure)."""
+    """One chart of a result. ``caption`` states the cohort, N, definition and method; ``data`` is the tidy table
+    of exactly what the chart draws, taken from the result (so already gated), exported as CSV next to it."""
 
     key: str
     title: str
     chart: alt.TopLevelMixin
     caption: str
-    table: str | None = None
+    data: pd.DataFrame
     fixed_width: bool = False  # concatenated charts carry their own widths
 
     def spec(self, scale: float = 1.0, export: bool = False, titled: bool = True, min_height: int = 0) -> dict:
@@ -31,7 +32,7 @@ class Figure:
             chart = chart.properties(width=round(EXPORT_WIDTH * scale))
         spec = chart.to_dict()
         views = spec.get("vconcat", [spec])
-        for view in [spec, *spec.get("vconcat", [])]:
+        for view in views:
             if isinstance(view.get("height"), (int, float)):
                 view["height"] = round(view["height"] * scale)
         if isinstance(views[0].get("height"), (int, float)):

@@ -54,13 +54,14 @@ def forest_chart(frame: pd.DataFrame, x_title: str, title: str) -> alt.LayerChar
 
 
 def figures(result: AnalysisResult) -> list[Figure]:
+    """The forest plot (none when no odds ratio could be shown)."""
     frame = forest_rows(result)
     if frame.empty:
         return []
-    strata = dict(result.extras).get("stratified_by")
+    strata = result.extra("stratified_by")
     what = f"{result.title}, per {STRATUM_NAMES.get(strata, strata)} and pooled" if strata else result.title
     chart = forest_chart(frame, "Odds ratio, women vs men (log scale)", what)
     caption = figure_caption(result, what, "Points are odds ratios with 95% CIs (Woolf per stratum; pooled: crude "
                              "Woolf, Mantel–Haenszel with the Robins–Breslow–Greenland CI, and logistic regression "
                              "with Wald CI); the dashed line marks no difference")
-    return [Figure("forest", what, chart, caption, table="strata")]
+    return [Figure("forest", what, chart, caption, frame)]

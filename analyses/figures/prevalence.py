@@ -29,7 +29,7 @@ def band_points(result: AnalysisResult) -> pd.DataFrame:
 
 
 def peak_points(result: AnalysisResult) -> pd.DataFrame:
-    peaks = dict(result.extras).get("peak", {})
+    peaks = result.extra("peak", {})
     return pd.DataFrame([{"sex": s, "age": p["age"], "prevalence": p["prevalence"],
                           "label": f"peak {p['age']:g} y"} for s, p in peaks.items() if not p.get("at_edge")],
                         columns=["sex", "age", "prevalence", "label"])
@@ -85,18 +85,28 @@ def standardized_chart(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     ).properties(title=title, height=130)
 
 
+def curve_data(result: AnalysisResult) -> pd.DataFrame:
+    """What the curve figure draws, in one tidy table: the band rows (as gated) and the fitted curve points."""
+    bands = result.table("rows").assign(part="age band")
+    curve = result.table("curve").assign(part="fitted curve")
+    return pd.concat([bands, curve], ignore_index=True)[
+        [c for c in ("part", "sex", "age_band", "age", "events", "n", "prevalence", "ci_low", "ci_high",
+                     "suppressed") if c in bands.columns or c in curve.columns]]
+
+
 def figures(result: AnalysisResult) -> list[Figure]:
+    """The band-and-curve figure and the standardized prevalence figure (each only when it has points)."""
     out = []
-    if not result.table("rows").empty:
+    if not band_points(result).empty or not result.table("curve").empty:
         what = f"{result.title}: age bands and fitted curves"
         out.append(Figure("curve", what, curve_chart(result, what), figure_caption(
             result, what, "Points: prevalence per age band with Wilson 95% CIs, at the band's middle age. Lines: "
             "logistic regression on a natural spline of age per sex with 95% bands; triangles mark the peak age"),
-            table="rows"))
+            curve_data(result)))
     standardized = standardized_rows(result)
     if not standardized.empty:
         method = next(e.method for e in result.estimates if e.measure == "standardized_prevalence")
-        what = f"Age-standardized prevalence of {dict(result.extras).get('outcome_label', 'the outcome')} by sex"
+        what = f"Age-standardized prevalence of {result.extra('outcome_label', 'the outcome')} by sex"
         out.append(Figure("standardized", what, standardized_chart(standardized, what),
-                          figure_caption(result, what, method[0].upper() + method[1:]), table="rows"))
+                          figure_caption(result, what, method[0].upper() + method[1:]), standardized))
     return out

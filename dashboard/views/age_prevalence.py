@@ -30,20 +30,7 @@ result = analysis_page.run(ctx, "prevalence", PrevalenceOptions(outcome, AgeBand
 figures = analysis_page.figures(result)
 
 analysis_page.heading(result)
-peaks = dict(result.extras).get("peak", {})
-standardized = {e.group: e for e in result.estimates if e.measure == "standardized_prevalence"}
-ratio = result.estimate("standardized_ratio")
-columns = st.columns(5)
-for column, sex in zip(columns, ("women", "men")):
-    peak = peaks.get(sex)
-    column.metric(f"Peak age, {sex}", "–" if peak is None or peak["at_edge"] else f"{peak['age']:g} y",
-                  help="Age of the highest fitted prevalence (none when it is at the edge of the age range).")
-for column, sex in zip(columns[2:], ("women", "men")):
-    e = standardized.get(sex)
-    column.metric(f"Standardized, {sex}", "–" if e is None or e.estimate is None else f"{100 * e.estimate:.1f}%",
-                  help=None if e is None else f"95% CI {100 * e.ci_low:.1f}–{100 * e.ci_high:.1f}%; {e.method}.")
-columns[4].metric("Women / men", "–" if ratio is None or ratio.estimate is None else f"{ratio.estimate:.2f}",
-                  help=None if ratio is None else f"95% CI {ratio.ci_low:.2f}–{ratio.ci_high:.2f}; {ratio.method}.")
+results_view.prevalence_summary(result)
 st.caption(figure_caption(result, f"Peak ages and prevalence standardized to the {standards[standard]}",
                           "Peak of the spline curve on a 0.1-year grid; direct standardization with Fay–Feuer CIs"))
 

@@ -12,6 +12,9 @@ from queries import filters
 # Cut points are picked from a fixed grid (no free-text numbers, so bands cannot be slid one unit at a time).
 CUT_POINT_GRID = ("15", "30", "50", "75", "100", "150", "200", "300")
 ALL_DRUGS = "all"
+BAND_COLUMNS = {"band": "Band", "events": "Events", "person_time": "Person-years", "risk": "Risk",
+                "risk_low": "Risk CI low", "risk_high": "Risk CI high", "rate_per_100": "Rate / 100 PY",
+                "rate_low": "Rate CI low", "rate_high": "Rate CI high", "reference": "Reference"}
 
 ctx = frame.current()
 mapping = ctx.engine.info.mapping
@@ -28,7 +31,10 @@ with first:
                            help="Participants whose first drug is this one (within the sidebar's drug filter).")
 with left:
     cuts = controls.multiselect("cuts", "Cut points", cut_grid, mapped_cuts,
-                                help="Band edges; each band is [lower, upper).") or mapped_cuts
+                                help="Band edges; each band is [lower, upper).")
+if not cuts:
+    st.info("Pick at least one cut point to form bands.", icon=":material/tune:")
+    st.stop()
 bands = BiomarkerBands(tuple(sorted(float(c) for c in cuts)))
 with middle:
     reference = controls.select("ref", "Reference band", bands.labels(), bands.labels()[-1])
@@ -37,12 +43,7 @@ with right:
                                                                            if v in variables],
                                   format_func=variables.get)
 
-state = ctx.state if drug == ALL_DRUGS else ctx.state.narrowed("drug", (drug,))
-if state.get("drug") == ():
-    st.warning(f"No participant matches: {drug} is not among the drugs chosen in the sidebar. Pick another drug "
-               "here or widen the sidebar's drug filter.", icon=":material/search_off:")
-    st.stop()
-query = filters.to_query(state, ctx.options)
+query = ctx.query if drug == ALL_DRUGS else analysis_page.narrowed_query(ctx, "drug", drug)
 analysis_page.require_cohort(ctx, query)
 result = analysis_page.run(ctx, "biomarker-risk", BiomarkerRiskOptions(bands, reference, tuple(adjust)), query)
 figures = analysis_page.figures(result)
@@ -52,24 +53,16 @@ band_table = result.table("bands")
 if len(band_table):
     results_view.table_panel(result, "bands", render.gated_table(
         band_table, ctx.policy, percent=("risk", "risk_low", "risk_high"),
-        decimals={"person_time": 0, "rate_per_100": 2, "rate_low": 2, "rate_high": 2},
-        names={"band": "Band", "events": "Events", "person_time": "Person-years", "risk": "Risk",
-               "risk_low": "Risk CI low", "risk_high": "Risk CI high", "rate_per_100": "Rate / 100 PY",
-               "rate_low": "Rate CI low", "rate_high": "Rate CI high", "reference": "Reference"}),
+        decimals={"person_time": 0, "rate_per_100": 2, "rate_low": 2, "rate_high": 2}, names=BAND_COLUMNS),
         figure_caption(result, "Events, person-years, risk and rate by band",
                        "Risk with Wilson 95% CIs; rate per 100 person-years with exact Poisson CIs"))
 results_view.estimates_table(result)
-for test, words in (("logrank", "Event-free survival {verdict} across bands (log-rank"),
-                    ("proportional_hazards", "The proportional-hazards assumption {verdict} (Grambsch–Therneau")):
-    t = result.test(test)
-    if t is None or t.p_value is None:
-        continue
-    significant = t.p_value < 0.05
-    verdict = {"logrank": ("differs", "does not differ detectably"),
-               "proportional_hazards": ("is questionable: hazard ratios may change over time",
-                                        "is not contradicted")}[test][0 if significant else 1]
-    st.markdown(words.format(verdict=verdict) + f": χ² = {t.statistic:.2f}, df = {t.df}, "
-                f"p = {results_view.fmt_p(t.p_value)}).")
+if len(band_table) and (~band_table["suppressed"].astype(bool)).sum() >= 2:  # tests only across shown bands
+    results_view.test_sentence(result.test("logrank"), "Event-free survival",
+                               ("differs across bands", "does not differ detectably across bands"), "log-rank")
+    results_view.test_sentence(result.test("proportional_hazards"), "The proportional-hazards assumption",
+                               ("is questionable: hazard ratios may change over time", "is not contradicted"),
+                               "Grambsch–Therneau")
 for figure in figures:
     results_view.figure_panel(figure, result)
 if not figures:

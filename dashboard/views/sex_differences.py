@@ -35,11 +35,9 @@ if len(groups):
                "ci_low": "95% CI low", "ci_high": "95% CI high"}),
         figure_caption(result, "2×2 table: cases and prevalence by sex", "Prevalence with Wilson score 95% CIs"))
 results_view.estimates_table(result)
-breslow_day = result.test("breslow_day")
-if breslow_day is not None and breslow_day.p_value is not None:
-    verdict = "differs" if breslow_day.p_value < 0.05 else "does not differ detectably"
-    st.markdown(f"The odds ratio {verdict} across strata (Breslow–Day with Tarone's correction: "
-                f"χ² = {breslow_day.statistic:.2f}, df = {breslow_day.df}, p = {results_view.fmt_p(breslow_day.p_value)}).")
+results_view.test_sentence(result.test("breslow_day"), "The odds ratio",
+                           ("differs across strata", "does not differ detectably across strata"),
+                           "Breslow–Day with Tarone's correction")
 for figure in figures:
     results_view.figure_panel(figure, result)
 if not figures:

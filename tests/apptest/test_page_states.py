@@ -71,3 +71,9 @@ def _without_sections(toml: str, names: tuple[str, ...]) -> str:
         if not skipping:
             kept.append(line)
     return "\n".join(kept) + "\n"
+
+
+def test_emptied_sidebar_filter_means_nobody_not_everybody(app):
+    at = app({"drug": ""}, page=PAGES[0])
+    assert any("No participant matches" in w.value for w in at.warning)
+    assert not charts(at)

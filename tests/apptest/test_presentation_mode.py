@@ -34,3 +34,9 @@ def test_presentation_keeps_the_page_controls_from_the_url(app):
     at = app({"present": "1", "standard": "who2000"}, page="views/age_prevalence.py")
     at.button(key="slide_next").click().run()
     assert any("World Standard Population" in c.value for c in at.caption)
+
+
+def test_presentation_keeps_the_analysis_warnings(app):
+    at = app({"present": "1", "sex": "female"}, page="views/sex_differences.py")
+    assert any("exactly two levels" in w.value for w in at.warning)
+    assert not charts(at)

@@ -49,7 +49,7 @@ def test_svg_is_well_formed_and_self_contained(result):
 def test_export_never_fetches(result):
     remote = alt.Chart(alt.UrlData("http://127.0.0.1:9/participants.csv")).mark_point().encode(x="age:Q")
     with pytest.raises(Exception, match="(?i)not allowed|access|denied|permission"):
-        exports.figure_png(Figure("remote", "remote", remote, "caption"))
+        exports.figure_png(Figure("remote", "remote", remote, "caption", pd.DataFrame()))
 
 
 def test_csv_has_a_header_block_then_the_tidy_table(result):
@@ -68,7 +68,10 @@ def test_csv_has_a_header_block_then_the_tidy_table(result):
 
 
 def test_file_names_carry_analysis_part_and_data_hash(result):
-    assert exports.file_stem(result, "curve") == f"prevalence_curve_{result.cohort.data_hash[:8]}"
+    stem = exports.file_stem(result, "curve")
+    assert stem.startswith(f"prevalence_curve_{result.cohort.data_hash[:8]}_")
+    other = type(result)(**{**vars(result), "cohort": type(result.cohort)(**{**vars(result.cohort), "filters": ""})})
+    assert exports.file_stem(other, "curve") != stem
 
 
 @pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"])

@@ -33,7 +33,7 @@ def test_each_analysis_has_its_figures_with_captions(results, analysis, keys):
     for figure in figures:
         assert f"Cohort: {result.cohort.description}; N = {result.n:,}." in figure.caption
         assert "Counts below 11 are withheld" in figure.caption
-        assert figure.table is None or not result.table(figure.table).empty
+        assert not figure.data.empty
         spec = figure.spec()
         assert spec["config"]["range"]["category"] == list(OKABE_ITO)
 
@@ -76,3 +76,20 @@ def test_withheld_values_are_not_drawn(engine):
 def test_a_result_with_nothing_to_draw_has_no_figures(engine):
     ctx = AnalysisContext.from_query(engine, "sex=female", DisclosurePolicy(11))[0]
     assert figures_for(odds_ratio(ctx, OddsRatioOptions())) == []
+
+
+def test_figure_data_is_what_the_chart_draws(results):
+    forest = figures_for(results["odds-ratio"])[0]
+    assert list(forest.data["row"])[-3:] == ["Crude (all)", "Mantel–Haenszel (all)", "Adjusted (all)"]
+    effects, _, km = figures_for(results["biomarker-risk"])
+    assert set(effects.data["measure"]) == {"Crude OR", "Adjusted OR", "Adjusted HR"}
+    assert len(km.data) == len(results["biomarker-risk"].table("km_curve"))
+    standardized = figures_for(results["prevalence"])[1]
+    assert set(standardized.data["sex"]) == {"women", "men"}
+
+
+def test_all_bands_withheld_gives_no_curve_figure(engine):
+    ctx = AnalysisContext.from_query(engine, "site=A&age=18-19", DisclosurePolicy(11))[0]
+    result = prevalence(ctx, PrevalenceOptions())
+    assert band_points(result).empty and result.table("curve").empty
+    assert [f.key for f in figures_for(result)] == []
