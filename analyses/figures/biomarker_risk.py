@@ -87,7 +87,8 @@ def km_chart(result: AnalysisResult, title: str) -> alt.VConcatChart:
     curve = result.table("km_curve")
     curve = curve[~curve["suppressed"].astype(bool)].dropna(subset=["survival"]).astype(
         {"time": float, "survival": float, "ci_low": float, "ci_high": float})
-    color = alt.Color("band:N", scale=band_scale(result), title="Band")
+    color = alt.Color("band:N", scale=band_scale(result), title="Band",
+                      legend=alt.Legend(symbolOpacity=1, symbolType="circle"))
     base = alt.Chart(curve)
     x = alt.X("time:Q", title="Years since treatment start", axis=alt.Axis(format="~g"))
     plot = alt.layer(

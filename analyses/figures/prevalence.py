@@ -12,6 +12,8 @@ from analyses.results import AnalysisResult
 
 SEX_DOMAIN = list(SEX_COLORS)
 SEX_SCALE = alt.Scale(domain=SEX_DOMAIN, range=[SEX_COLORS[s] for s in SEX_DOMAIN])
+# Legend symbols drawn solid (the first layer is a pale CI band, whose look the legend would otherwise copy).
+SOLID_LEGEND = alt.Legend(symbolOpacity=1, symbolType="circle")
 DODGE = {"women": -0.6, "men": 0.6}  # years, so the two sexes' whiskers do not overlap
 
 
@@ -36,7 +38,7 @@ def peak_points(result: AnalysisResult) -> pd.DataFrame:
 
 
 def curve_chart(result: AnalysisResult, title: str) -> alt.LayerChart:
-    color = alt.Color("sex:N", scale=SEX_SCALE, title="Sex")
+    color = alt.Color("sex:N", scale=SEX_SCALE, title="Sex", legend=SOLID_LEGEND)
     y_axis = alt.Axis(format=".0%")
     curve = result.table("curve")
     layers = []
