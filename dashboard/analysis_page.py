@@ -66,7 +66,3 @@ def heading(result: AnalysisResult) -> None:
     for note in result.notes:
         st.warning(note, icon=":material/info:")
 
-
-def nothing_to_draw(what: str) -> None:
-    """Said in place of a figure the result cannot draw (its notes say why)."""
-    st.info(f"No {what} can be drawn for this cohort; the notes above say why.", icon=":material/hide_image:")

@@ -25,9 +25,14 @@ PAGE_KEYS = {
 }
 
 
+def _registered(key: str) -> str:
+    if key not in PAGE_KEYS:
+        raise ValueError(f"register the URL key {key!r} in controls.PAGE_KEYS")
+    return key
+
+
 def _initial(key: str, choices: list[str], default: str) -> str:
-    assert key in PAGE_KEYS, f"register the URL key {key!r} in PAGE_KEYS"
-    raw = st.query_params.get(key)
+    raw = st.query_params.get(_registered(key))
     return raw if raw in choices else default
 
 
@@ -45,8 +50,7 @@ def select(key: str, label: str, choices: list[str], default: str, format_func: 
 def multiselect(key: str, label: str, choices: list[str], default: list[str], format_func: Callable = str,
                 help: str | None = None) -> list[str]:
     """A multiselect stored in the URL as a comma-separated list (unknown entries dropped)."""
-    assert key in PAGE_KEYS, f"register the URL key {key!r} in PAGE_KEYS"
-    raw = st.query_params.get(key)
+    raw = st.query_params.get(_registered(key))
     initial = default if raw is None else [v for v in raw.split(",") if v in choices]
     if presentation.active():
         return initial

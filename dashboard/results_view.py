@@ -10,8 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from analyses import exports
+from analyses.disclosure import DisclosurePolicy
 from analyses.figures import Figure
 from analyses.results import AnalysisResult, Estimate, TestResult, software_versions
+from dashboard import render
 
 MEASURE_NAMES = {"crude_or": "Crude OR", "exact_or": "Exact OR", "mh_or": "Mantel–Haenszel OR",
                  "adjusted_or": "Adjusted OR", "hr": "Hazard ratio",
@@ -100,9 +102,21 @@ def figure_panel(figure: Figure, result: AnalysisResult) -> None:
                   "The data the figure draws, with a header naming the cohort")
 
 
-def table_panel(result: AnalysisResult, name: str, shown: pd.DataFrame, caption: str) -> None:
-    """A result table as displayed (suppressed cells spelled out), its caption and its tidy CSV download."""
-    st.dataframe(shown, hide_index=True, width="stretch")
+def figure_panels(result: AnalysisResult, figures: list[Figure], missing: str) -> None:
+    """Every figure of the result, or a message in place of the ``missing`` one when there is nothing to draw."""
+    for figure in figures:
+        figure_panel(figure, result)
+    if not figures:
+        st.info(f"No {missing} can be drawn for this cohort; the notes above say why.", icon=":material/hide_image:")
+
+
+def table_panel(result: AnalysisResult, name: str, policy: DisclosurePolicy, caption: str, **display) -> None:
+    """The result table ``name`` as displayed (``display``: see ``render.gated_table``; suppressed cells spelled
+    out), its caption and its tidy CSV download; nothing when the table is empty."""
+    table = result.table(name)
+    if table.empty:
+        return
+    st.dataframe(render.gated_table(table, policy, **display), hide_index=True, width="stretch")
     st.caption(caption)
     _download("CSV", lambda: exports.table_csv(result, name), f"{exports.file_stem(result, name)}.csv",
               f"table_{name}", "The tidy result table, with a header naming the cohort")

@@ -6,7 +6,7 @@ from analyses.bands import AgeBands
 from analyses.figures.figure import figure_caption
 from analyses.prevalence import PrevalenceOptions
 from analyses.stats.standardization import standard_populations
-from dashboard import analysis_page, controls, frame, render, results_view
+from dashboard import analysis_page, controls, frame, results_view
 
 BAND_WIDTHS = {"10": (30, 40, 50, 60, 70, 80), "5": tuple(range(25, 90, 5)), "20": (40, 60, 80)}
 
@@ -34,16 +34,11 @@ results_view.prevalence_summary(result)
 st.caption(figure_caption(result, f"Peak ages and prevalence standardized to the {standards[standard]}",
                           "Peak of the spline curve on a 0.1-year grid; direct standardization with Fay–Feuer CIs"))
 
-for figure in figures:
-    results_view.figure_panel(figure, result)
-if not figures:
-    analysis_page.nothing_to_draw("prevalence curve")
-rows = result.table("rows")
-if len(rows):
-    st.subheader("Prevalence by age band and sex")
-    results_view.table_panel(result, "rows", render.gated_table(
-        rows, ctx.policy, percent=("prevalence", "ci_low", "ci_high"),
-        names={"sex": "Sex", "age_band": "Age band", "events": "Cases", "prevalence": "Prevalence",
-               "ci_low": "95% CI low", "ci_high": "95% CI high"}),
-        figure_caption(result, "Prevalence by age band and sex", "Wilson score 95% CIs"))
+results_view.figure_panels(result, figures, "prevalence curve")
+st.subheader("Prevalence by age band and sex")
+results_view.table_panel(
+    result, "rows", ctx.policy, figure_caption(result, "Prevalence by age band and sex", "Wilson score 95% CIs"),
+    percent=("prevalence", "ci_low", "ci_high"),
+    names={"sex": "Sex", "age_band": "Age band", "events": "Cases", "prevalence": "Prevalence",
+           "ci_low": "95% CI low", "ci_high": "95% CI high"})
 results_view.how_computed(result)

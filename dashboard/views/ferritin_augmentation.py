@@ -49,13 +49,13 @@ result = analysis_page.run(ctx, "biomarker-risk", BiomarkerRiskOptions(bands, re
 figures = analysis_page.figures(result)
 
 analysis_page.heading(result)
+results_view.table_panel(
+    result, "bands", ctx.policy, figure_caption(result, "Events, person-years, risk and rate by band",
+                                                "Risk with Wilson 95% CIs; rate per 100 person-years with exact "
+                                                "Poisson CIs"),
+    percent=("risk", "risk_low", "risk_high"),
+    decimals={"person_time": 0, "rate_per_100": 2, "rate_low": 2, "rate_high": 2}, names=BAND_COLUMNS)
 band_table = result.table("bands")
-if len(band_table):
-    results_view.table_panel(result, "bands", render.gated_table(
-        band_table, ctx.policy, percent=("risk", "risk_low", "risk_high"),
-        decimals={"person_time": 0, "rate_per_100": 2, "rate_low": 2, "rate_high": 2}, names=BAND_COLUMNS),
-        figure_caption(result, "Events, person-years, risk and rate by band",
-                       "Risk with Wilson 95% CIs; rate per 100 person-years with exact Poisson CIs"))
 results_view.estimates_table(result)
 if len(band_table) and (~band_table["suppressed"].astype(bool)).sum() >= 2:  # tests only across shown bands
     results_view.test_sentence(result.test("logrank"), "Event-free survival",
@@ -63,8 +63,5 @@ if len(band_table) and (~band_table["suppressed"].astype(bool)).sum() >= 2:  # t
     results_view.test_sentence(result.test("proportional_hazards"), "The proportional-hazards assumption",
                                ("is questionable: hazard ratios may change over time", "is not contradicted"),
                                "Grambsch–Therneau")
-for figure in figures:
-    results_view.figure_panel(figure, result)
-if not figures:
-    analysis_page.nothing_to_draw("figure")
+results_view.figure_panels(result, figures, "figure")
 results_view.how_computed(result)

@@ -27,19 +27,15 @@ result = analysis_page.run(ctx, "odds-ratio",
 figures = analysis_page.figures(result)
 
 analysis_page.heading(result)
-groups = result.table("groups")
-if len(groups):
-    results_view.table_panel(result, "groups", render.gated_table(
-        groups, ctx.policy, percent=("prevalence", "ci_low", "ci_high"),
-        names={"group": "Sex", "events": "Cases", "non_events": "Non-cases", "prevalence": "Prevalence",
-               "ci_low": "95% CI low", "ci_high": "95% CI high"}),
-        figure_caption(result, "2×2 table: cases and prevalence by sex", "Prevalence with Wilson score 95% CIs"))
+results_view.table_panel(
+    result, "groups", ctx.policy,
+    figure_caption(result, "2×2 table: cases and prevalence by sex", "Prevalence with Wilson score 95% CIs"),
+    percent=("prevalence", "ci_low", "ci_high"),
+    names={"group": "Sex", "events": "Cases", "non_events": "Non-cases", "prevalence": "Prevalence",
+           "ci_low": "95% CI low", "ci_high": "95% CI high"})
 results_view.estimates_table(result)
 results_view.test_sentence(result.test("breslow_day"), "The odds ratio",
                            ("differs across strata", "does not differ detectably across strata"),
                            "Breslow–Day with Tarone's correction")
-for figure in figures:
-    results_view.figure_panel(figure, result)
-if not figures:
-    analysis_page.nothing_to_draw("forest plot")
+results_view.figure_panels(result, figures, "forest plot")
 results_view.how_computed(result)
