@@ -4,7 +4,7 @@ URL, and cached aggregate queries keyed on primitive values only (the query stri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -63,9 +63,15 @@ def open_engine(data: str | None, mapping: str | None) -> CohortEngine | LoadFai
         return LoadFailure(ValidationReport((Finding("error", "mapping", "mapping", str(exc)),)))
 
 
+UPLOADED_COHORT = "uploaded_cohort"  # session key: (data path, mapping path) of a checked upload, or absent
+
+
 def settings() -> Settings:
-    """This server's settings (read on each run: cheap, and a changed environment takes effect)."""
-    return load_settings()
+    """This server's settings (read on each run: cheap, and a changed environment takes effect); a cohort the
+    user uploaded in this session replaces the configured source for this session only."""
+    cfg = load_settings()
+    uploaded = st.session_state.get(UPLOADED_COHORT)
+    return replace(cfg, data=uploaded[0], mapping=uploaded[1]) if uploaded else cfg
 
 
 def engine_or_stop() -> CohortEngine:
