@@ -1,8 +1,8 @@
-"""Data: the source, the validation report and the data dictionary."""
+"""Data: the source, the validation report, the data dictionary, and a panel to analyse an uploaded file."""
 
 import streamlit as st
 
-from dashboard import frame, render
+from dashboard import frame, render, upload
 
 ctx = frame.current()
 info = ctx.engine.info
@@ -10,6 +10,7 @@ st.title("Data")
 st.markdown(f"**Source:** {info.label}  \n**Data hash:** `{info.data_hash}`  \n"
             f"**Mapping:** {info.mapping.path.name if info.mapping.path else 'none (columns named like roles)'}  \n"
             f"**Shape:** {'multi-table extract' if info.mapping.shape == 'rls_extract' else 'one file'}")
+upload.panel()
 
 st.subheader("Validation report")
 render.validation_report(info.load.report, ctx.policy)

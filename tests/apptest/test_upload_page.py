@@ -1,0 +1,98 @@
+"""Data page, "Analyse your own file": AppTest (1.67) drives st.file_uploader, so the real panel is exercised —
+a checked upload replaces the configured cohort for this session only, refusals and load failures show a message
+and change nothing, and "Back to the configured cohort" restores it."""
+
+from __future__ import annotations
+
+import gzip
+import tempfile
+
+import pytest
+
+from dashboard import frame, upload
+from data_schema.uploads import UploadLimits
+from queries.engine import CohortEngine
+from tests.apptest.conftest import metric
+from tests.conftest import ROOT
+
+COHORT = ROOT / "tests" / "reference" / "data" / "demo_cohort.csv"
+MAPPING = COHORT.with_suffix(".toml")
+SENTINEL = "SENTINEL_UPLOAD_5150"
+DATA_PAGE = "views/data.py"
+
+
+@pytest.fixture(autouse=True)
+def private_tmp(tmp_path, monkeypatch):
+    """Uploads go to this test's folder instead of the machine's temporary folder."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def submit(at, name: str, content: bytes, mapping: bytes | None = None):
+    at.file_uploader(key="upload_data").upload(name, content)
+    if mapping is not None:
+        at.file_uploader(key="upload_mapping").upload("demo_cohort.toml", mapping)
+    at.run()
+    at.button(key="upload_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def page_text(at) -> str:
+    return " ".join(e.value for kind in ("markdown", "error", "info", "caption", "warning") for e in at.get(kind))
+
+
+def test_an_upload_replaces_the_cohort_for_this_session_only(app, engine, private_tmp):
+    at = submit(app({"site": "A,B", "sex": "female"}, page=DATA_PAGE), "demo_cohort.csv.gz",
+                gzip.compress(COHORT.read_bytes()), MAPPING.read_bytes())
+    expected = CohortEngine.open(COHORT, MAPPING).info
+    data_path, mapping_path = at.session_state[frame.UPLOADED_COHORT]
+    assert data_path.startswith(str(private_tmp)) and mapping_path.endswith("demo_cohort.toml")
+    assert not at.error
+    assert "**Source:** demo_cohort.csv" in at.markdown[0].value and expected.data_hash in at.markdown[0].value
+    assert any("analyses the uploaded file" in i.value for i in at.info)
+    at.switch_page("views/overview.py").run()
+    assert metric(at, "Participants") == f"{expected.load.n_participants:,}"
+    assert not at.exception
+
+    other_session = app(page=DATA_PAGE)
+    assert engine.info.data_hash in other_session.markdown[0].value
+
+    at.switch_page(DATA_PAGE).run()
+    at.button(key="upload_back").click().run()
+    assert frame.UPLOADED_COHORT not in at.session_state
+    assert engine.info.data_hash in at.markdown[0].value and not at.exception
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("cohort.csv", b"PAR1" + SENTINEL.encode() + b"PAR1", "named .csv but its content is Parquet"),
+    ("cohort.csv", f"participant_id,sex\nP1,{SENTINEL}\x00\n".encode(), "NUL byte"),
+    ("cohort.zip", b"PK\x03\x04" + SENTINEL.encode(), "damaged or truncated"),
+])
+def test_a_refused_upload_shows_why_and_changes_nothing(app, engine, name, content, says):
+    at = submit(app(page=DATA_PAGE), name, content)
+    assert any(says in e.value for e in at.error), [e.value for e in at.error]
+    assert frame.UPLOADED_COHORT not in at.session_state
+    assert engine.info.data_hash in at.markdown[0].value
+    assert SENTINEL not in page_text(at) and "Traceback" not in page_text(at)
+
+
+def test_a_file_the_loader_refuses_shows_the_report(app, engine):
+    rows = "participant_id,sex,age\n" + "".join(f"P{i},F,{SENTINEL}\n" for i in range(20))
+    at = submit(app(page=DATA_PAGE), "cohort.csv", rows.encode())
+    assert any("cohort.csv:" in e.value and "age" in e.value for e in at.error), [e.value for e in at.error]
+    assert frame.UPLOADED_COHORT not in at.session_state
+    assert SENTINEL not in page_text(at)
+
+
+def test_the_handler_without_widgets():
+    """``upload.accept``: refusal, load failure and success, each as the page would show it."""
+    caps = UploadLimits(max_bytes=50 * 1024 * 1024)
+    refusal = upload.accept("cohort.parquet", b"a,b\n1,2\n", caps=caps)
+    assert refusal.paths is None and "named .parquet" in refusal.errors[0]
+    failure = upload.accept("cohort.csv", b"participant_id,sex,age\nP1,F,40\n", "m.toml",
+                            b'[columns]\nsex = "gender"\n', caps=caps)
+    assert failure.paths is None and any("gender" in e for e in failure.errors)
+    success = upload.accept("demo_cohort.csv", COHORT.read_bytes(), "demo_cohort.toml", MAPPING.read_bytes(), caps)
+    assert not success.errors and success.paths[0].endswith("demo_cohort.csv")
+    assert frame.open_engine(*success.paths).info.data_hash == CohortEngine.open(COHORT, MAPPING).info.data_hash
