@@ -1,9 +1,11 @@
-"""Where the dashboard's data come from and its disclosure threshold: command line > environment > dashboard.toml."""
+"""Where the dashboard's data come from, its disclosure threshold and who may use it: command line > environment >
+dashboard.toml for the data; the threshold and the access list come from dashboard.toml only."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -12,7 +14,9 @@ from pathlib import Path
 from analyses.disclosure import DEFAULT_MIN_CELL
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG_FILE = Path(os.environ.get("RLS_DASHBOARD_CONFIG", ROOT / "dashboard.toml"))
+ACCESS_KEYS = ("allowed_emails", "allowed_domains")
+_DOMAIN = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
+_LOCAL_PART = re.compile(r"[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -22,17 +26,40 @@ class Settings:
     min_cell: int
 
 
+@dataclass(frozen=True)
+class AccessList:
+    """Who may use the dashboard once signed in: exact addresses and whole domains, lower-case ASCII.
+
+    ``configured`` says whether dashboard.toml has an ``[access]`` table at all: a deployment that has one means to
+    restrict access, so it must not serve data without sign-in.
+    """
+
+    emails: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+    configured: bool = False
+
+
+class AccessConfigError(ValueError):
+    """The ``[access]`` table of dashboard.toml cannot be used (the message names the key and entry, not a value)."""
+
+
+def config_file() -> Path:
+    """The deployment's dashboard.toml (``RLS_DASHBOARD_CONFIG`` points elsewhere)."""
+    return Path(os.environ.get("RLS_DASHBOARD_CONFIG", ROOT / "dashboard.toml"))
+
+
 def _file_settings() -> dict:
-    if not CONFIG_FILE.exists():
+    path = config_file()
+    if not path.exists():
         return {}
-    return tomllib.loads(CONFIG_FILE.read_text(encoding="utf-8"))
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def _relative(value: str | None) -> str | None:
     if not value:
         return None
     path = Path(value)
-    return str(path if path.is_absolute() else (CONFIG_FILE.parent / path).resolve())
+    return str(path if path.is_absolute() else (config_file().parent / path).resolve())
 
 
 def load_settings(argv: list[str] | None = None) -> Settings:
@@ -47,3 +74,46 @@ def load_settings(argv: list[str] | None = None) -> Settings:
     min_cell = int(config.get("disclosure", {}).get("min_cell", DEFAULT_MIN_CELL))
     return Settings(str(Path(data).resolve()) if data else None, str(Path(mapping).resolve()) if mapping else None,
                     min_cell)
+
+
+def is_domain(text: str) -> bool:
+    """A DNS name with at least two labels, lower-case ASCII (international names in their xn-- form)."""
+    return _DOMAIN.fullmatch(text) is not None
+
+
+def is_email(text: str) -> bool:
+    """One ``local@domain`` address, lower-case ASCII, no quoting or spaces."""
+    local, at, domain = text.rpartition("@")
+    return bool(at) and _LOCAL_PART.fullmatch(local) is not None and is_domain(domain)
+
+
+def _entries(table: dict, key: str, valid) -> frozenset[str]:
+    values = table.get(key, [])
+    if not isinstance(values, list):
+        raise AccessConfigError(f"[access] {key} must be a list of strings")
+    entries = set()
+    for position, value in enumerate(values, start=1):
+        entry = value.strip().lower() if isinstance(value, str) else None
+        if entry is None or not valid(entry):
+            kind = "an e-mail address" if key == "allowed_emails" else "a domain name (without '@')"
+            raise AccessConfigError(f"[access] {key}: entry {position} is not {kind}")
+        entries.add(entry)
+    return frozenset(entries)
+
+
+def access_list(config: dict) -> AccessList:
+    """The ``[access]`` table of a parsed dashboard.toml; raises :class:`AccessConfigError` on anything unexpected."""
+    if "access" not in config:
+        return AccessList()
+    table = config["access"]
+    if not isinstance(table, dict):
+        raise AccessConfigError("[access] must be a table")
+    unknown = sorted(set(table) - set(ACCESS_KEYS))
+    if unknown:
+        raise AccessConfigError(f"[access] has unknown keys: {', '.join(unknown)} (known: {', '.join(ACCESS_KEYS)})")
+    return AccessList(_entries(table, "allowed_emails", is_email), _entries(table, "allowed_domains", is_domain), True)
+
+
+def load_access() -> AccessList:
+    """This deployment's access list, read from dashboard.toml on each call (never from the URL or a widget)."""
+    return access_list(_file_settings())
