@@ -11,9 +11,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit ru
 
 import streamlit as st  # noqa: E402
 
-from dashboard import frame  # noqa: E402
+from dashboard import auth, frame  # noqa: E402
 
 st.set_page_config(page_title="RLS cohort dashboard", layout="wide")
+auth.gate()  # sign-in and allow-list when configured; stops here for anyone refused
 
 VIEWS = Path(__file__).parent / "views"  # not "pages/": that folder name turns on the legacy multipage mode
 navigation = st.navigation({
