@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def read_csv_header(path: Path, options: ReadOptions) -> list[str]:
     label = path.name
     with path.open("rb") as fh:
         head = fh.read(HEADER_PEEK_BYTES)
-    line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    line = re.split(rb"\r\n|\n|\r", head, maxsplit=1)[0]  # DuckDB reads \n, \r\n and \r line endings
     first = line.decode(_codec(options.encoding), errors="replace")
     if "\ufffd" in first:
         raise DataError(label, f"the header is not valid {options.encoding} text; set [source] encoding.", "encoding")
@@ -96,7 +97,10 @@ def read_csv_header(path: Path, options: ReadOptions) -> list[str]:
         raise DataError(label, "the first line (the header) is empty.", "no header")
     if len(first) >= HEADER_PEEK_BYTES - 1:
         raise DataError(label, "the header line is longer than 1 MiB.", "header too long")
-    names = next(csv.reader(io.StringIO(first), delimiter=options.delimiter, quotechar=options.quote))
+    try:
+        names = next(csv.reader(io.StringIO(first, newline=""), delimiter=options.delimiter, quotechar=options.quote))
+    except csv.Error:  # e.g. a header field beyond the csv module's 128 KiB limit
+        raise DataError(label, "the header line cannot be parsed; check its quoting and length.", "no header") from None
     _check_header(label, names, options)
     return names
 
