@@ -193,6 +193,18 @@ def test_encrypted_zip(tmp_path):
     refused(tmp_path, "upload.zip", archive, says="encrypted")
 
 
+def test_gzip_holding_parquet_or_another_gzip(tmp_path):
+    refused(tmp_path, "a.csv.gz", gzip.compress(b"PAR1" + SENTINEL.encode() + b"PAR1"),
+            says="named .csv but its content is Parquet; if it is the right file, upload the Parquet file itself")
+    refused(tmp_path, "a.csv.gz", gzip.compress(gzip.compress(SMALL)), says="itself an archive")
+
+
+def test_multi_member_gzip_is_one_file(tmp_path):
+    half = len(SMALL) // 2
+    checked = check_upload("a.csv.gz", gzip.compress(SMALL[:half]) + gzip.compress(SMALL[half:]), root=tmp_path)
+    assert checked.data.read_bytes() == SMALL
+
+
 @pytest.mark.parametrize("name, content", [
     ("a.csv.gz", gzip.compress(CSV)[:5000]),
     ("a.csv.gz", gzip.compress(CSV)[:-8] + b"\x00" * 8),
