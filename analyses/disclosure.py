@@ -19,6 +19,7 @@ class DisclosurePolicy:
     """Small-cell rule: counts below ``min_cell`` (and above zero) are never shown. ``min_cell = 0`` disables it."""
 
     min_cell: int = DEFAULT_MIN_CELL
+    differencing: bool = True  # the differencing guard (analyses.differencing) refuses subtractable views
 
     def is_small(self, count: int | None) -> bool:
         return count is not None and 0 < count < self.min_cell
@@ -42,24 +43,26 @@ class DisclosurePolicy:
                 hidden.add(others[0][1])
         return hidden
 
-    def attrition_cells(self, remaining: list[int]) -> list[tuple[str, str]]:
+    def attrition_cells(self, remaining: list[int], shown: list[bool] | None = None) -> list[tuple[str, str]]:
         """(removed, remaining) as displayable text for a chain of nested cohort sizes.
 
-        Consecutive sizes give away what each step removed, so once a step removes a small number, that step and
-        the ones after it are withheld; the final size is shown only if the total it hides since the last shown
-        size is zero or at least ``min_cell``.
+        Consecutive sizes give away what each step removed, so once a step removes a small number — or reaches a
+        size that may not be shown (``shown[i]`` False: the differencing guard refuses that intermediate state) —
+        that step and the ones after it are withheld; the final size is shown only if the total it hides since the
+        last shown size is zero or at least ``min_cell``.
         """
-        cells = [("", self.show_count(remaining[0]))]
-        last_shown, hiding = remaining[0], False
-        for before, after in zip(remaining, remaining[1:]):
+        shown = shown or [True] * len(remaining)
+        cells = [("", self.show_count(remaining[0]) if shown[0] else "withheld")]
+        last_shown, hiding = (remaining[0], False) if shown[0] else (None, True)
+        for step, (before, after) in enumerate(zip(remaining, remaining[1:]), start=1):
             removed = before - after
-            hiding = hiding or self.is_small(removed)
+            hiding = hiding or self.is_small(removed) or not shown[step]
             if hiding:
                 cells.append((self.show_count(removed) if self.is_small(removed) else "withheld", "withheld"))
             else:
                 cells.append((self.show_count(removed), self.show_count(after)))
                 last_shown = after
-        if hiding and not self.is_small(last_shown - remaining[-1]):
+        if hiding and (last_shown is None or not self.is_small(last_shown - remaining[-1])):
             cells[-1] = (cells[-1][0], self.show_count(remaining[-1]))
         return cells
 

@@ -44,7 +44,10 @@ def run(ctx: Context, name: str, options, query: str | None = None) -> AnalysisR
     missing role, an unknown band) stops the page with its message in place of the figures."""
     cfg = frame.settings()
     result = frame.cached_analysis(cfg.data, cfg.mapping, ctx.query if query is None else query,
-                                   ctx.policy.min_cell, name, options)
+                                   ctx.policy, name, options)
+    if isinstance(result, frame.Refused):
+        render.refused(result.message)
+        st.stop()
     if isinstance(result, str):
         st.error(result, icon=":material/error:")
         st.stop()

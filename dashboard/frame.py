@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 import streamlit as st
 
+from analyses import differencing
 from analyses.context import AnalysisContext
 from analyses.disclosure import DisclosurePolicy
 from analyses.registry import run_analysis
@@ -122,6 +123,8 @@ def _to_widget(flt: filters.Filter, value, options: FilterOptions):
         lows = [b[0] for b in options.age_bands]
         highs = [b[1] for b in options.age_bands]
         return (labels[lows.index(value[0])], labels[highs.index(value[1])])
+    if flt.widget == "toggle":
+        return bool(value)
     return list(value) if flt.widget == "multiselect" else value
 
 
@@ -131,6 +134,8 @@ def _from_widget(flt: filters.Filter, raw, options: FilterOptions):
         return (options.age_bands[labels.index(raw[0])][0], options.age_bands[labels.index(raw[1])][1])
     if flt.widget == "multiselect":
         return tuple(c for c in flt.choices(options) if c in raw)
+    if flt.widget == "toggle":
+        return flt.choices(options) if raw else ()
     return tuple(raw) if isinstance(raw, list) else raw
 
 
@@ -143,9 +148,9 @@ def _render_widget(flt: filters.Filter, options: FilterOptions):
         return st.selectbox(flt.label, choices, index=choices.index(initial), key=key, help=flt.help,
                             format_func=lambda v: options.outcomes.get(v, v))
     if flt.widget == "multiselect":
-        labels = options.exclusions if flt.key == "exclude" else {}
-        return st.multiselect(flt.label, flt.choices(options), default=initial, key=key, help=flt.help,
-                              format_func=lambda v: labels.get(v, v))
+        return st.multiselect(flt.label, flt.choices(options), default=initial, key=key, help=flt.help)
+    if flt.widget == "toggle":
+        return st.toggle(flt.label, value=initial, key=key, help=f"{flt.help} ({', '.join(options.exclusions.values())})")
     if flt.widget == "band_range":
         return st.select_slider(flt.label, _band_labels(options), value=initial, key=key, help=flt.help)
     return st.select_slider(flt.label, list(options.years), value=initial, key=key, help=flt.help)
@@ -182,7 +187,7 @@ def context() -> Context:
     engine = engine_or_stop()
     options = cached_options(cfg.data, cfg.mapping)
     state = sidebar_filters(options)
-    return Context(engine, options, state, DisclosurePolicy(cfg.min_cell))
+    return Context(engine, options, state, DisclosurePolicy(cfg.min_cell, cfg.differencing))
 
 
 # Cached aggregate queries: arguments are the source and the query string (primitives), results are small.
@@ -208,15 +213,42 @@ def cached_table_one_inputs(data: str | None, mapping: str | None, query: str) -
     return cohort.table_one_inputs(engine, filters.parse_query(query, options)[0], options)
 
 
+@st.cache_data(show_spinner=False)
+def cached_verdicts(data: str | None, mapping: str | None, queries: tuple[str, ...], policy: DisclosurePolicy,
+                    outcome: str | None) -> tuple[differencing.Verdict, ...]:
+    """The differencing guard's verdicts for filter states (the counts of ``outcome`` overall are shown)."""
+    engine = open_engine(data, mapping)
+    options = cached_options(data, mapping)
+    return tuple(differencing.check(engine, filters.parse_query(q, options)[0], options, policy,
+                                    differencing.Shown(outcome)) for q in queries)
+
+
+def attrition_verdicts(ctx: Context) -> tuple[differencing.Verdict, ...]:
+    """The guard's verdicts for the states behind each attrition row; the last is the current filter state."""
+    cfg = settings()
+    states = differencing.attrition_states(ctx.engine, ctx.state, ctx.options)
+    return cached_verdicts(cfg.data, cfg.mapping, tuple(filters.to_query(s, ctx.options) for s in states),
+                           ctx.policy, ctx.state.definition)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why an analysis is not shown for these filters (the differencing guard's message)."""
+
+    message: str
+
+
 @st.cache_data(show_spinner="Computing the analysis…")
-def cached_analysis(data: str | None, mapping: str | None, query: str, min_cell: int, name: str, options):
-    """An analysis result for the filters in ``query``, or the message of an input the cohort cannot serve."""
+def cached_analysis(data: str | None, mapping: str | None, query: str, policy: DisclosurePolicy, name: str, options):
+    """An analysis result for the filters in ``query``; a ``Refused`` when the differencing guard refuses the
+    filters, or the message of an input the cohort cannot serve."""
     engine = open_engine(data, mapping)
     cohort_options = cached_options(data, mapping)
-    ctx = AnalysisContext(engine, filters.parse_query(query, cohort_options)[0], cohort_options,
-                          DisclosurePolicy(min_cell))
+    ctx = AnalysisContext(engine, filters.parse_query(query, cohort_options)[0], cohort_options, policy)
     try:
         return run_analysis(ctx, name, options)
+    except differencing.DifferencingRefused as refused:
+        return Refused(str(refused))
     except AnalysisInputError as exc:
         return str(exc)
 

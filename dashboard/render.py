@@ -36,20 +36,36 @@ def cohort_large_enough(n: int, policy: DisclosurePolicy) -> bool:
     return True
 
 
+def refused(message: str) -> None:
+    """The differencing guard's refusal, in place of everything the view would show."""
+    st.warning(message, icon=":material/lock:")
+
+
 def cohort_metrics(counts: dict[str, int], ctx) -> None:
-    n = counts["n"]
-    small = ctx.policy.is_small(n)
+    """Participants, cases and known outcomes of the case definition, through the gate."""
     cols = st.columns(3)
-    cols[0].metric("Participants", ctx.policy.show_count(n))
+    cols[0].metric("Participants", ctx.policy.show_count(counts["n"]))
     if "cases" in counts:
+        shown = outcome_counts_shown(counts, ctx.policy)
         label = ctx.options.outcomes.get(ctx.state.definition, "Cases")
-        cols[1].metric("Cases", "withheld" if small else ctx.policy.show_count(counts["cases"]), help=label)
-        cols[2].metric("Outcome known", "withheld" if small else ctx.policy.show_count(counts["known"]))
+        cols[1].metric("Cases", shown["cases"], help=label)
+        cols[2].metric("Outcome known", shown["known"])
     st.caption(ctx.policy.note)
 
 
-def attrition_table(steps: list[AttritionStep], policy: DisclosurePolicy) -> None:
-    cells = policy.attrition_cells([s.remaining for s in steps])
+def outcome_counts_shown(counts: dict[str, int], policy: DisclosurePolicy) -> dict[str, str]:
+    """Cases and known outcomes as text: known = cases + non-cases and N − known = unknowns, so "known" is withheld
+    when the non-cases or the unknowns are 1 … k−1 (shown beside N and cases, it would give them away)."""
+    n, cases, known = counts["n"], counts["cases"], counts["known"]
+    if policy.is_small(n):
+        return {"cases": "withheld", "known": "withheld"}
+    hide_known = policy.any_small(known - cases, n - known) or policy.is_small(known)
+    return {"cases": policy.show_count(cases), "known": "withheld" if hide_known else policy.show_count(known)}
+
+
+def attrition_table(steps: list[AttritionStep], policy: DisclosurePolicy, shown: list[bool] | None = None) -> None:
+    """Who each filter removes; rows whose state the differencing guard refuses are withheld."""
+    cells = policy.attrition_cells([s.remaining for s in steps], shown)
     frame = pd.DataFrame({"Step": [s.description for s in steps], "Removed": [c[0] for c in cells],
                           "Remaining": [c[1] for c in cells]})
     st.dataframe(frame, hide_index=True, width="stretch")

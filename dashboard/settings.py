@@ -24,6 +24,7 @@ class Settings:
     data: str | None
     mapping: str | None
     min_cell: int
+    differencing: bool = True  # [disclosure] differencing_guard: refuse views that two filters could subtract
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,10 @@ def load_settings(argv: list[str] | None = None) -> Settings:
     config = _file_settings()
     data = args.data or os.environ.get("RLS_DATA") or _relative(config.get("data", {}).get("path"))
     mapping = args.mapping or os.environ.get("RLS_MAPPING") or _relative(config.get("data", {}).get("mapping"))
-    min_cell = int(config.get("disclosure", {}).get("min_cell", DEFAULT_MIN_CELL))
+    disclosure = config.get("disclosure", {})
+    min_cell = int(disclosure.get("min_cell", DEFAULT_MIN_CELL))
     return Settings(str(Path(data).resolve()) if data else None, str(Path(mapping).resolve()) if mapping else None,
-                    min_cell)
+                    min_cell, differencing=bool(disclosure.get("differencing_guard", True)))
 
 
 def is_domain(text: str) -> bool:

@@ -24,6 +24,7 @@ from data_schema.loading import COHORT_TABLE, LoadResult, load_cohort
 from data_schema.mapping import Mapping
 from data_schema.reading import run
 from data_schema.sources import resolve_mapping, source_files
+from queries import slices
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class CohortInfo:
     mapping: Mapping
     load: LoadResult
     schema: dict[str, str]
+    slice_schema: dict[str, str]
 
 
 class CohortEngine:
@@ -57,13 +59,19 @@ class CohortEngine:
         schema = {name: str(dtype) for name, dtype in run(con, f"SELECT column_name, data_type FROM "
                                                            f"information_schema.columns WHERE table_name = "
                                                            f"'{COHORT_TABLE}' ORDER BY ordinal_position")}
+        slice_schema = _build_slice_table(con, schema)
         _lock_down(con)
-        info = CohortInfo(_label(mapping), data_hash(mapping), mapping, result, schema)
+        info = CohortInfo(_label(mapping), data_hash(mapping), mapping, result, schema, slice_schema)
         return cls(con, info)
 
     def table(self) -> ir.Table:
         """The canonical cohort table as an unbound Ibis table."""
         return cohort_table(self.info.schema)
+
+    def slice_table(self) -> ir.Table:
+        """The slice table of the differencing guard (see ``queries.slices``) as an unbound Ibis table."""
+        return ibis.table({k: _IBIS_TYPES.get(v, "string") for k, v in self.info.slice_schema.items()},
+                          name=slices.SLICE_TABLE)
 
     def sql(self, expr: ir.Expr) -> str:
         """The SQL this engine runs for ``expr`` (shown in "How this was computed")."""
@@ -87,6 +95,19 @@ _IBIS_TYPES = {"VARCHAR": "string", "BIGINT": "int64", "INTEGER": "int32", "DOUB
 def cohort_table(schema: dict[str, str]) -> ir.Table:
     """An unbound Ibis table named like the canonical table, with its column types."""
     return ibis.table({k: _IBIS_TYPES.get(v, "string") for k, v in schema.items()}, name=COHORT_TABLE)
+
+
+def _table_schema(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
+    return {column: dtype for column, dtype in run(con, "SELECT column_name, data_type FROM information_schema.columns "
+                                                  "WHERE table_name = $t ORDER BY ordinal_position", {"t": name})}
+
+
+def _build_slice_table(con: duckdb.DuckDBPyConnection, schema: dict[str, str]) -> dict[str, str]:
+    """Materialise the differencing guard's slice table (aggregates only) before the connection is locked."""
+    ages = run(con, f"SELECT min(age), max(age) FROM {COHORT_TABLE}")[0] if "age" in schema else (None, None)
+    expr = slices.slice_cube(cohort_table(schema), None if ages[0] is None else (int(ages[0]), int(ages[1])))
+    run(con, f"CREATE TABLE {slices.SLICE_TABLE} AS {ibis.to_sql(expr, dialect='duckdb')}")
+    return _table_schema(con, slices.SLICE_TABLE)
 
 
 def _limit_spill(con: duckdb.DuckDBPyConnection) -> None:

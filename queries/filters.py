@@ -38,8 +38,13 @@ def age_band_label(band: tuple[int, int], top: int) -> str:
 
 
 def age_bands(min_age: int, max_age: int, step: int = AGE_STEP) -> tuple[tuple[int, int], ...]:
-    """5-year bands from the youngest age, aligned to multiples of 5, the last open at the top code."""
+    """5-year bands from the youngest age, aligned to multiples of 5, the last open at the top code; a first or
+    last band shorter than 5 years joins its neighbour (18-19 would single out a thin, easily subtracted slice)."""
     edges = [min_age] + list(range((min_age // step + 1) * step, max_age + 1, step))
+    if len(edges) > 2 and edges[1] - edges[0] < step:
+        edges.pop(1)
+    if len(edges) > 2 and max_age + 1 - edges[-1] < step:
+        edges.pop()
     bands = [(lo, hi - 1) for lo, hi in zip(edges, edges[1:])]
     bands.append((edges[-1], max_age))
     return tuple(bands)
@@ -56,7 +61,7 @@ class Filter:
     key: str
     label: str
     column: str
-    widget: str  # "multiselect" | "band_range" | "year_range" | "choice"
+    widget: str  # "multiselect" | "band_range" | "year_range" | "choice" | "toggle"
     help: str = ""
 
     def available(self, options: FilterOptions) -> bool:
@@ -211,22 +216,29 @@ class YearFilter(RangeFilter):
         return f"baseline {value[0]}" if value[0] == value[1] else f"baseline {value[0]}–{value[1]}"
 
 
+SECONDARY = "secondary"
+
+
 @dataclass(frozen=True)
 class ExclusionFilter(Filter):
-    """Leave out participants with any of the chosen conditions (unknown = kept), e.g. ``exclude=pregnancy``."""
+    """Leave out participants with any of the mapped secondary causes (unknown = kept): ``exclude=secondary``.
+
+    One switch for all conditions together, not one per condition: a single rare condition (pregnancy) would be a
+    slice thin enough to subtract, while their union is large (see ``analyses.differencing``).
+    """
 
     def choices(self, options):
-        return tuple(options.exclusions)
+        return (SECONDARY,) if options.exclusions else ()
 
     def default(self, options):
         return ()
 
     def parse(self, raw: str, options) -> tuple:
-        allowed = self.choices(options)
         picked = _split(raw)
-        if any(p not in allowed for p in picked):
-            raise FilterValueError(f"'exclude' must list conditions from: {', '.join(allowed)}.")
-        return tuple(c for c in allowed if c in picked)
+        if any(p != SECONDARY for p in picked):
+            raise FilterValueError(f"'exclude' takes '{SECONDARY}' (all of: {_join(options.exclusions.values())}); "
+                                   "conditions cannot be excluded one at a time.")
+        return (SECONDARY,) if picked else ()
 
     def format(self, value, options) -> str:
         return ",".join(value)
@@ -235,12 +247,12 @@ class ExclusionFilter(Filter):
         if not value:
             return None
         excluded = ibis.literal(False)
-        for name in value:
+        for name in options.exclusions:
             excluded = excluded | table[f"exclude_{name}"].fill_null(False)
         return ~excluded
 
     def describe(self, value, options) -> str:
-        return f"excluding {_join([options.exclusions[v] for v in value])}" if value else ""
+        return f"excluding {_join(options.exclusions.values())}" if value else ""
 
 
 @dataclass(frozen=True)
@@ -278,7 +290,8 @@ FILTERS: tuple[Filter, ...] = (
     YearFilter("year", "Baseline year", "baseline_year", "year_range", "Calendar years of the baseline visit."),
     ChoiceFilter("drug", "First drug", "treatment", "multiselect", "First RLS drug ('untreated' = never treated).",
                  "drugs", "first drug"),
-    ExclusionFilter("exclude", "Exclude", "exclude", "multiselect", "Leave out participants with these conditions."),
+    ExclusionFilter("exclude", "Exclude secondary causes", "exclude", "toggle",
+                    "Leave out participants with any of the mapped secondary causes of RLS."),
 )
 FILTERS_BY_KEY = {f.key: f for f in FILTERS}
 

@@ -12,12 +12,17 @@ st.title("Cohort overview")
 st.caption(f"Cohort: {ctx.cohort_text}. Source: {ctx.engine.info.label}; data hash {ctx.engine.info.data_hash}.")
 
 counts = frame.cached_counts(cfg.data, cfg.mapping, ctx.query)
-render.cohort_metrics(counts, ctx)
 if not render.cohort_large_enough(counts["n"], ctx.policy):
     st.stop()
+verdicts = frame.attrition_verdicts(ctx)
+if not verdicts[-1].safe:
+    render.refused(verdicts[-1].message(ctx.policy.min_cell))
+    st.stop()
+render.cohort_metrics(counts, ctx)
 
 st.subheader("Attrition")
-render.attrition_table(frame.cached_attrition(cfg.data, cfg.mapping, ctx.query), ctx.policy)
+render.attrition_table(frame.cached_attrition(cfg.data, cfg.mapping, ctx.query), ctx.policy,
+                       [v.safe for v in verdicts])
 
 st.subheader("Table 1 by sex")
 labels = render.variable_labels(ctx.engine)
@@ -28,3 +33,7 @@ render.table_one(result)
 
 st.subheader("Analyses")
 render.analysis_links(ctx.query)
+
+from dashboard import slides  # noqa: E402  (the export buttons, kept below the page itself)
+
+slides.export_all(ctx, result)

@@ -29,6 +29,15 @@ def app(app_data):
     return make
 
 
+@pytest.fixture
+def guard_off(tmp_path, monkeypatch):
+    """A deployment config with the differencing guard off, for tests of one page's own numbers and suppression
+    on views the guard would refuse as a whole (the CLI reads the same config)."""
+    config = tmp_path / "dashboard.toml"
+    config.write_text("[disclosure]\nmin_cell = 11\ndifferencing_guard = false\n", encoding="utf-8")
+    monkeypatch.setenv("RLS_DASHBOARD_CONFIG", str(config))
+
+
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 

@@ -17,6 +17,7 @@ CASES = [
 ]
 
 
+@pytest.mark.usefixtures("guard_off")
 @pytest.mark.parametrize(("url", "argv"), CASES)
 def test_page_numbers_equal_the_cli(app, app_data, capsys, url, argv):
     at = app(url, page=PAGE)

@@ -23,6 +23,7 @@ def _estimates(at) -> dict[tuple[str, str], str]:
     return {(m, c): e for m, c, e in zip(table["Measure"], table["Comparison"], table["Estimate"])}
 
 
+@pytest.mark.usefixtures("guard_off")
 @pytest.mark.parametrize(("url", "argv"), CASES)
 def test_page_numbers_equal_the_cli(app, app_data, capsys, url, argv):
     at = app(url, page=PAGE)

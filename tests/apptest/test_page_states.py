@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 PAGES = ["views/sex_differences.py", "views/age_prevalence.py", "views/ferritin_augmentation.py"]
 USER_COHORT = ROOT / "tests" / "reference" / "data" / "demo_cohort.csv"
 # Women aged 18-19 at one site in one year: a handful of participants on the 20,000 demo.
-TINY = {"sex": "female", "age": "18-19", "site": "H", "year": "2008-2008"}
+TINY = {"sex": "female", "age": "18-24", "site": "H", "year": "2008-2008"}
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -34,6 +34,7 @@ def user_cohort(app_data):
 
 @pytest.mark.parametrize(("page", "analysis", "figures"), [(PAGES[0], "odds-ratio", 1), (PAGES[1], "prevalence", 2),
                                                          (PAGES[2], "biomarker-risk", 3)])
+@pytest.mark.usefixtures("guard_off")
 def test_mapped_user_cohort_renders_every_page(app, user_cohort, capsys, page, analysis, figures):
     at = app({"age": "40-90"}, page=page)
     expected = cli_json(capsys, analysis, "--data", str(USER_COHORT), "--mapping", str(USER_COHORT.with_suffix(".toml")),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from analyses.context import AnalysisContext
 from analyses.disclosure import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
@@ -14,6 +16,7 @@ def _shown_estimates(at) -> dict[str, str]:
     return dict(zip(table["Measure"], table["Estimate"]))
 
 
+@pytest.mark.usefixtures("guard_off")
 def test_page_shows_the_same_odds_ratios_as_the_analysis(app, engine):
     at = app({"age": "40-79"}, page=PAGE)
     ctx = AnalysisContext.from_query(engine, "age=40-79", DisclosurePolicy(11))[0]
@@ -25,6 +28,7 @@ def test_page_shows_the_same_odds_ratios_as_the_analysis(app, engine):
     assert "aged 40–79" in at.subheader[0].value
 
 
+@pytest.mark.usefixtures("guard_off")
 def test_controls_read_the_url_and_change_the_analysis(app):
     at = app({"outcome": "rls_clinsig", "strata": "site", "adjust": "age:spline,site"}, page=PAGE)
     assert at.selectbox(key="control_outcome").value == "rls_clinsig"

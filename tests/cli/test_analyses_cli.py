@@ -59,8 +59,11 @@ def _invoke(args: list[str]) -> Run:
 
 def _commands(demo: Path) -> dict[str, list[str]]:
     extract = ["--data", str(demo)]
-    cohort = ["--data", str(COHORT), "--mapping", str(MAPPING)]
+    guarded = ["--data", str(COHORT), "--mapping", str(MAPPING)]
+    cohort = [*guarded, "--no-differencing-guard"]  # the small mapped file: within-table suppression on its own
     return {
+        # the differencing guard refuses the small mapped file's default view (a site, an age band, a drug is thin)
+        "or_cohort_guarded": ["odds-ratio", *guarded, "--json"],
         # the demo extract: the three analyses, one of them on a subgroup
         "or_demo": ["odds-ratio", *extract, "--json"],
         "prevalence_demo_subgroup": ["prevalence", *extract, "--json", "--filters", SUBGROUP],
@@ -267,3 +270,10 @@ def test_the_same_command_twice_gives_the_same_bytes(runs):
     check_contract(first.json(), "biomarker-risk")
     assert first.json()["estimates"] and first.json()["dose_response"]
     assert first.stdout == second.stdout
+
+
+def test_the_differencing_guard_refuses_a_view_with_a_thin_slice_and_names_the_filters(runs):
+    run = done(runs, "or_cohort_guarded", code=2)
+    assert run.stdout == ""
+    assert run.stderr.startswith("Error: Nothing is shown for these filters")
+    assert "age at baseline" in run.stderr and not any(ch.isdigit() for ch in run.stderr.replace("11", ""))

@@ -9,7 +9,7 @@ from queries.filters import parse_query, to_query
 
 
 def test_round_trip_of_every_filter(options):
-    query = "def=rls_clinsig&site=A,B&sex=female&age=40-79&year=2010-2015&drug=pramipexole,untreated&exclude=pregnancy"
+    query = "def=rls_clinsig&site=A,B&sex=female&age=40-79&year=2010-2015&drug=pramipexole,untreated&exclude=secondary"
     state, problems = parse_query(query, options)
     assert problems == []
     assert parse_query(to_query(state, options), options)[0] == state
@@ -33,7 +33,8 @@ def test_defaults_are_left_out_of_the_url(options):
     "sex=unknown",
     "year=1990-2015",
     "def=not_an_outcome",
-    "exclude=pregnancy,nothing",
+    "exclude=kidney",        # one condition alone is too thin a slice: only all secondary causes together
+    "exclude=secondary,nothing",
     "drug=aspirin",
 ])
 def test_values_outside_the_whitelist_are_reset_with_a_message(options, query):
@@ -59,18 +60,19 @@ def test_age_open_top_band(options):
 
 
 def test_english_description(options):
-    state, _ = parse_query("sex=female&site=A,B&age=40-79&exclude=pregnancy,kidney&def=rls_clinsig", options)
+    state, _ = parse_query("sex=female&site=A,B&age=40-79&exclude=secondary&def=rls_clinsig", options)
     text = filters.describe(state, options)
-    assert text.startswith("at sites A or B; women; aged 40–79; excluding pregnancy and CKD or dialysis")
+    assert text.startswith("at sites A or B; women; aged 40–79; excluding pregnancy, CKD or dialysis, "
+                           "iron-deficiency anaemia and antidepressant use")
     assert "Clinically significant RLS" in text
 
 
 def test_counts_match_an_independent_pandas_count(engine, options, participants):
-    state, _ = parse_query("sex=female&site=A,B&age=40-79&exclude=pregnancy,kidney", options)
+    state, _ = parse_query("sex=female&site=A,B&age=40-79&exclude=secondary", options)
     got = cohort.outcome_counts(engine, state, options)
     p = participants
     keep = ((p.sex == "F") & p.site.isin(["A", "B"]) & p.age.between(40, 79) & (p.pregnant != 1)
-            & ~p.kidney_disease.isin(["ckd", "dialysis"]))
+            & ~p.kidney_disease.isin(["ckd", "dialysis"]) & (p.iron_deficiency_anaemia != 1) & (p.antidepressant != 1))
     assert got["n"] == int(keep.sum())
     assert got["cases"] == int(p.loc[keep, "rls_irlssg"].sum())
 
@@ -86,9 +88,10 @@ def test_drug_filter_matches_first_episode(engine, options, demo_dir, participan
 
 
 def test_attrition_accounts_for_everyone(engine, options):
-    state, _ = parse_query("sex=female&age=40-79&exclude=pregnancy", options)
+    state, _ = parse_query("sex=female&age=40-79&exclude=secondary", options)
     steps = cohort.attrition(engine, state, options)
-    assert [s.description for s in steps] == ["All participants loaded", "Women", "Aged 40–79", "Excluding pregnancy"]
+    assert [s.description for s in steps] == ["All participants loaded", "Women", "Aged 40–79", "Excluding pregnancy, "
+                                              "CKD or dialysis, iron-deficiency anaemia and antidepressant use"]
     assert steps[0].remaining - sum(s.removed for s in steps) == steps[-1].remaining
     assert steps[-1].remaining == cohort.outcome_counts(engine, state, options)["n"]
 
