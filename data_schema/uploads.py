@@ -111,23 +111,29 @@ def check_upload(name: str, content: bytes, mapping_name: str | None = None, map
                             "(for example one with only the columns the mapping names), or compress it as .csv.gz.")
     _refuse_mismatch(sniff(content), compression or expected, name_suffix=_suffix(safe_name))
     mapping_safe = _safe_name(mapping_name or "mapping.toml", ".toml") if mapping is not None else None
+    stream, packed, expected, data_name = _unpacked(content, compression, expected, safe_name, limits)
     folder = private_folder(_digest(safe_name, content, mapping_safe, mapping), root)
-    if compression == "zip":
-        member, stream, packed = _zip_stream(content, limits)
-        expected, _, safe_name = _name_kind(member)
-    elif compression == "gzip":
-        stream, packed, safe_name = _gunzip(content), len(content), safe_name[: -len(".gz")]
-    else:
-        stream, packed = _chunks(content), None
     try:
-        size = _write_checked(stream, folder / safe_name, expected, dialect, limits, packed)
+        size = _write_checked(stream, folder / data_name, expected, dialect, limits, packed)
     except UploadRefused:
         _remove_if_empty(folder)
         raise
     mapping_path = folder / mapping_safe if mapping is not None else None
     if mapping_path:
         _atomic_write(mapping_path, [mapping])
-    return CheckedUpload(folder / safe_name, mapping_path, expected, compression, size)
+    return CheckedUpload(folder / data_name, mapping_path, expected, compression, size)
+
+
+def _unpacked(content: bytes, compression: str | None, expected: str | None, name: str,
+              limits: UploadLimits) -> tuple[Iterator[bytes], int | None, str, str]:
+    """A lazy chunk stream of the data file, its compressed size, its expected format and its stored name."""
+    if compression == "zip":
+        member, stream, packed = _zip_stream(content, limits)
+        expected, _, name = _name_kind(member)
+        return stream, packed, expected, name
+    if compression == "gzip":
+        return _gunzip(content), len(content), expected, name[: -len(".gz")]
+    return _chunks(content), None, expected, name
 
 
 def check_mapping(content: bytes, limits: UploadLimits = UploadLimits()) -> _CsvDialect:
@@ -303,8 +309,8 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> Iterator[
             while chunk := fh.read(CHUNK):
                 yield chunk
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError):
-        raise UploadRefused("The file inside the zip archive is damaged, truncated or compressed with an "
-                            "unsupported method; create the archive again with ordinary (deflate) compression.") from None
+        raise UploadRefused("The file inside the zip archive is damaged, truncated or compressed with an unsupported "
+                            "method; create the archive again with ordinary (deflate) compression.") from None
 
 
 def _check_size(unpacked: int, packed: int | None, limits: UploadLimits) -> None:
@@ -362,7 +368,8 @@ def _check_parquet(path: Path, size: int, limits: UploadLimits) -> None:
         meta = pq.read_metadata(path)
         declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     except (pa.ArrowException, OSError, ValueError, IndexError):
-        raise UploadRefused("The Parquet file's footer cannot be read (damaged or truncated); export it again.") from None
+        raise UploadRefused("The Parquet file's footer cannot be read (damaged or truncated); export it "
+                            "again.") from None
     if declared > RATIO_FLOOR and declared > limits.max_ratio * size:
         raise UploadRefused(f"The Parquet file declares more than {limits.max_ratio:g} times its size in uncompressed "
                             "data, which is how compression bombs look; export it with ordinary compression.")

@@ -69,7 +69,7 @@ def write_tally(config, title: str, tally: Counter) -> None:
     """One line on the terminal (outside output capture) with the counts, so the figures can be quoted."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter and capture:
+    if reporter and capture and tally:
         with capture.global_and_fixture_disabled():
             reporter.write_line(f"\n{title}: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
 
@@ -244,7 +244,7 @@ def check_or_refuse(name: str, content: bytes, root: Path) -> str:
     except UploadRefused as refused:
         assert str(refused).strip()
         assert_no_values(str(refused))
-        assert not list(root.rglob(".staged-*"))
+        assert not list(root.iterdir()), "a refused upload left a folder or a partial file"
         return "refused"
     return "accepted"
 

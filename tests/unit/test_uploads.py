@@ -54,7 +54,7 @@ def refused(tmp_path: Path, name: str, content: bytes, *, mapping: bytes | None 
     message = str(info.value)
     assert says in message
     assert SENTINEL not in message and "Traceback" not in message
-    assert not list(tmp_path.rglob(".staged-*")), "a refused upload left a partial file"
+    assert not list(tmp_path.iterdir()), "a refused upload left a folder or a partial file"
     return message
 
 
