@@ -21,6 +21,7 @@ from analyses.prevalence import PrevalenceOptions
 from analyses.registry import ANALYSES, run_analysis
 from analyses.results import AnalysisResult
 from analyses.variables import AnalysisInputError
+from dashboard.settings import load_settings
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
@@ -52,8 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--standard", help="standard population for age standardization (default: all)")
     parser.add_argument("--ties", choices=("breslow", "efron"), default="breslow", help="Cox tie handling")
     parser.add_argument("--filters", default="", help="dashboard query string, e.g. 'sex=female&age=40-79'")
-    parser.add_argument("--min-cell", type=int, default=DEFAULT_MIN_CELL, help="small-cell threshold for this run "
-                        "(0 disables suppression)")
+    parser.add_argument("--min-cell", type=int, help="small-cell threshold for this run (default: the deployment's "
+                        f"dashboard.toml, else {DEFAULT_MIN_CELL}; 0 disables suppression)")
+    parser.add_argument("--no-differencing-guard", dest="differencing", action="store_false", default=None,
+                        help="do not refuse filters whose neighbouring views differ by fewer than --min-cell "
+                        "(for analysts with access to the data; the dashboard never turns it off by itself)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -99,14 +103,21 @@ def _text(result: AnalysisResult, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def _policy(args: argparse.Namespace) -> DisclosurePolicy:
+    """The run's disclosure policy: the flags, else the deployment's dashboard.toml (as the dashboard uses)."""
+    deployment = load_settings([])
+    min_cell = deployment.min_cell if args.min_cell is None else args.min_cell
+    return DisclosurePolicy(min_cell, deployment.differencing if args.differencing is None else args.differencing)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.min_cell < 0:
+        if args.min_cell is not None and args.min_cell < 0:
             raise AnalysisInputError("--min-cell must be 0 or more.")
         opts = _options(args)
         engine = CohortEngine.open(args.data, args.mapping)
-        ctx, problems = AnalysisContext.from_query(engine, args.filters, DisclosurePolicy(args.min_cell))
+        ctx, problems = AnalysisContext.from_query(engine, args.filters, _policy(args))
         started = time.perf_counter()
         result = run_analysis(ctx, args.analysis, opts)
         seconds = time.perf_counter() - started
