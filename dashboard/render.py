@@ -171,31 +171,3 @@ def adjuster_choices(engine: CohortEngine, exclude: tuple[str, ...] = ("sex",)) 
         if name == "age":
             out["age:spline"] = "age (natural spline)"
     return out
-
-
-def gated_table(frame: pd.DataFrame, policy: DisclosurePolicy, percent: tuple[str, ...] = (),
-                decimals: dict[str, int] | None = None, names: dict[str, str] | None = None) -> pd.DataFrame:
-    """A result table for display: proportions in ``percent`` as percentages, other numbers rounded per
-    ``decimals``, counts with thousands separators, and suppressed rows saying "withheld" instead of blanks."""
-    decimals = decimals or {}
-    shown = frame.drop(columns=["suppressed"], errors="ignore").astype(object)
-    hidden = frame["suppressed"].fillna(False).astype(bool) if "suppressed" in frame.columns else \
-        pd.Series(False, index=frame.index)
-    for column in shown.columns:
-        if frame[column].dropna().map(lambda v: isinstance(v, str)).all() and frame[column].notna().any():
-            continue  # a label column: kept as it is, also on withheld rows
-        shown[column] = [_display_value(v, column, percent, decimals) for v in frame[column]]
-        shown.loc[hidden, column] = "withheld"
-    return shown.rename(columns=names or {})
-
-
-def _display_value(value, column: str, percent: tuple[str, ...], decimals: dict[str, int]) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "–"
-    if isinstance(value, (bool, str)):
-        return {True: "yes", False: ""}.get(value, value) if isinstance(value, bool) else value
-    if column in percent:
-        return f"{100 * float(value):.1f}%"
-    if column in decimals:
-        return f"{float(value):,.{decimals[column]}f}"
-    return f"{int(value):,}" if float(value).is_integer() else f"{float(value):,.3g}"

@@ -9,67 +9,32 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analyses import exports
-from analyses.disclosure import DisclosurePolicy
+from analyses import display, exports
 from analyses.figures import Figure
-from analyses.results import AnalysisResult, Estimate, TestResult, software_versions
-from dashboard import render
-
-MEASURE_NAMES = {"crude_or": "Crude OR", "exact_or": "Exact OR", "mh_or": "Mantel–Haenszel OR",
-                 "adjusted_or": "Adjusted OR", "hr": "Hazard ratio",
-                 "standardized_prevalence": "Age-standardized prevalence", "standardized_ratio": "Standardized ratio"}
-
-
-def fmt(value, digits: int = 2) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
-
-
-def fmt_p(p) -> str:
-    if p is None or pd.isna(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+from analyses.results import AnalysisResult, software_versions
 
 
 def estimates_table(result: AnalysisResult, measures: tuple[str, ...] | None = None) -> None:
-    rows = [{"Measure": MEASURE_NAMES.get(e.measure, e.measure), "Comparison": e.label,
-             "Estimate": fmt(e.estimate), "95% CI": f"{fmt(e.ci_low)}–{fmt(e.ci_high)}", "p": fmt_p(e.p_value),
-             "Method": e.method}
-            for e in result.estimates if measures is None or e.measure in measures]
+    rows = display.estimate_rows(result, measures)
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        st.caption(f"{result.caption} Method of each estimate in its row; 95% confidence intervals.")
+        st.caption(display.estimates_caption(result))
 
 
-def test_sentence(test: TestResult | None, subject: str, verdicts: tuple[str, str], name: str) -> None:
-    """A test in words: '<subject> <verdict if p < 0.05, else the other> (<name>: χ² = …, df = …, p = …).'"""
-    if test is None or test.p_value is None or test.statistic is None:
-        return
-    verdict = verdicts[0] if test.p_value < 0.05 else verdicts[1]
-    st.markdown(f"{subject} {verdict} ({name}: χ² = {test.statistic:.2f}, df = {test.df}, "
-                f"p = {fmt_p(test.p_value)}).")
+def test_sentences(result: AnalysisResult) -> None:
+    """The view's tests in words: '<subject> <verdict> (<name>: χ² = …, df = …, p = …).'"""
+    for test in display.stated_tests(result):
+        sentence = display.test_sentence(test)
+        if sentence:
+            st.markdown(sentence)
 
 
-def _percent_metric(column, label: str, e: Estimate | None) -> None:
-    shown = e is not None and e.estimate is not None and e.ci_low is not None and e.ci_high is not None
-    column.metric(label, f"{100 * e.estimate:.1f}%" if shown else "–",
-                  help=f"95% CI {100 * e.ci_low:.1f}–{100 * e.ci_high:.1f}%; {e.method}." if shown else None)
-
-
-def prevalence_summary(result: AnalysisResult) -> None:
-    """Peak age per sex, standardized prevalence per sex and the women/men ratio as metrics."""
-    peaks = result.extra("peak", {})
-    standardized = {e.group: e for e in result.estimates if e.measure == "standardized_prevalence"}
-    ratio = result.estimate("standardized_ratio")
-    columns = st.columns(5)
-    for column, sex in zip(columns, ("women", "men")):
-        peak = peaks.get(sex)
-        column.metric(f"Peak age, {sex}", "–" if peak is None or peak["at_edge"] else f"{peak['age']:g} y",
-                      help="Age of the highest fitted prevalence (none when it is at the edge of the age range).")
-    for column, sex in zip(columns[2:], ("women", "men")):
-        _percent_metric(column, f"Standardized, {sex}", standardized.get(sex))
-    shown = ratio is not None and ratio.estimate is not None and ratio.ci_low is not None
-    columns[4].metric("Women / men", f"{ratio.estimate:.2f}" if shown else "–",
-                      help=f"95% CI {ratio.ci_low:.2f}–{ratio.ci_high:.2f}; {ratio.method}." if shown else None)
+def prevalence_summary(result: AnalysisResult, standard_label: str) -> None:
+    """Peak age per sex, standardized prevalence per sex and the women/men ratio as metrics, and their caption."""
+    metrics = display.prevalence_summary(result)
+    for column, metric in zip(st.columns(len(metrics)), metrics):
+        column.metric(metric.label, metric.value, help=metric.help)
+    st.caption(display.summary_caption(result, standard_label))
 
 
 def how_computed(result: AnalysisResult) -> None:
@@ -110,16 +75,15 @@ def figure_panels(result: AnalysisResult, figures: list[Figure], missing: str) -
         st.info(f"No {missing} can be drawn for this cohort; the notes above say why.", icon=":material/hide_image:")
 
 
-def table_panel(result: AnalysisResult, name: str, policy: DisclosurePolicy, caption: str, **display) -> None:
-    """The result table ``name`` as displayed (``display``: see ``render.gated_table``; suppressed cells spelled
-    out), its caption and its tidy CSV download; nothing when the table is empty."""
-    table = result.table(name)
-    if table.empty:
+def table_panel(result: AnalysisResult, view: display.TableView) -> None:
+    """The result table of ``view`` as displayed (suppressed cells spelled out), its caption and its tidy CSV
+    download; nothing when the table is empty."""
+    if result.table(view.name).empty:
         return
-    st.dataframe(render.gated_table(table, policy, **display), hide_index=True, width="stretch")
-    st.caption(caption)
-    _download("CSV", lambda: exports.table_csv(result, name), f"{exports.file_stem(result, name)}.csv",
-              f"table_{name}", "The tidy result table, with a header naming the cohort")
+    st.dataframe(view.frame(result), hide_index=True, width="stretch")
+    st.caption(view.caption(result))
+    _download("CSV", lambda: exports.table_csv(result, view.name), f"{exports.file_stem(result, view.name)}.csv",
+              f"table_{view.name}", "The tidy result table, with a header naming the cohort")
 
 
 MIME_TYPES = {"png": "image/png", "svg": "image/svg+xml", "csv": "text/csv"}

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analyses.bands import AgeBands
-from analyses.figures.figure import figure_caption
+from analyses.display import TABLE_VIEWS
 from analyses.prevalence import PrevalenceOptions
 from analyses.stats.standardization import standard_populations
 from dashboard import analysis_page, controls, frame, results_view
@@ -30,15 +30,8 @@ result = analysis_page.run(ctx, "prevalence", PrevalenceOptions(outcome, AgeBand
 figures = analysis_page.figures(result)
 
 analysis_page.heading(result)
-results_view.prevalence_summary(result)
-st.caption(figure_caption(result, f"Peak ages and prevalence standardized to the {standards[standard]}",
-                          "Peak of the spline curve on a 0.1-year grid; direct standardization with Fay–Feuer CIs"))
-
+results_view.prevalence_summary(result, standards[standard])
 results_view.figure_panels(result, figures, "prevalence curve")
 st.subheader("Prevalence by age band and sex")
-results_view.table_panel(
-    result, "rows", ctx.policy, figure_caption(result, "Prevalence by age band and sex", "Wilson score 95% CIs"),
-    percent=("prevalence", "ci_low", "ci_high"),
-    names={"sex": "Sex", "age_band": "Age band", "events": "Cases", "prevalence": "Prevalence",
-           "ci_low": "95% CI low", "ci_high": "95% CI high"})
+results_view.table_panel(result, TABLE_VIEWS["prevalence"])
 results_view.how_computed(result)

@@ -5,16 +5,13 @@ import streamlit as st
 
 from analyses.bands import BiomarkerBands
 from analyses.biomarker_risk import BiomarkerRiskOptions
-from analyses.figures.figure import figure_caption
+from analyses.display import TABLE_VIEWS
 from dashboard import analysis_page, controls, frame, render, results_view
 from queries import filters
 
 # Cut points are picked from a fixed grid (no free-text numbers, so bands cannot be slid one unit at a time).
 CUT_POINT_GRID = ("15", "30", "50", "75", "100", "150", "200", "300")
 ALL_DRUGS = "all"
-BAND_COLUMNS = {"band": "Band", "events": "Events", "person_time": "Person-years", "risk": "Risk",
-                "risk_low": "Risk CI low", "risk_high": "Risk CI high", "rate_per_100": "Rate / 100 PY",
-                "rate_low": "Rate CI low", "rate_high": "Rate CI high", "reference": "Reference"}
 
 ctx = frame.current()
 mapping = ctx.engine.info.mapping
@@ -49,19 +46,8 @@ result = analysis_page.run(ctx, "biomarker-risk", BiomarkerRiskOptions(bands, re
 figures = analysis_page.figures(result)
 
 analysis_page.heading(result)
-results_view.table_panel(
-    result, "bands", ctx.policy, figure_caption(result, "Events, person-years, risk and rate by band",
-                                                "Risk with Wilson 95% CIs; rate per 100 person-years with exact "
-                                                "Poisson CIs"),
-    percent=("risk", "risk_low", "risk_high"),
-    decimals={"person_time": 0, "rate_per_100": 2, "rate_low": 2, "rate_high": 2}, names=BAND_COLUMNS)
-band_table = result.table("bands")
+results_view.table_panel(result, TABLE_VIEWS["biomarker-risk"])
 results_view.estimates_table(result)
-if len(band_table) and (~band_table["suppressed"].astype(bool)).sum() >= 2:  # tests only across shown bands
-    results_view.test_sentence(result.test("logrank"), "Event-free survival",
-                               ("differs across bands", "does not differ detectably across bands"), "log-rank")
-    results_view.test_sentence(result.test("proportional_hazards"), "The proportional-hazards assumption",
-                               ("is questionable: hazard ratios may change over time", "is not contradicted"),
-                               "Grambsch–Therneau")
+results_view.test_sentences(result)
 results_view.figure_panels(result, figures, "figure")
 results_view.how_computed(result)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analyses.figures.figure import figure_caption
+from analyses.display import TABLE_VIEWS
 from analyses.odds_ratio import OddsRatioOptions
 from dashboard import analysis_page, controls, frame, render, results_view
 
@@ -27,15 +27,8 @@ result = analysis_page.run(ctx, "odds-ratio",
 figures = analysis_page.figures(result)
 
 analysis_page.heading(result)
-results_view.table_panel(
-    result, "groups", ctx.policy,
-    figure_caption(result, "2×2 table: cases and prevalence by sex", "Prevalence with Wilson score 95% CIs"),
-    percent=("prevalence", "ci_low", "ci_high"),
-    names={"group": "Sex", "events": "Cases", "non_events": "Non-cases", "prevalence": "Prevalence",
-           "ci_low": "95% CI low", "ci_high": "95% CI high"})
+results_view.table_panel(result, TABLE_VIEWS["odds-ratio"])
 results_view.estimates_table(result)
-results_view.test_sentence(result.test("breslow_day"), "The odds ratio",
-                           ("differs across strata", "does not differ detectably across strata"),
-                           "Breslow–Day with Tarone's correction")
+results_view.test_sentences(result)
 results_view.figure_panels(result, figures, "forest plot")
 results_view.how_computed(result)

@@ -1,0 +1,209 @@
+"""How a result is displayed — on the pages, on slides and in the printed report.
+
+Pure formatting (no Streamlit): numbers rounded the same way everywhere, suppressed rows spelled out as "withheld",
+tests stated in words, and the display of each result table (column names, percentages, decimals) defined once.
+Nothing here computes a statistic; every value comes from a result that already passed the disclosure gate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analyses.figures.figure import figure_caption
+from analyses.results import AnalysisResult, Estimate, TestResult
+from analyses.stats.standardization import standard_populations
+
+MEASURE_NAMES = {"crude_or": "Crude OR", "exact_or": "Exact OR", "mh_or": "Mantel–Haenszel OR",
+                 "adjusted_or": "Adjusted OR", "hr": "Hazard ratio",
+                 "standardized_prevalence": "Age-standardized prevalence", "standardized_ratio": "Standardized ratio"}
+
+
+def fmt(value, digits: int = 2) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def fmt_p(p) -> str:
+    if p is None or pd.isna(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def shown(e: Estimate | None) -> bool:
+    """Whether an estimate has a value and both CI limits (a withheld one has None)."""
+    return e is not None and None not in (e.estimate, e.ci_low, e.ci_high)
+
+
+# --- estimates and tests ---------------------------------------------------------------------------------------
+
+def estimate_rows(result: AnalysisResult, measures: tuple[str, ...] | None = None) -> list[dict[str, str]]:
+    """The estimates table as displayed: measure, comparison, estimate, 95% CI, p, method."""
+    return [{"Measure": MEASURE_NAMES.get(e.measure, e.measure), "Comparison": e.label,
+             "Estimate": fmt(e.estimate), "95% CI": f"{fmt(e.ci_low)}–{fmt(e.ci_high)}", "p": fmt_p(e.p_value),
+             "Method": e.method}
+            for e in result.estimates if measures is None or e.measure in measures]
+
+
+def estimates_caption(result: AnalysisResult) -> str:
+    return f"{result.caption} Method of each estimate in its row; 95% confidence intervals."
+
+
+@dataclass(frozen=True)
+class TestWording:
+    subject: str
+    verdicts: tuple[str, str]  # when p < 0.05, otherwise
+    name: str
+
+
+TEST_WORDING = {
+    "breslow_day": TestWording("The odds ratio", ("differs across strata", "does not differ detectably across strata"),
+                               "Breslow–Day with Tarone's correction"),
+    "logrank": TestWording("Event-free survival", ("differs across bands", "does not differ detectably across bands"),
+                           "log-rank"),
+    "proportional_hazards": TestWording("The proportional-hazards assumption",
+                                        ("is questionable: hazard ratios may change over time", "is not contradicted"),
+                                        "Grambsch–Therneau"),
+}
+
+
+def stated_tests(result: AnalysisResult) -> list[TestResult]:
+    """The tests a view states in words: Breslow–Day for odds ratios; for bands, log-rank and the PH check, and only
+    when at least two bands are shown (a test across one shown band would speak for the withheld ones)."""
+    names = {"odds-ratio": ("breslow_day",), "biomarker-risk": ("logrank", "proportional_hazards")}
+    tests = [t for t in (result.test(n) for n in names.get(result.analysis, ())) if t is not None]
+    if result.analysis == "biomarker-risk":
+        bands = result.table("bands")
+        if len(bands) == 0 or (~bands["suppressed"].astype(bool)).sum() < 2:
+            return []
+    return tests
+
+
+def test_verdict(test: TestResult) -> str | None:
+    """'<subject> <verdict>' for a test with a p-value, else None."""
+    wording = TEST_WORDING[test.test]
+    if test.p_value is None or test.statistic is None:
+        return None
+    return f"{wording.subject} {wording.verdicts[0] if test.p_value < 0.05 else wording.verdicts[1]}"
+
+
+def test_sentence(test: TestResult | None) -> str | None:
+    """'<subject> <verdict> (<name>: χ² = …, df = …, p = …).', or None when the test has no value."""
+    verdict = None if test is None else test_verdict(test)
+    if verdict is None:
+        return None
+    return (f"{verdict} ({TEST_WORDING[test.test].name}: χ² = {test.statistic:.2f}, df = {test.df}, "
+            f"p = {fmt_p(test.p_value)}).")
+
+
+# --- prevalence summary ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Metric:
+    """One summary number as displayed, with its 95% CI and what it is (the metric's help text)."""
+
+    label: str
+    value: str
+    ci: str = ""
+    note: str = ""
+
+    @property
+    def help(self) -> str | None:
+        return f"95% CI {self.ci}; {self.note}." if self.ci else (self.note or None)
+
+
+PEAK_NOTE = "Age of the highest fitted prevalence (none when it is at the edge of the age range)."
+
+
+def prevalence_summary(result: AnalysisResult) -> list[Metric]:
+    """Peak age per sex, standardized prevalence per sex and the women/men ratio."""
+    peaks = result.extra("peak", {})
+    metrics = [Metric(f"Peak age, {sex}", "–" if peaks.get(sex) is None or peaks[sex]["at_edge"]
+                      else f"{peaks[sex]['age']:g} y", note=PEAK_NOTE) for sex in ("women", "men")]
+    standardized = {e.group: e for e in result.estimates if e.measure == "standardized_prevalence"}
+    for sex in ("women", "men"):
+        e = standardized.get(sex)
+        metrics.append(Metric(f"Standardized, {sex}", f"{100 * e.estimate:.1f}%", f"{100 * e.ci_low:.1f}–"
+                              f"{100 * e.ci_high:.1f}%", e.method) if shown(e) else Metric(f"Standardized, {sex}", "–"))
+    ratio = result.estimate("standardized_ratio")
+    metrics.append(Metric("Women / men", f"{ratio.estimate:.2f}", f"{ratio.ci_low:.2f}–{ratio.ci_high:.2f}",
+                          ratio.method) if shown(ratio) else Metric("Women / men", "–"))
+    return metrics
+
+
+def summary_caption(result: AnalysisResult, standard_label: str | None = None) -> str:
+    """The caption of the prevalence summary, naming the standard population (from the estimates if not given)."""
+    if standard_label is None:
+        name = next((e.standard for e in result.estimates if e.standard), None)
+        standard_label = standard_populations()[name].label if name else "chosen standard population"
+    return figure_caption(result, f"Peak ages and prevalence standardized to the {standard_label}",
+                          "Peak of the spline curve on a 0.1-year grid; direct standardization with Fay–Feuer CIs")
+
+
+# --- result tables ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TableView:
+    """How one result table is displayed: its heading, the method in its caption and the column formats."""
+
+    name: str
+    what: str
+    method: str
+    percent: tuple[str, ...] = ()
+    decimals: tuple[tuple[str, int], ...] = ()
+    names: tuple[tuple[str, str], ...] = ()
+
+    def frame(self, result: AnalysisResult) -> pd.DataFrame:
+        return gated_table(result.table(self.name), self.percent, dict(self.decimals), dict(self.names))
+
+    def caption(self, result: AnalysisResult) -> str:
+        return figure_caption(result, self.what, self.method)
+
+
+TABLE_VIEWS = {
+    "odds-ratio": TableView(
+        "groups", "2×2 table: cases and prevalence by sex", "Prevalence with Wilson score 95% CIs",
+        percent=("prevalence", "ci_low", "ci_high"),
+        names=(("group", "Sex"), ("events", "Cases"), ("non_events", "Non-cases"), ("prevalence", "Prevalence"),
+               ("ci_low", "95% CI low"), ("ci_high", "95% CI high"))),
+    "prevalence": TableView(
+        "rows", "Prevalence by age band and sex", "Wilson score 95% CIs", percent=("prevalence", "ci_low", "ci_high"),
+        names=(("sex", "Sex"), ("age_band", "Age band"), ("events", "Cases"), ("prevalence", "Prevalence"),
+               ("ci_low", "95% CI low"), ("ci_high", "95% CI high"))),
+    "biomarker-risk": TableView(
+        "bands", "Events, person-years, risk and rate by band",
+        "Risk with Wilson 95% CIs; rate per 100 person-years with exact Poisson CIs",
+        percent=("risk", "risk_low", "risk_high"),
+        decimals=(("person_time", 0), ("rate_per_100", 2), ("rate_low", 2), ("rate_high", 2)),
+        names=(("band", "Band"), ("events", "Events"), ("person_time", "Person-years"), ("risk", "Risk"),
+               ("risk_low", "Risk CI low"), ("risk_high", "Risk CI high"), ("rate_per_100", "Rate / 100 PY"),
+               ("rate_low", "Rate CI low"), ("rate_high", "Rate CI high"), ("reference", "Reference"))),
+}
+
+
+def gated_table(frame: pd.DataFrame, percent: tuple[str, ...] = (), decimals: dict[str, int] | None = None,
+                names: dict[str, str] | None = None) -> pd.DataFrame:
+    """A result table for display: proportions in ``percent`` as percentages, other numbers rounded per
+    ``decimals``, counts with thousands separators, and suppressed rows saying "withheld" instead of blanks."""
+    decimals = decimals or {}
+    table = frame.drop(columns=["suppressed"], errors="ignore").astype(object)
+    hidden = frame["suppressed"].fillna(False).astype(bool) if "suppressed" in frame.columns else \
+        pd.Series(False, index=frame.index)
+    for column in table.columns:
+        if frame[column].dropna().map(lambda v: isinstance(v, str)).all() and frame[column].notna().any():
+            continue  # a label column: kept as it is, also on withheld rows
+        table[column] = [_display_value(v, column, percent, decimals) for v in frame[column]]
+        table.loc[hidden, column] = "withheld"
+    return table.rename(columns=names or {})
+
+
+def _display_value(value, column: str, percent: tuple[str, ...], decimals: dict[str, int]) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    if isinstance(value, (bool, str)):
+        return {True: "yes", False: ""}.get(value, value) if isinstance(value, bool) else value
+    if column in percent:
+        return f"{100 * float(value):.1f}%"
+    if column in decimals:
+        return f"{float(value):,.{decimals[column]}f}"
+    return f"{int(value):,}" if float(value).is_integer() else f"{float(value):,.3g}"
