@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make run   - virtual environment, dependencies, demo extract, dashboard on http://localhost:8501
-#   make test  - the same plus test dependencies (and Debian's chromium for browser tests), then the whole suite
+#   make test  - the same plus test dependencies (and Debian's chromium and ghostscript for browser tests), then the
+#                whole suite
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -31,11 +32,12 @@ demo: $(DEMO)/participants.parquet
 run: install demo
 	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
 
-# Debian's chromium for the browser tests (no browser download); installed when missing and running as root.
+# Debian's chromium for the browser tests (no browser download) and Ghostscript to picture the printed report's
+# pages; installed when missing and running as root.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is missing: install Debian's chromium package (sudo apt-get install chromium)"; exit 1; fi; }
+	@{ command -v chromium && command -v gs; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ghostscript >/dev/null; \
+	  else echo "chromium or gs is missing: install Debian's chromium and ghostscript packages (sudo apt-get install chromium ghostscript)"; exit 1; fi; }
 
 test: install-dev demo browser
 	$(PY) -m pytest

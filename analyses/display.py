@@ -122,9 +122,9 @@ def prevalence_summary(result: AnalysisResult) -> list[Metric]:
                       else f"{peaks[sex]['age']:g} y", note=PEAK_NOTE) for sex in ("women", "men")]
     standardized = {e.group: e for e in result.estimates if e.measure == "standardized_prevalence"}
     for sex in ("women", "men"):
-        e = standardized.get(sex)
-        metrics.append(Metric(f"Standardized, {sex}", f"{100 * e.estimate:.1f}%", f"{100 * e.ci_low:.1f}–"
-                              f"{100 * e.ci_high:.1f}%", e.method) if shown(e) else Metric(f"Standardized, {sex}", "–"))
+        e, label = standardized.get(sex), f"Standardized, {sex}"
+        metrics.append(Metric(label, f"{100 * e.estimate:.1f}%", f"{100 * e.ci_low:.1f}–{100 * e.ci_high:.1f}%",
+                              e.method) if shown(e) else Metric(label, "–"))
     ratio = result.estimate("standardized_ratio")
     metrics.append(Metric("Women / men", f"{ratio.estimate:.2f}", f"{ratio.ci_low:.2f}–{ratio.ci_high:.2f}",
                           ratio.method) if shown(ratio) else Metric("Women / men", "–"))

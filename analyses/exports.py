@@ -17,7 +17,7 @@ import pandas as pd
 import vl_convert as vlc
 
 from analyses.figures import Figure
-from analyses.results import AnalysisResult, software_versions
+from analyses.results import AnalysisResult, CohortSummary, software_versions
 
 PNG_PPI = 200
 # vl-convert's bundled Vega-Lite version matching Altair's schema, e.g. "v6_4".
@@ -77,5 +77,10 @@ def frame_csv(result: AnalysisResult, table: pd.DataFrame, today: dt.date | None
 def file_stem(result: AnalysisResult, part: str) -> str:
     """``odds-ratio_forest_35b4737e_3f2a`` — analysis, part, data hash and a short hash of the filters, so files
     from two cohorts or two filter states do not collide."""
-    filters = hashlib.sha256(result.cohort.filters.encode()).hexdigest()[:4]
-    return f"{result.analysis}_{part}_{result.cohort.data_hash[:8]}_{filters}"
+    return cohort_stem(result.cohort, result.analysis, part)
+
+
+def cohort_stem(cohort: CohortSummary, name: str, part: str) -> str:
+    """``<name>_<part>_<data hash>_<filters hash>``, for files made from one cohort and filter state."""
+    filters = hashlib.sha256(cohort.filters.encode()).hexdigest()[:4]
+    return f"{name}_{part}_{cohort.data_hash[:8]}_{filters}"

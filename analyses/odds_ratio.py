@@ -278,4 +278,5 @@ def _result(ctx, opts, outcome, exposure, n, estimates, tests, notes, formulas, 
     return AnalysisResult("odds-ratio", f"Odds ratio of {label} by {opts.exposure}", cohort,
                           n if not ctx.policy.is_small(n) else None, tuple(estimates), tuple(tests), tuple(notes),
                           tables, caption, methods, tuple(formulas), (sql,),
-                          (("outcome", outcome), ("exposure", opts.exposure), ("stratified_by", opts.strata)))
+                          (("outcome", outcome), ("outcome_label", label), ("exposure", opts.exposure),
+                           ("stratified_by", opts.strata)))

@@ -1,0 +1,108 @@
+"""The "Export all" deck of the demo extract, opened with python-pptx: the title slide, one slide per figure with a
+picture of at least 200 ppi and its footnote, native tables holding the pages' cells, the methods in the notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+from analyses import display
+from analyses.figures import figures_for
+from analyses.report.content import cell_text
+from analyses.results import software_versions
+from tests.report.conftest import (all_texts, pictures, ppi, shape, slides_titled, table_records, table_rows,
+                                   title)
+
+ANALYSES = ("odds-ratio", "prevalence", "biomarker-risk")
+
+
+def test_title_slide_names_cohort_filters_n_hash_date_software_and_threshold(demo_build):
+    slide = demo_build.deck.slides[0]
+    text = shape(slide, "Cohort").text_frame.text
+    cohort = demo_build.result("odds-ratio").cohort
+    assert title(slide) == "Cohort analyses"
+    assert f"Cohort: {cohort.label}" in text and "Filters: all participants" in text
+    assert f"Data hash: {cohort.data_hash}" in text and f"Date: {dt.date.today().isoformat()}" in text
+    assert f"statsmodels {software_versions()['statsmodels']}" in text
+    assert "Small-cell threshold: 11. Counts from 1 to 10 are shown as <11" in text
+    n_line = next(line for line in text.splitlines() if line.startswith("N: "))
+    assert "Table 1: Women 10,432, Men 9,568" in n_line
+    assert f"{demo_build.result('odds-ratio').title}: 20,000" in n_line
+    assert f"{demo_build.result('biomarker-risk').title}: {demo_build.result('biomarker-risk').n:,}" in n_line
+
+
+def test_one_slide_per_figure_each_with_a_picture_of_at_least_200_ppi_and_its_footnote(demo_build):
+    deck = demo_build.deck
+    figures = [(r, f) for r in map(demo_build.result, ANALYSES) for f in figures_for(r)]
+    with_pictures = [s for s in deck.slides if pictures(s)]
+    assert len(figures) == len(with_pictures) == 6
+    for slide, (result, figure) in zip(with_pictures, figures):
+        (picture,) = pictures(slide)
+        assert picture.name == f"Figure: {figure.key}"
+        assert picture.image.content_type == "image/png" and picture.image.dpi == (200, 200)
+        assert 200 <= ppi(picture) < 600, (figure.key, ppi(picture))
+        assert 0 <= picture.left and picture.left + picture.width <= deck.slide_width
+        assert 0 <= picture.top and picture.top + picture.height <= shape(slide, "Footnote").top
+        footnote = shape(slide, "Footnote").text_frame.text
+        assert footnote.startswith(figure.caption) and "N = " in footnote and "Counts below 11 are withheld" in footnote
+        assert all(f"Note: {note}" in footnote for note in result.notes)
+
+
+def test_figure_slide_titles_state_the_finding(demo_build):
+    forest, curve, standardized, effects, dose, km = [s for s in demo_build.deck.slides if pictures(s)]
+    adjusted = demo_build.result("odds-ratio").estimate("adjusted_or")
+    assert title(forest) == (f"Women had {adjusted.estimate:.2f} times the odds of RLS (four IRLSSG criteria) as men "
+                             f"(adjusted OR; 95% CI {adjusted.ci_low:.2f}–{adjusted.ci_high:.2f})")
+    peak = demo_build.result("prevalence").extra("peak")
+    assert title(curve) == (f"Prevalence of RLS (four IRLSSG criteria) peaked at {peak['women']['age']:g} years in "
+                            f"women and {peak['men']['age']:g} years in men")
+    assert title(standardized).startswith("Age-standardized prevalence ") and "women/men" in title(standardized)
+    assert title(effects).startswith("Hazard of augmentation in band <50 was ")
+    assert title(dose) == figures_for(demo_build.result("biomarker-risk"))[1].title  # no estimate: its own title
+    assert title(km).startswith("Event-free survival ") and "(log-rank p = " in title(km)
+
+
+def test_tables_are_native_tables_with_the_cells_the_pages_show(demo_build):
+    deck = demo_build.deck
+    for analysis in ANALYSES:
+        result = demo_build.result(analysis)
+        view = display.TABLE_VIEWS[analysis]
+        slides = slides_titled(deck, view.what[0].upper() + view.what[1:])
+        records = [r for s in slides for r in table_records(s)]
+        expected = [{k: cell_text(v) for k, v in r.items()} for r in view.frame(result).to_dict("records")]
+        assert records == expected, analysis
+        assert all(table_rows(s)[0] == list(view.frame(result).columns) for s in slides)  # header on every part
+    (estimates,) = slides_titled(deck, "Odds ratios: crude")
+    assert table_records(estimates) == display.estimate_rows(demo_build.result("odds-ratio"))
+    footnote = shape(estimates, "Footnote").text_frame.text
+    assert footnote.startswith("The odds ratio does not differ detectably across strata (Breslow–Day")
+
+
+def test_table_one_runs_over_slides_with_its_header_repeated(demo_build):
+    slides = slides_titled(demo_build.deck, "Table 1: baseline characteristics by sex")
+    assert len(slides) >= 2 and title(slides[1]).endswith("(continued)")
+    headers = {tuple(table_rows(s)[0]) for s in slides}
+    assert headers == {("Variable", "Level", "Women (N = 10,432)", "Men (N = 9,568)", "SMD")}
+    cells = pd.DataFrame([r for s in slides for r in table_records(s)])
+    assert len(cells) == len(demo_build.report.sections[0].blocks[0].frame)
+    assert cells.iloc[0]["Level"] == "mean (SD)"
+
+
+def test_speaker_notes_carry_the_methods_of_the_analysis_on_every_slide(demo_build):
+    by_title = {r.title: r for r in map(demo_build.result, ANALYSES)}
+    slides = list(demo_build.deck.slides)[1:]
+    methods = [s.notes_slide.notes_text_frame.text for s in slides]
+    for result in by_title.values():
+        carrying = [m for m in methods if m.startswith(result.methods)]
+        assert carrying and all(f"Model: {f}" in m for m in carrying for f in result.formulas)
+    assert all(m for m in methods)
+
+
+def test_slide_count_title_figures_and_table_parts(demo_build):
+    deck = demo_build.deck
+    table_slides = [s for s in deck.slides if shape(s, "Table") is not None]
+    assert len(deck.slides) == 1 + 6 + len(table_slides)
+    assert len(table_slides) == len(slides_titled(deck, "Table 1")) + 7  # 2×2, ORs, summary, 2 × bands, band, HRs
+    assert not [t for t in all_texts(deck) if re.search(r"\b(nan|None|NaN)\b", t)]

@@ -1,0 +1,64 @@
+"""Slide titles state the finding from the result's estimates, and fall back to the figure's title when the estimate
+is withheld (results with estimates removed, as the disclosure gate leaves them)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from analyses.figures import figures_for
+from analyses.report.headlines import headline
+
+
+def _figure(result, key: str):
+    return next(f for f in figures_for(result) if f.key == key)
+
+
+def _without(result, *measures: str):
+    return replace(result, estimates=tuple(e for e in result.estimates if e.measure not in measures))
+
+
+def test_odds_ratio_title_prefers_the_adjusted_then_the_mantel_haenszel_then_the_crude_or(demo_build):
+    result = demo_build.result("odds-ratio")
+    forest = _figure(result, "forest")
+    mh, crude = result.estimate("mh_or"), result.estimate("crude_or")
+    assert headline(result, forest).endswith(")") and "(adjusted OR; 95% CI " in headline(result, forest)
+    no_adjusted = _without(result, "adjusted_or")
+    assert headline(no_adjusted, forest) == (f"Women had {mh.estimate:.2f} times the odds of RLS (four IRLSSG "
+                                             f"criteria) as men (Mantel–Haenszel OR; 95% CI {mh.ci_low:.2f}–"
+                                             f"{mh.ci_high:.2f})")
+    assert f"{crude.estimate:.2f} times" in headline(_without(result, "adjusted_or", "mh_or"), forest)
+    withheld = replace(result, estimates=tuple(replace(e, estimate=None) for e in result.estimates))
+    assert headline(withheld, forest) == forest.title
+
+
+def test_prevalence_titles_name_interior_peaks_and_standardized_levels(demo_build):
+    result = demo_build.result("prevalence")
+    curve, standardized = _figure(result, "curve"), _figure(result, "standardized")
+    peaks = result.extra("peak")
+    edge = replace(result, extras=tuple((k, {**v, "men": {**v["men"], "at_edge": True}} if k == "peak" else v)
+                                        for k, v in result.extras))
+    assert headline(edge, curve) == (f"Prevalence of RLS (four IRLSSG criteria) peaked at {peaks['women']['age']:g} "
+                                     "years in women")
+    no_peaks = replace(result, extras=tuple((k, {} if k == "peak" else v) for k, v in result.extras))
+    assert headline(no_peaks, curve) == curve.title
+    women, men = (next(e for e in result.estimates if e.group == g) for g in ("women", "men"))
+    ratio = result.estimate("standardized_ratio")
+    assert headline(result, standardized) == (
+        f"Age-standardized prevalence {100 * women.estimate:.1f}% in women vs {100 * men.estimate:.1f}% in men; "
+        f"women/men {ratio.estimate:.2f} (95% CI {ratio.ci_low:.2f}–{ratio.ci_high:.2f})")
+    assert "women/men" not in headline(_without(result, "standardized_ratio"), standardized)
+
+
+def test_biomarker_titles_take_the_lowest_band_with_a_shown_hazard_ratio(demo_build):
+    result = demo_build.result("biomarker-risk")
+    effects, km = _figure(result, "effects"), _figure(result, "km")
+    first_band_hidden = replace(result, estimates=tuple(e for e in result.estimates
+                                                        if not (e.measure == "hr" and e.band == "<50")))
+    second = first_band_hidden.estimate("hr", "50-75")
+    assert headline(first_band_hidden, effects) == (
+        f"Hazard of augmentation in band 50-75 was {second.estimate:.2f} times that in band >=100 (Cox HR; 95% CI "
+        f"{second.ci_low:.2f}–{second.ci_high:.2f})")
+    assert headline(_without(result, "hr"), effects) == effects.title
+    one_band = replace(result, tables=tuple((n, t.assign(suppressed=t.index > 0) if n == "bands" else t)
+                                            for n, t in result.tables))
+    assert headline(one_band, km) == km.title  # a test across one shown band would speak for the withheld ones
