@@ -1,4 +1,5 @@
-"""``python -m analyses {odds-ratio,prevalence,biomarker-risk}``: the dashboard's analyses, headless.
+"""``python -m analyses {odds-ratio,prevalence,biomarker-risk}``: the dashboard's analyses, headless;
+``python -m analyses report``: their slide deck (PPTX) or printable report (HTML).
 
 ``--filters`` takes the dashboard URL's query string, so a view reproduces from its link. ``--json`` prints one
 JSON object (the contract is in the README). Exit codes: 0 done (notes may say an estimate was withheld);
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from analyses.bands import AgeBands, BandError, BiomarkerBands, parse_numbers
@@ -19,6 +21,8 @@ from analyses.disclosure import DEFAULT_MIN_CELL, DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
 from analyses.registry import ANALYSES, run_analysis
+from analyses.report import Unavailable, build_report, deck_bytes, html_bytes, run_page_analyses
+from analyses.report.output import checked_output, write_atomically
 from analyses.results import AnalysisResult
 from analyses.variables import AnalysisInputError
 from dashboard.settings import load_settings
@@ -34,7 +38,9 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analyses", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m analyses", description=__doc__.splitlines()[0],
+                                     epilog="python -m analyses report --help: the slide deck or printable report "
+                                     "of all three analyses.")
     parser.add_argument("analysis", choices=list(ANALYSES))
     parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
     parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
@@ -53,13 +59,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--standard", help="standard population for age standardization (default: all)")
     parser.add_argument("--ties", choices=("breslow", "efron"), default="breslow", help="Cox tie handling")
     parser.add_argument("--filters", default="", help="dashboard query string, e.g. 'sex=female&age=40-79'")
+    _policy_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-cell", type=int, help="small-cell threshold for this run (default: the deployment's "
                         f"dashboard.toml, else {DEFAULT_MIN_CELL}; 0 disables suppression)")
     parser.add_argument("--no-differencing-guard", dest="differencing", action="store_false", default=None,
                         help="do not refuse filters whose neighbouring views differ by fewer than --min-cell "
                         "(for analysts with access to the data; the dashboard never turns it off by itself)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    return parser
 
 
 def _numbers(flag: str, text: str, kind: type, example: str) -> tuple:
@@ -110,17 +120,33 @@ def _policy(args: argparse.Namespace) -> DisclosurePolicy:
     return DisclosurePolicy(min_cell, deployment.differencing if args.differencing is None else args.differencing)
 
 
+def _report_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analyses report", description="The slide deck (PPTX) or "
+                                     "printable report (one self-contained HTML file) of the three analyses, with "
+                                     "the dashboard pages' default options.")
+    parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
+    parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
+    parser.add_argument("--filters", default="", help="dashboard query string, e.g. 'sex=female&age=40-79'")
+    parser.add_argument("--format", choices=("pptx", "html"), required=True, help="slide deck or printable report")
+    parser.add_argument("--out", type=Path, required=True, help="the file to write (never an input)")
+    _policy_arguments(parser)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["report"]:
+        args = _report_parser().parse_args(argv[1:])
+        return guarded(lambda: _report(args))
     args = _parser().parse_args(argv)
+    return guarded(lambda: _analysis(args))
+
+
+def guarded(work: Callable[[], int]) -> int:
+    """Run ``work`` with the CLI's error handling: exit 2 with one line for arguments or data that cannot be used,
+    3 for anything else; never a traceback, never a data value."""
     try:
-        if args.min_cell is not None and args.min_cell < 0:
-            raise AnalysisInputError("--min-cell must be 0 or more.")
-        opts = _options(args)
-        engine = CohortEngine.open(args.data, args.mapping)
-        ctx, problems = AnalysisContext.from_query(engine, args.filters, _policy(args))
-        started = time.perf_counter()
-        result = run_analysis(ctx, args.analysis, opts)
-        seconds = time.perf_counter() - started
+        return work()
     except (AnalysisInputError, BandError, MappingError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
@@ -134,7 +160,51 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Internal error ({type(exc).__name__}); no data values are shown. Please report this.",
               file=sys.stderr)
         return 3
+
+
+def _context(args: argparse.Namespace) -> tuple[AnalysisContext, list[str]]:
+    """The cohort and the filters of this run, and the filter values it dropped (the cohort does not have them)."""
+    engine = CohortEngine.open(args.data, args.mapping)
+    return AnalysisContext.from_query(engine, args.filters, _policy(args))
+
+
+def _tell(problems: list[str]) -> None:
     for problem in problems:
         print(f"Filter: {problem}", file=sys.stderr)
-    print(result.to_json() if args.json else _text(result, seconds))
+
+
+def _check_min_cell(args: argparse.Namespace) -> None:
+    if args.min_cell is not None and args.min_cell < 0:
+        raise AnalysisInputError("--min-cell must be 0 or more.")
+
+
+def _analysis(args: argparse.Namespace) -> int:
+    _check_min_cell(args)
+    opts = _options(args)
+    ctx, problems = _context(args)
+    started = time.perf_counter()
+    result = run_analysis(ctx, args.analysis, opts)
+    _tell(problems)
+    print(result.to_json() if args.json else _text(result, time.perf_counter() - started))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """All three analyses → one deck or report, written atomically; analyses the filters do not allow are named
+    on stderr and shown as such in the file; none at all is an error (nothing is written)."""
+    _check_min_cell(args)
+    out = checked_output(args.out, args.format, args.data, args.mapping)
+    ctx, problems = _context(args)
+    started = time.perf_counter()
+    items = run_page_analyses(ctx)
+    _tell(problems)
+    for item in items:
+        if isinstance(item, Unavailable):
+            print(f"Not shown: {item.title}: {item.message}", file=sys.stderr)
+    if all(isinstance(item, Unavailable) for item in items):
+        raise AnalysisInputError("None of the analyses can be shown for these filters; no file was written.")
+    report = build_report(ctx.cohort(), items)
+    content = deck_bytes(report) if args.format == "pptx" else html_bytes(report)
+    write_atomically(out, content)
+    print(f"Wrote {out} ({len(content):,} bytes) in {time.perf_counter() - started:.1f} s.")
     return 0

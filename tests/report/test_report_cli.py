@@ -1,0 +1,163 @@
+"""``python -m analyses report`` as a subprocess, on the demo extract and on the mapped one-file cohort, both formats:
+the numbers in slide titles and tables equal the analyses' own ``--json`` for the same filters; inputs are never
+overwritten; errors exit 2 with one line and no file; the file appears in one step (no temporary file left).
+
+Every run loads its source (a few seconds), so all runs start at once and each test waits for the ones it reads.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pptx import Presentation
+
+from tests.report.conftest import pictures, slides_titled, table_records, title
+
+REPO = Path(__file__).resolve().parents[2]
+COHORT = REPO / "tests" / "reference" / "data" / "demo_cohort.csv"
+MAPPING = COHORT.with_suffix(".toml")
+FILTERS = "sex=female,male&age=30-79"
+TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def _invoke(args: list[str]) -> Run:
+    proc = subprocess.run([sys.executable, "-m", "analyses", *args], cwd=REPO, capture_output=True, text=True,
+                          encoding="utf-8", timeout=TIMEOUT)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("reports")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """A copy of the mapped cohort for the refusal cases (a regression would write there, not into the repo)."""
+    folder = tmp_path_factory.mktemp("inputs")
+    for source in (COHORT, MAPPING):
+        shutil.copy(source, folder / source.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(demo_dir, out, inputs) -> dict[str, Future]:
+    extract = ["--data", str(demo_dir), "--filters", FILTERS]
+    cohort = ["--data", str(COHORT), "--mapping", str(MAPPING), "--no-differencing-guard"]
+    copy = ["--data", str(inputs / COHORT.name), "--mapping", str(inputs / MAPPING.name)]
+    commands = {
+        "demo_pptx": ["report", *extract, "--format", "pptx", "--out", str(out / "demo.pptx")],
+        "demo_html": ["report", *extract, "--format", "html", "--out", str(out / "demo.html")],
+        "cohort_pptx": ["report", *cohort, "--format", "pptx", "--out", str(out / "cohort.pptx")],
+        "cohort_html": ["report", *cohort, "--format", "html", "--out", str(out / "cohort.html")],
+        "or_json": ["odds-ratio", *extract, "--json"],
+        "prevalence_json": ["prevalence", *extract, "--json", "--standard", "esp2013"],
+        "risk_json": ["biomarker-risk", *extract, "--json"],
+        "next_to_input": ["report", *copy, "--format", "html", "--out", str(inputs / "demo_cohort.html")],
+        "into_extract": ["report", "--data", str(demo_dir), "--format", "pptx", "--out", str(demo_dir / "r.pptx")],
+        "over_source": ["report", *copy, "--format", "pptx", "--out", str(inputs / COHORT.name)],
+        "wrong_suffix": ["report", *copy, "--format", "pptx", "--out", str(out / "deck.html")],
+        "refused": ["report", "--data", str(COHORT), "--mapping", str(MAPPING), "--format", "pptx",
+                    "--out", str(out / "refused.pptx")],
+    }
+    pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
+    futures = {name: pool.submit(_invoke, args) for name, args in commands.items()}
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def done(runs, name: str, code: int = 0) -> Run:
+    run = runs[name].result()
+    assert run.code == code, f"{name}: exit {run.code}\n{run.stderr[-2000:]}"
+    assert "Traceback" not in run.stdout + run.stderr
+    return run
+
+
+def deck(path: Path):
+    return Presentation(io.BytesIO(path.read_bytes()))
+
+
+def test_deck_and_report_of_the_demo_extract_are_written(runs, out):
+    for name, file in (("demo_pptx", "demo.pptx"), ("demo_html", "demo.html")):
+        assert done(runs, name).stdout.startswith(f"Wrote {out / file} (")
+    slides = deck(out / "demo.pptx").slides
+    assert title(slides[0]) == "Cohort analyses" and len([s for s in slides if pictures(s)]) == 6
+    html = (out / "demo.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.count("data:image/png;base64,") == 6
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def test_numbers_on_the_slides_equal_the_analyses_json(runs, out):
+    done(runs, "demo_pptx")
+    presentation = deck(out / "demo.pptx")
+    slides = presentation.slides
+    odds, prevalence, risk = (json.loads(done(runs, n).stdout) for n in ("or_json", "prevalence_json", "risk_json"))
+    adjusted = next(e for e in odds["estimates"] if e["measure"] == "adjusted_or")
+    assert any(title(s).startswith(f"Women had {adjusted['estimate']:.2f} times the odds") and
+               f"95% CI {adjusted['ci_low']:.2f}–{adjusted['ci_high']:.2f})" in title(s) for s in slides)
+    (groups,) = slides_titled(presentation, "2×2 table")
+    assert [(r["Sex"], r["Cases"], r["n"], r["Prevalence"]) for r in table_records(groups)] == [
+        (g["group"], f"{g['events']:,}", f"{g['n']:,}", f"{100 * g['prevalence']:.1f}%") for g in odds["groups"]]
+    (estimates,) = slides_titled(presentation, "Odds ratios: crude")
+    assert [(r["Estimate"], r["95% CI"]) for r in table_records(estimates)] == [
+        (f"{e['estimate']:.2f}", f"{e['ci_low']:.2f}–{e['ci_high']:.2f}") for e in odds["estimates"]]
+    rows = [r for s in slides_titled(presentation, "Prevalence by age band and sex") for r in table_records(s)]
+    assert [(r["Age band"], r["Cases"], r["n"]) for r in rows] == [
+        (p["age_band"], f"{p['events']:,}", f"{p['n']:,}") for p in prevalence["rows"]]
+    women, men = (next(e for e in prevalence["estimates"] if e["group"] == g) for g in ("women", "men"))
+    assert any(title(s).startswith(f"Age-standardized prevalence {100 * women['estimate']:.1f}% in women vs "
+                                   f"{100 * men['estimate']:.1f}% in men") for s in slides)
+    (bands,) = slides_titled(presentation, "Events, person-years")
+    assert [(r["Band"], r["n"], r["Events"]) for r in table_records(bands)] == [
+        (b["band"], f"{b['n']:,}", f"{b['events']:,}") for b in risk["bands"]]
+    hr = next(e for e in risk["estimates"] if e["measure"] == "hr" and e["band"] == "<50")
+    assert any(title(s).startswith(f"Hazard of augmentation in band <50 was {hr['estimate']:.2f} times")
+               for s in slides)
+
+
+def test_mapped_one_file_cohort_in_both_formats(runs, out):
+    done(runs, "cohort_pptx")
+    slides = deck(out / "cohort.pptx").slides
+    text = "\n".join(sh.text_frame.text for sh in slides[0].shapes if sh.has_text_frame)
+    assert "Cohort: demo_cohort.csv" in text and "N: Odds ratio of RLS (four IRLSSG criteria) by sex: 10,000" in text
+    assert len([s for s in slides if pictures(s)]) == 6
+    done(runs, "cohort_html")
+    html = (out / "cohort.html").read_text(encoding="utf-8")
+    assert "demo_cohort.csv" in html and html.count("<section>") == 3
+
+
+@pytest.mark.parametrize("name,message", [
+    ("next_to_input", "Error: --out must not be in the folder of the input data; choose another folder."),
+    ("into_extract", "Error: --out must not be in the folder of the input data; choose another folder."),
+    ("over_source", "Error: --out must end in .pptx for --format pptx."),
+    ("wrong_suffix", "Error: --out must end in .pptx for --format pptx."),
+])
+def test_an_output_in_an_input_folder_or_misnamed_for_its_format_is_refused(runs, name, message, demo_dir, inputs):
+    run = done(runs, name, code=2)
+    assert run.stdout == "" and run.stderr.strip().splitlines() == [message]
+    assert sorted(p.name for p in inputs.iterdir()) == [COHORT.name, MAPPING.name]
+    assert (inputs / COHORT.name).read_bytes() == COHORT.read_bytes() and not (demo_dir / "r.pptx").exists()
+
+
+def test_filters_that_allow_no_analysis_write_nothing(runs, out):
+    run = done(runs, "refused", code=2)
+    assert run.stderr.count("Not shown: ") == 3
+    assert run.stderr.strip().splitlines()[-1] == ("Error: None of the analyses can be shown for these filters; no "
+                                                   "file was written.")
+    assert not (out / "refused.pptx").exists()
