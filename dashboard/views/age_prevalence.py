@@ -6,7 +6,7 @@ from analyses.bands import AgeBands
 from analyses.display import TABLE_VIEWS
 from analyses.prevalence import PrevalenceOptions
 from analyses.stats.standardization import standard_populations
-from dashboard import analysis_page, controls, frame, results_view
+from dashboard import analysis_page, controls, frame, results_view, slides
 
 BAND_WIDTHS = {"10": (30, 40, 50, 60, 70, 80), "5": tuple(range(25, 90, 5)), "20": (40, 60, 80)}
 
@@ -35,3 +35,4 @@ results_view.figure_panels(result, figures, "prevalence curve")
 st.subheader("Prevalence by age band and sex")
 results_view.table_panel(result, TABLE_VIEWS["prevalence"])
 results_view.how_computed(result)
+slides.export_buttons(result)

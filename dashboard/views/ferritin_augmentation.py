@@ -6,7 +6,7 @@ import streamlit as st
 from analyses.bands import BiomarkerBands
 from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.display import TABLE_VIEWS
-from dashboard import analysis_page, controls, frame, render, results_view
+from dashboard import analysis_page, controls, frame, render, results_view, slides
 from queries import filters
 
 # Cut points are picked from a fixed grid (no free-text numbers, so bands cannot be slid one unit at a time).
@@ -51,3 +51,4 @@ results_view.estimates_table(result)
 results_view.test_sentences(result)
 results_view.figure_panels(result, figures, "figure")
 results_view.how_computed(result)
+slides.export_buttons(result)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from analyses.display import TABLE_VIEWS
 from analyses.odds_ratio import OddsRatioOptions
-from dashboard import analysis_page, controls, frame, render, results_view
+from dashboard import analysis_page, controls, frame, render, results_view, slides
 
 ctx = frame.current()
 analysis_page.title("Sex differences")
@@ -32,3 +32,4 @@ results_view.estimates_table(result)
 results_view.test_sentences(result)
 results_view.figure_panels(result, figures, "forest plot")
 results_view.how_computed(result)
+slides.export_buttons(result)
