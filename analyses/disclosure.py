@@ -66,6 +66,14 @@ class DisclosurePolicy:
             cells[-1] = (cells[-1][0], self.show_count(remaining[-1]))
         return cells
 
+    def outcome_counts(self, n: int, cases: int, known: int) -> dict[str, str]:
+        """Cases and known outcomes as they may be shown beside N: known = cases + non-cases and N − known =
+        unknowns, so "known" is withheld when the non-cases or the unknowns are 1 … k−1."""
+        if self.is_small(n):
+            return {"cases": "withheld", "known": "withheld"}
+        hide_known = self.any_small(known - cases, n - known) or self.is_small(known)
+        return {"cases": self.show_count(cases), "known": "withheld" if hide_known else self.show_count(known)}
+
     @property
     def note(self) -> str:
         if self.min_cell <= 1:

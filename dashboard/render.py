@@ -46,21 +46,11 @@ def cohort_metrics(counts: dict[str, int], ctx) -> None:
     cols = st.columns(3)
     cols[0].metric("Participants", ctx.policy.show_count(counts["n"]))
     if "cases" in counts:
-        shown = outcome_counts_shown(counts, ctx.policy)
+        shown = ctx.policy.outcome_counts(counts["n"], counts["cases"], counts["known"])
         label = ctx.options.outcomes.get(ctx.state.definition, "Cases")
         cols[1].metric("Cases", shown["cases"], help=label)
         cols[2].metric("Outcome known", shown["known"])
     st.caption(ctx.policy.note)
-
-
-def outcome_counts_shown(counts: dict[str, int], policy: DisclosurePolicy) -> dict[str, str]:
-    """Cases and known outcomes as text: known = cases + non-cases and N − known = unknowns, so "known" is withheld
-    when the non-cases or the unknowns are 1 … k−1 (shown beside N and cases, it would give them away)."""
-    n, cases, known = counts["n"], counts["cases"], counts["known"]
-    if policy.is_small(n):
-        return {"cases": "withheld", "known": "withheld"}
-    hide_known = policy.any_small(known - cases, n - known) or policy.is_small(known)
-    return {"cases": policy.show_count(cases), "known": "withheld" if hide_known else policy.show_count(known)}
 
 
 def attrition_table(steps: list[AttritionStep], policy: DisclosurePolicy, shown: list[bool] | None = None) -> None:

@@ -21,6 +21,7 @@ DEMO_SEED = 7
 
 
 SOURCE_HASHES: dict[Path, str] = {}
+GUARDED_FOLDERS: set[Path] = set()
 
 
 def _sha256(path: Path) -> str:
@@ -28,7 +29,8 @@ def _sha256(path: Path) -> str:
 
 
 def guard_sources(folder: Path) -> None:
-    """Record the hash of every file under ``folder``; the session end checks none has changed."""
+    """Record the hash of every file under ``folder``; the session end checks none has changed and none was added."""
+    GUARDED_FOLDERS.add(folder)
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         SOURCE_HASHES.setdefault(path, _sha256(path))
 
@@ -40,14 +42,18 @@ def pytest_sessionstart(session):
 
 
 def changed_sources() -> list[Path]:
-    """Guarded files whose bytes differ from (or that disappeared since) their first hash."""
-    return [p for p, digest in SOURCE_HASHES.items() if not p.exists() or _sha256(p) != digest]
+    """Guarded files whose bytes differ from (or that disappeared since) their first hash, and files that appeared
+    in a guarded folder since."""
+    changed = [p for p, digest in SOURCE_HASHES.items() if not p.exists() or _sha256(p) != digest]
+    added = [p for folder in sorted(GUARDED_FOLDERS) if folder.exists()
+             for p in sorted(folder.rglob("*")) if p.is_file() and p not in SOURCE_HASHES]
+    return changed + added
 
 
 def pytest_sessionfinish(session, exitstatus):
     changed = changed_sources()
     lines = [f"source guard: {len(SOURCE_HASHES)} source files hashed before and after the suite, "
-             f"{len(changed)} changed"] + [f"  changed or removed: {p}" for p in changed]
+             f"{len(changed)} changed"] + [f"  changed, removed or added: {p}" for p in changed]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     for line in lines if reporter else ():
         reporter.write_line(line)

@@ -12,21 +12,22 @@ from tests.conftest import ROOT
 APP = str(ROOT / "dashboard" / "app.py")
 
 
+def run_app(query: dict | None = None, page: str | None = None) -> AppTest:
+    """A fresh AppTest of the real app, seeded with URL query parameters, on ``page``; it must not raise."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
 @pytest.fixture
 def app(app_data):
-    """A function returning a fresh AppTest, optionally seeded with URL query parameters and a page."""
-
-    def make(query: dict | None = None, page: str | None = None) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=120)
-        for key, value in (query or {}).items():
-            at.query_params[key] = value
-        at.run()
-        if page:
-            at.switch_page(page).run()
-        assert not at.exception, [e.message for e in at.exception]
-        return at
-
-    return make
+    """:func:`run_app`, once the app's data source points at the session's demo extract."""
+    return run_app
 
 
 @pytest.fixture

@@ -9,18 +9,14 @@ suppression, byte-identical repeats and the text mode.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.cli.invocation import REPO, done, start_all
+
 COHORT = REPO / "tests" / "reference" / "data" / "demo_cohort.csv"
 MAPPING = COHORT.with_suffix(".toml")
 TIMEOUT = 180
@@ -37,24 +33,6 @@ TABLE_KEYS = {
     "biomarker-risk": {"bands": {"band", "n", "events", "person_time", "risk", "rate_per_100"},
                        "km": {"band", "time", "survival", "ci_low", "ci_high", "at_risk"}},
 }
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict:
-        def refuse(constant):
-            raise AssertionError(f"non-finite number {constant} in the JSON")
-        return json.loads(self.stdout, parse_constant=refuse)
-
-
-def _invoke(args: list[str]) -> Run:
-    proc = subprocess.run([sys.executable, "-m", "analyses", *args], cwd=REPO, capture_output=True, text=True,
-                          encoding="utf-8", timeout=TIMEOUT)
-    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 def _commands(demo: Path) -> dict[str, list[str]]:
@@ -94,17 +72,7 @@ def _commands(demo: Path) -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def runs(demo_dir) -> dict[str, Future]:
     """Every invocation of this module, started at once; a test waits only for the runs it reads."""
-    pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
-    futures = {name: pool.submit(_invoke, args) for name, args in _commands(demo_dir).items()}
-    yield futures
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-def done(runs, name: str, code: int = 0) -> Run:
-    run = runs[name].result()
-    assert run.code == code, f"{name}: exit {run.code}\n{run.stderr[-2000:]}"
-    assert "Traceback" not in run.stdout + run.stderr
-    return run
+    yield from start_all(_commands(demo_dir), TIMEOUT)
 
 
 # --- the JSON contract --------------------------------------------------------------------------------------

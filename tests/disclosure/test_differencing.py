@@ -17,7 +17,6 @@ import pytest
 
 from analyses import differencing
 from analyses.disclosure import DisclosurePolicy
-from dashboard.render import outcome_counts_shown
 from queries import cohort, filters
 from queries.filters import FilterState
 from tests.conftest import ROOT
@@ -71,7 +70,7 @@ def _shown_totals(engine, options, state: FilterState, policy: DisclosurePolicy)
         return {}
     shown = {}
     if differencing.check(engine, state, options, policy, differencing.Shown(state.definition)).safe:
-        text = outcome_counts_shown(counts, policy)
+        text = policy.outcome_counts(counts["n"], counts["cases"], counts["known"])
         shown = {"participants": counts["n"]} | {k: counts[k] for k in ("cases", "known") if text[k][0].isdigit()}
     if differencing.check(engine, state, options, policy, differencing.Shown(OUTCOME, by_sex=True)).safe:
         shown |= _by_sex(engine, options, state, policy)

@@ -7,20 +7,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.apptest.conftest import run_app
 
 PAGES = ("views/sex_differences.py", "views/age_prevalence.py", "views/ferritin_augmentation.py")
-
-
-def _run(query: dict, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def _labels(at: AppTest) -> list[str]:
@@ -29,10 +18,10 @@ def _labels(at: AppTest) -> list[str]:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_each_analysis_page_ends_with_its_export_buttons_except_when_presenting(app_data, page):
-    assert _labels(_run({}, page))[-2:] == ["Export slides", "HTML report"]
-    presenting = _labels(_run({"present": "1"}, page))
+    assert _labels(run_app({}, page))[-2:] == ["Export slides", "HTML report"]
+    presenting = _labels(run_app({"present": "1"}, page))
     assert "Export slides" not in presenting and "HTML report" not in presenting
 
 
 def test_overview_ends_with_export_all(app_data):
-    assert _labels(_run({}))[-2:] == ["Export all", "HTML report"]
+    assert _labels(run_app({}))[-2:] == ["Export all", "HTML report"]

@@ -9,37 +9,20 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 from pptx import Presentation
 
+from tests.cli.invocation import REPO, done, start_all
 from tests.report.conftest import pictures, slides_titled, table_records, title
 
-REPO = Path(__file__).resolve().parents[2]
 COHORT = REPO / "tests" / "reference" / "data" / "demo_cohort.csv"
 MAPPING = COHORT.with_suffix(".toml")
 FILTERS = "sex=female,male&age=30-79"
 TIMEOUT = 300
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def _invoke(args: list[str]) -> Run:
-    proc = subprocess.run([sys.executable, "-m", "analyses", *args], cwd=REPO, capture_output=True, text=True,
-                          encoding="utf-8", timeout=TIMEOUT)
-    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -76,17 +59,7 @@ def runs(demo_dir, out, inputs) -> dict[str, Future]:
         "refused": ["report", "--data", str(COHORT), "--mapping", str(MAPPING), "--format", "pptx",
                     "--out", str(out / "refused.pptx")],
     }
-    pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
-    futures = {name: pool.submit(_invoke, args) for name, args in commands.items()}
-    yield futures
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-def done(runs, name: str, code: int = 0) -> Run:
-    run = runs[name].result()
-    assert run.code == code, f"{name}: exit {run.code}\n{run.stderr[-2000:]}"
-    assert "Traceback" not in run.stdout + run.stderr
-    return run
+    yield from start_all(commands, TIMEOUT)
 
 
 def deck(path: Path):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.conftest import SOURCE_HASHES, changed_sources, guard_sources
+from tests.conftest import GUARDED_FOLDERS, SOURCE_HASHES, changed_sources, guard_sources
 
 
-def test_guard_detects_a_changed_and_a_removed_file(tmp_path):
+def test_guard_detects_a_changed_a_removed_and_an_added_file(tmp_path):
     kept, edited, removed = (tmp_path / name for name in ("kept.csv", "edited.csv", "removed.csv"))
     for path in (kept, edited, removed):
         path.write_text("participant_id,age\n1,40\n")
@@ -13,9 +13,12 @@ def test_guard_detects_a_changed_and_a_removed_file(tmp_path):
     try:
         edited.write_text("participant_id,age\n1,41\n")
         removed.unlink()
-        assert set(changed_sources()) >= {edited, removed} and kept not in changed_sources()
+        added = tmp_path / "report.html"
+        added.write_text("<html></html>")
+        assert set(changed_sources()) >= {edited, removed, added} and kept not in changed_sources()
     finally:
-        for path in (edited, removed):
+        GUARDED_FOLDERS.discard(tmp_path)
+        for path in (kept, edited, removed):
             SOURCE_HASHES.pop(path)
 
 
