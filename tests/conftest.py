@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,9 @@ DEMO_PARTICIPANTS = 20_000
 DEMO_SEED = 7
 
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 SOURCE_HASHES: dict[Path, str] = {}
 GUARDED_FOLDERS: set[Path] = set()
 
@@ -95,3 +99,17 @@ def app_data(demo_dir):
     """Point the dashboard at the session's demo extract (read by dashboard.settings)."""
     os.environ["RLS_DATA"] = str(demo_dir)
     return demo_dir
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium for the whole session (the browser tests and the printed report): Playwright's
+    sync API cannot start a second instance while one is running."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is required for browser tests: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

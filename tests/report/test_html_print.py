@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -22,18 +21,14 @@ PRINTABLE_A4 = {"width": 688, "height": 1000}  # CSS px inside the 16 mm × 14 m
 
 
 @pytest.fixture(scope="module")
-def printed(demo_html, tmp_path_factory):
+def printed(demo_html, tmp_path_factory, browser):
     """Open the report in chromium, record every request, measure the figures as printed, print A4 and Letter."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is required: `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     source = tmp_path_factory.mktemp("report") / "report.html"
     source.write_text(demo_html, encoding="utf-8")
     OUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=PRINTABLE_A4)
+    context = browser.new_context(viewport=PRINTABLE_A4)
+    try:
+        page = context.new_page()
         requests, console = [], []
         page.on("request", lambda request: requests.append(request.url))
         page.on("console", lambda message: console.append(message.text))
@@ -43,7 +38,8 @@ def printed(demo_html, tmp_path_factory):
         figures = page.evaluate("[...document.querySelectorAll('figure')].map(f => f.getBoundingClientRect().height)")
         for paper in PAPER:
             page.pdf(path=str(OUT / f"report-{paper}.pdf"), format=paper, print_background=True)
-        browser.close()
+    finally:
+        context.close()
     return {"requests": requests, "console": console, "source": source.as_uri(), "loaded": loaded,
             "figures": figures}
 

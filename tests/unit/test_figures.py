@@ -89,7 +89,7 @@ def test_figure_data_is_what_the_chart_draws(results):
 
 
 def test_all_bands_withheld_gives_no_curve_figure(engine):
-    ctx = AnalysisContext.from_query(engine, "site=A&age=18-19", DisclosurePolicy(11))[0]
+    ctx = AnalysisContext.from_query(engine, "site=A&age=18-29&year=2008-2010", DisclosurePolicy(11))[0]
     result = prevalence(ctx, PrevalenceOptions())
     assert band_points(result).empty and result.table("curve").empty
     assert [f.key for f in figures_for(result)] == []
