@@ -1,15 +1,17 @@
 # Two commands do all set-up on a fresh machine:
 #   make run   - virtual environment, dependencies, demo extract, dashboard on http://localhost:8501
-#   make test  - the same plus test dependencies (and Debian's chromium and ghostscript for browser tests), then the
-#                whole suite
+#                (make run ENGINE=spark: the same on Apache Spark in local mode, installing the optional extra)
+#   make test  - the same plus test dependencies (Debian's chromium and ghostscript for browser tests, pyspark and
+#                Debian's Java 17 for the Spark equivalence tests), then the whole suite
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEMO := data/demo
 DEMO_PARTICIPANTS ?= 50000
 PORT ?= 8501
+ENGINE ?= duckdb
 
-.PHONY: run test install install-dev demo browser reference clean
+.PHONY: run test install install-dev demo browser java spark reference clean
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +23,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+$(VENV)/.installed-spark: $(VENV)/.installed requirements-spark.txt
+	$(PY) -m pip install --quiet -r requirements-spark.txt
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
@@ -29,8 +35,17 @@ $(DEMO)/participants.parquet: | $(VENV)/.installed
 
 demo: $(DEMO)/participants.parquet
 
-run: install demo
-	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
+run: install demo $(if $(filter spark,$(ENGINE)),spark)
+	RLS_ENGINE=$(ENGINE) $(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
+
+# Java 17 from Debian's packages for Spark, installed when missing and running as root.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else echo "java is missing: install Debian's openjdk-17-jre-headless (sudo apt-get install openjdk-17-jre-headless)"; exit 1; fi; }
+
+# The optional Spark engine: pyspark (with Ibis's pyspark backend) and Java 17.
+spark: $(VENV)/.installed-spark java
 
 # Debian's chromium for the browser tests (no browser download) and Ghostscript to picture the printed report's
 # pages; installed when missing and running as root.
@@ -39,7 +54,7 @@ browser:
 	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ghostscript >/dev/null; \
 	  else echo "chromium or gs is missing: install Debian's chromium and ghostscript packages (sudo apt-get install chromium ghostscript)"; exit 1; fi; }
 
-test: install-dev demo browser
+test: install-dev demo browser spark
 	$(PY) -m pytest
 
 # Recompute the R reference values in tests/reference/expected (needs R: r-base-core r-cran-survival r-cran-epitools).

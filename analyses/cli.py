@@ -29,7 +29,8 @@ from dashboard.settings import load_settings
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
-from queries.engine import CohortEngine
+from queries.engines import ENGINES, EngineUnavailable, open_engine
+from queries.store import default_store_dir
 
 
 
@@ -64,7 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, help="query engine (default: the deployment's dashboard.toml, "
+                        "else duckdb); spark needs the optional extra (requirements-spark.txt) and Java 17")
+    parser.add_argument("--spark-master", help="Spark master URL (spark://…, yarn, local[4]) or Spark Connect URL "
+                        "(sc://…); default: local mode on this machine")
+    parser.add_argument("--store", type=Path, help="where prepared cohorts are kept (default: RLS_STORE_DIR, else "
+                        "~/.cache/rls-dashboard/prepared)")
+
+
 def _policy_arguments(parser: argparse.ArgumentParser) -> None:
+    _engine_arguments(parser)
     parser.add_argument("--min-cell", type=int, help="small-cell threshold for this run (default: the deployment's "
                         f"dashboard.toml, else {DEFAULT_MIN_CELL}; 0 disables suppression)")
     parser.add_argument("--no-differencing-guard", dest="differencing", action="store_false", default=None,
@@ -147,7 +158,7 @@ def guarded(work: Callable[[], int]) -> int:
     3 for anything else; never a traceback, never a data value."""
     try:
         return work()
-    except (AnalysisInputError, BandError, MappingError) as exc:
+    except (AnalysisInputError, BandError, MappingError, EngineUnavailable) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     except DataError as exc:
@@ -164,7 +175,10 @@ def guarded(work: Callable[[], int]) -> int:
 
 def _context(args: argparse.Namespace) -> tuple[AnalysisContext, list[str]]:
     """The cohort and the filters of this run, and the filter values it dropped (the cohort does not have them)."""
-    engine = CohortEngine.open(args.data, args.mapping)
+    deployment = load_settings([])
+    store = args.store or (Path(deployment.store) if deployment.store else default_store_dir())
+    engine = open_engine(args.data, args.mapping, store, args.engine or deployment.engine,
+                         args.spark_master or deployment.spark_master)
     return AnalysisContext.from_query(engine, args.filters, _policy(args))
 
 

@@ -21,8 +21,9 @@ from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
 from data_schema.validation import Finding, ValidationReport
-from queries import cohort, filters
+from queries import cohort, engines, filters
 from queries.engine import CohortEngine
+from queries.store import default_store_dir
 from queries.filters import FilterOptions, FilterState
 
 
@@ -51,11 +52,21 @@ class Context:
         return filters.describe(self.state, self.options)
 
 
-@st.cache_resource(show_spinner="Loading and checking the cohort…")
+@st.cache_resource(show_spinner="Loading and checking the cohort (a large cohort is checked once, then reused)…")
 def open_engine(data: str | None, mapping: str | None) -> CohortEngine | LoadFailure:
-    """Load the source once per server process; a refusal is returned as a report, not raised."""
+    """Open the source once per server process; a refusal is returned as a report, not raised.
+
+    The configured source is prepared once into the store and run on the configured engine; any other source (a
+    cohort uploaded in a session, at most 50 MB) is loaded into memory with DuckDB and never stored."""
+    cfg = load_settings()
+    source = (Path(data) if data else None, Path(mapping) if mapping else None)
     try:
-        return CohortEngine.open(Path(data) if data else None, Path(mapping) if mapping else None)
+        if (data, mapping) != (cfg.data, cfg.mapping):
+            return CohortEngine.open(*source)
+        return engines.open_engine(*source, Path(cfg.store) if cfg.store else default_store_dir(), cfg.engine,
+                                   cfg.spark_master)
+    except engines.EngineUnavailable as exc:
+        return LoadFailure(ValidationReport((Finding("error", "engine", "engine unavailable", str(exc)),)))
     except LoadRefused as refused:
         return LoadFailure(refused.report)
     except DataError as exc:

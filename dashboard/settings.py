@@ -1,5 +1,6 @@
-"""Where the dashboard's data come from, its disclosure threshold and who may use it: command line > environment >
-dashboard.toml for the data; the threshold and the access list come from dashboard.toml only."""
+"""Where the dashboard's data come from, which engine runs its queries, its disclosure threshold and who may use it:
+command line > environment > dashboard.toml for the data and the engine; the threshold and the access list come from
+dashboard.toml only."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ class Settings:
     mapping: str | None
     min_cell: int
     differencing: bool = True  # [disclosure] differencing_guard: refuse views that two filters could subtract
+    engine: str = "duckdb"  # [engine] name: "duckdb" (embedded) or "spark" (optional extra)
+    spark_master: str | None = None  # [engine] spark_master: a master URL or a Spark Connect sc:// URL
+    store: str | None = None  # [engine] store: where prepared cohorts are kept (default: queries.store)
 
 
 @dataclass(frozen=True)
@@ -68,14 +72,21 @@ def load_settings(argv: list[str] | None = None) -> Settings:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--data")
     parser.add_argument("--mapping")
+    parser.add_argument("--engine")
+    parser.add_argument("--spark-master")
     args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     config = _file_settings()
     data = args.data or os.environ.get("RLS_DATA") or _relative(config.get("data", {}).get("path"))
     mapping = args.mapping or os.environ.get("RLS_MAPPING") or _relative(config.get("data", {}).get("mapping"))
     disclosure = config.get("disclosure", {})
     min_cell = int(disclosure.get("min_cell", DEFAULT_MIN_CELL))
+    engine = config.get("engine", {})
+    store = os.environ.get("RLS_STORE_DIR") or _relative(engine.get("store"))
     return Settings(str(Path(data).resolve()) if data else None, str(Path(mapping).resolve()) if mapping else None,
-                    min_cell, differencing=bool(disclosure.get("differencing_guard", True)))
+                    min_cell, differencing=bool(disclosure.get("differencing_guard", True)),
+                    engine=args.engine or os.environ.get("RLS_ENGINE") or engine.get("name", "duckdb"),
+                    spark_master=args.spark_master or os.environ.get("RLS_SPARK_MASTER") or engine.get("spark_master"),
+                    store=store)
 
 
 def is_domain(text: str) -> bool:

@@ -24,7 +24,7 @@ from data_schema.loading import COHORT_TABLE, LoadResult, load_cohort
 from data_schema.mapping import Mapping
 from data_schema.reading import run
 from data_schema.sources import resolve_mapping, source_files
-from queries import slices
+from queries import slices, store
 
 
 @dataclass(frozen=True)
@@ -50,19 +50,26 @@ class CohortEngine:
         self.info = info
 
     @classmethod
-    def open(cls, data: Path | None, mapping_file: Path | None = None) -> "CohortEngine":
-        """Load the source (raising ``MappingError``, ``DataError`` or ``LoadRefused``) and lock the database."""
+    def open(cls, data: Path | None, mapping_file: Path | None = None,
+             store_dir: Path | None = None) -> "CohortEngine":
+        """Load the source (raising ``MappingError``, ``DataError`` or ``LoadRefused``) and lock the database.
+
+        With ``store_dir`` the cohort is prepared once into a DuckDB file there (see ``queries.store``) and opened
+        read-only from disk; without it, it is loaded into memory for this process only (uploads, tests).
+        """
+        if store_dir is not None:
+            prepared, info = prepare(data, mapping_file, store_dir)
+            con = duckdb.connect(str(prepared.database), read_only=True, config={"threads": 2})
+            _limit_spill(con)
+            _lock_down(con)
+            return cls(con, info)
         mapping = resolve_mapping(data, mapping_file)
         con = duckdb.connect(":memory:", config={"threads": 2})
         _limit_spill(con)
-        result = load_cohort(con, mapping)
-        schema = {name: str(dtype) for name, dtype in run(con, f"SELECT column_name, data_type FROM "
-                                                           f"information_schema.columns WHERE table_name = "
-                                                           f"'{COHORT_TABLE}' ORDER BY ordinal_position")}
-        slice_schema = _build_slice_table(con, schema)
+        load = load_cohort(con, mapping)
+        schemas = _build_tables(con)
         _lock_down(con)
-        info = CohortInfo(_label(mapping), data_hash(mapping), mapping, result, schema, slice_schema)
-        return cls(con, info)
+        return cls(con, _info(mapping, data_hash(mapping), load, schemas))
 
     def table(self) -> ir.Table:
         """The canonical cohort table as an unbound Ibis table."""
@@ -87,9 +94,31 @@ class CohortEngine:
         finally:
             cursor.close()
 
+    def execute_sql(self, sql: str):
+        """Run SQL this engine compiled (the benchmark's floor) and return the result as an Arrow table."""
+        with self._lock:
+            cursor = self._con.cursor()
+        try:
+            return cursor.sql(sql).to_arrow_table()
+        finally:
+            cursor.close()
+
 
 _IBIS_TYPES = {"VARCHAR": "string", "BIGINT": "int64", "INTEGER": "int32", "DOUBLE": "float64",
                "BOOLEAN": "boolean", "TINYINT": "int8", "SMALLINT": "int16", "FLOAT": "float32"}
+
+
+def prepare(data: Path | None, mapping_file: Path | None, store_dir: Path) -> tuple[store.Prepared, CohortInfo]:
+    """The prepared cohort in ``store_dir`` (built now if missing) and what the pages need to know about it."""
+    mapping = resolve_mapping(data, mapping_file)
+    source_hash = data_hash(mapping)
+    prepared = store.prepare(mapping, source_hash, _build_tables, store_dir)
+    schemas = {"schema": prepared.schema, "slice_schema": prepared.slice_schema}
+    return prepared, _info(mapping, source_hash, prepared.load, schemas)
+
+
+def _info(mapping: Mapping, source_hash: str, load: LoadResult, schemas: dict) -> CohortInfo:
+    return CohortInfo(_label(mapping), source_hash, mapping, load, schemas["schema"], schemas["slice_schema"])
 
 
 def cohort_table(schema: dict[str, str]) -> ir.Table:
@@ -100,6 +129,12 @@ def cohort_table(schema: dict[str, str]) -> ir.Table:
 def _table_schema(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
     return {column: dtype for column, dtype in run(con, "SELECT column_name, data_type FROM information_schema.columns "
                                                   "WHERE table_name = $t ORDER BY ordinal_position", {"t": name})}
+
+
+def _build_tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """After loading: the cohort's schema, and the slice table built (returns both tables' schemas)."""
+    schema = _table_schema(con, COHORT_TABLE)
+    return {"schema": schema, "slice_schema": _build_slice_table(con, schema)}
 
 
 def _build_slice_table(con: duckdb.DuckDBPyConnection, schema: dict[str, str]) -> dict[str, str]:

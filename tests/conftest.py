@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,10 @@ DEMO_SEED = 7
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+# Prepared cohorts of this session (the dashboard and the CLI prepare the configured cohort into a store): a private
+# temporary store, inherited by every subprocess the tests start, removed when the session ends.
+STORE_DIR = Path(tempfile.mkdtemp(prefix="rls-test-store-"))
+os.environ["RLS_STORE_DIR"] = str(STORE_DIR)
 SOURCE_HASHES: dict[Path, str] = {}
 GUARDED_FOLDERS: set[Path] = set()
 
@@ -63,6 +68,7 @@ def pytest_sessionfinish(session, exitstatus):
         reporter.write_line(line)
     if changed:
         session.exitstatus = 1
+    shutil.rmtree(STORE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

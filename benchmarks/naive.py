@@ -1,0 +1,119 @@
+"""The naive path: what a competent analyst writes today without this project.
+
+Read only the needed columns of the cleaned cohort (the same canonical table the project queries, as Parquet) into
+pandas, then compute the same quantities with row-level statsmodels/scipy estimators: one row per participant in
+every model. Vectorised pandas throughout, knots at the participants' quantiles (patsy's ``cr``), statsmodels'
+own ``Logit``, ``PHReg``, ``SurvfuncRight`` and ``survdiff``. The results are not shown; only their cost is
+measured.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import patsy
+import statsmodels.api as sm
+from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2
+from statsmodels.stats.proportion import proportion_confint
+
+from analyses.bands import DEFAULT_AGE_EDGES
+from analyses.stats.standardization import standard_populations
+
+FERRITIN_CUTS = (50.0, 75.0, 100.0)
+KM_TIMES = (0.5, 1.0, 2.0, 3.0, 5.0)
+
+
+def _age_band(age: pd.Series) -> pd.Series:
+    return pd.Series(np.searchsorted(np.array(DEFAULT_AGE_EDGES), age.to_numpy(), side="right"), index=age.index)
+
+
+def _two_by_two(exposed: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.array([[np.sum(exposed & (y == 1)), np.sum(exposed & (y == 0))],
+                     [np.sum(~exposed & (y == 1)), np.sum(~exposed & (y == 0))]])
+
+
+def odds_ratio(parquet: str, outcome: str) -> dict:
+    """Crude OR (Woolf), Mantel–Haenszel OR over age bands with Breslow–Day, and the age-adjusted OR (logistic
+    regression on a natural spline of age) with its likelihood-ratio test.
+
+    The exact conditional OR that the project also reports is left out here: ``scipy.stats.contingency.odds_ratio``
+    takes 80 s at a million participants, and including it would flatter the comparison."""
+    df = pd.read_parquet(parquet, columns=["sex", "age", outcome]).dropna()
+    y = df[outcome].astype(np.int64).to_numpy()
+    female = (df["sex"] == "female").to_numpy()
+    crude = Table2x2(_two_by_two(female, y))
+    band = _age_band(df["age"]).to_numpy()
+    tables = [_two_by_two(female[band == b], y[band == b]) for b in np.unique(band)]
+    mh = StratifiedTable([t for t in tables if t.sum(axis=1).min() > 0 and t.sum(axis=0).min() > 0])
+    spline = patsy.dmatrix("cr(age, df=4, constraints='center')", df, return_type="dataframe")
+    full = sm.Logit(y, np.column_stack([spline.to_numpy(), female.astype(float)])).fit(disp=0)
+    reduced = sm.Logit(y, spline.to_numpy()).fit(disp=0)
+    return {"crude": crude.oddsratio, "crude_ci": crude.oddsratio_confint(), "mh": mh.oddsratio_pooled, "mh_ci": mh.oddsratio_pooled_confint(),
+            "breslow_day": mh.test_equal_odds().pvalue, "adjusted": np.exp(full.params[-1]),
+            "lr": 2 * (full.llf - reduced.llf)}
+
+
+def prevalence(parquet: str, outcome: str) -> dict:
+    """Prevalence by sex and age band with Wilson CIs, a logistic natural-spline curve of age per sex with its
+    pointwise CI, and the prevalence per sex standardised to the 2013 European standard population."""
+    df = pd.read_parquet(parquet, columns=["sex", "age", outcome]).dropna()
+    df["y"] = df[outcome].astype(np.int64)
+    df["band"] = _age_band(df["age"])
+    bands = df.groupby(["sex", "band"])["y"].agg(events="sum", n="count").reset_index()
+    bands["low"], bands["high"] = proportion_confint(bands["events"], bands["n"], method="wilson")
+    curves, standardized = {}, {}
+    weights = _standard_weights(df["age"].min())
+    for sex, part in df.groupby("sex"):
+        design = patsy.dmatrix("cr(age, df=4, constraints='center')", part, return_type="dataframe")
+        fit = sm.Logit(part["y"].to_numpy(), design.to_numpy()).fit(disp=0)
+        grid = patsy.build_design_matrices([design.design_info], {"age": np.arange(18, 91)})[0]
+        eta = grid @ fit.params
+        se = np.sqrt(np.einsum("ij,jk,ik->i", grid, fit.cov_params(), grid))
+        curves[sex] = (eta, se)
+        rates = part.groupby(_age_band_of_standard(part["age"], weights))["y"].mean()
+        standardized[sex] = float((rates * weights.reindex(rates.index)).sum() / weights.reindex(rates.index).sum())
+    return {"bands": bands, "curves": curves, "standardized": standardized}
+
+
+def _standard_weights(min_age: int) -> pd.Series:
+    standard = standard_populations()["esp2013"]
+    return pd.Series({g.low: g.weight for g in standard.groups if g.high is None or g.high >= min_age})
+
+
+def _age_band_of_standard(age: pd.Series, weights: pd.Series) -> np.ndarray:
+    lowers = weights.index.to_numpy()
+    return lowers[np.searchsorted(lowers, age.to_numpy(), side="right") - 1]
+
+
+def biomarker_risk(parquet: str) -> dict:
+    """Among the treated: odds ratios and adjusted Cox hazard ratios by ferritin band, Kaplan–Meier by band, the
+    log-rank test, and the spline dose–response of log ferritin (logistic and adjusted Cox)."""
+    columns = ["treatment", "biomarker", "age", "sex", "time_years", "event"]
+    df = pd.read_parquet(parquet, columns=columns).dropna()
+    df = df[(df["biomarker"] > 0) & (df["time_years"] >= 0)]
+    df["event"] = df["event"].astype(np.int64)
+    df["band"] = np.searchsorted(np.array(FERRITIN_CUTS), df["biomarker"].to_numpy(), side="right")
+    reference = len(FERRITIN_CUTS)
+    adjust = patsy.dmatrix("cr(age, df=4, constraints='center') + C(sex) + C(treatment)", df, return_type="dataframe")
+    bands = pd.get_dummies(df["band"], prefix="band", dtype=float).drop(columns=f"band_{reference}")
+    logit = sm.Logit(df["event"].to_numpy(), np.column_stack([bands.to_numpy(), adjust.to_numpy()])).fit(disp=0)
+    without_intercept = np.column_stack([bands.to_numpy(), adjust.iloc[:, 1:].to_numpy()])  # Cox has no intercept
+    cox = PHReg(df["time_years"].to_numpy(), without_intercept, status=df["event"].to_numpy(), ties="breslow").fit()
+    km = {b: SurvfuncRight(part["time_years"].to_numpy(), part["event"].to_numpy())
+          for b, part in df.groupby("band")}
+    km_at = {b: [s.surv_prob[np.searchsorted(s.surv_times, t, side="right") - 1] if t >= s.surv_times[0] else 1.0
+                 for t in KM_TIMES] for b, s in km.items()}
+    logrank = survdiff(df["time_years"].to_numpy(), df["event"].to_numpy(), df["band"].to_numpy())
+    df["log_ferritin"] = np.log(df["biomarker"])
+    dose = patsy.dmatrix("cr(log_ferritin, df=4, constraints='center')", df, return_type="dataframe")
+    risk_curve = sm.Logit(df["event"].to_numpy(), dose.to_numpy()).fit(disp=0)
+    hazard_curve = PHReg(df["time_years"].to_numpy(), np.column_stack([dose.iloc[:, 1:].to_numpy(),
+                                                                        adjust.iloc[:, 1:].to_numpy()]),
+                         status=df["event"].to_numpy(), ties="breslow").fit()
+    return {"or": np.exp(logit.params[: bands.shape[1]]), "hr": np.exp(cox.params[: bands.shape[1]]),
+            "km": km_at, "logrank": logrank, "risk": risk_curve.params, "hazard": hazard_curve.params}
+
+
+NAIVE = {"odds-ratio": odds_ratio, "prevalence": prevalence, "biomarker-risk": biomarker_risk}

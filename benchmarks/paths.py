@@ -1,0 +1,74 @@
+"""The three paths the benchmark times for each analysis, each a function that returns one run's work.
+
+- ``project``: end to end as a page calls it on a cache miss — parse the filters, build the context, run the
+  analysis with the page's default options behind the differencing guard (query + fit + disclosure gate).
+- ``floor``: the bare engine aggregation that analysis needs, alone: the SQL the project ran, executed on the
+  engine and fetched as Arrow, with no Ibis, no fit and no gate.
+- ``naive``: read the needed columns of the cleaned cohort into pandas and fit row-level models
+  (``benchmarks.naive``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from analyses.context import AnalysisContext
+from analyses.disclosure import DisclosurePolicy
+from analyses.registry import run_analysis
+from analyses.report.defaults import page_options
+from benchmarks import naive
+from queries import filters
+
+ANALYSES = ("odds-ratio", "prevalence", "biomarker-risk")
+PATHS = ("project", "floor", "naive")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the cohort is: the demo extract, the prepared store, the canonical Parquet copy, and the engine."""
+
+    data: Path
+    store: Path
+    parquet: Path
+    engine: str = "duckdb"
+    spark_master: str | None = None
+    query: str = ""  # the filters (a dashboard query string); empty: the pages' default view
+
+
+def open_engine(target: Target):
+    """The engine the project would use for this target (DuckDB over the prepared store, or Spark)."""
+    from queries.engines import open_engine as open_configured
+
+    return open_configured(target.data, None, target.store, target.engine, target.spark_master)
+
+
+def project(target: Target, analysis: str) -> Callable[[], object]:
+    engine = open_engine(target)
+    base, _ = AnalysisContext.from_query(engine, target.query, DisclosurePolicy())  # the pages cache these options
+
+    def run():
+        state, _problems = filters.parse_query(target.query, base.options)
+        ctx = AnalysisContext(engine, state, base.options, base.policy)
+        return run_analysis(ctx, analysis, page_options(ctx)[analysis])
+    return run
+
+
+def floor(target: Target, analysis: str) -> Callable[[], object]:
+    engine = open_engine(target)
+    ctx, _ = AnalysisContext.from_query(engine, target.query, DisclosurePolicy())
+    sql = run_analysis(ctx, analysis, page_options(ctx)[analysis]).queries[0]
+    return lambda: engine.execute_sql(sql)
+
+
+def naive_path(target: Target, analysis: str) -> Callable[[], object]:
+    if target.query:
+        raise ValueError("the naive path runs on the whole cohort only")
+    work = naive.NAIVE[analysis]
+    if analysis == "biomarker-risk":
+        return lambda: work(str(target.parquet))
+    return lambda: work(str(target.parquet), "outcome_rls")
+
+
+BUILDERS = {"project": project, "floor": floor, "naive": naive_path}

@@ -1,0 +1,3 @@
+from queries.cli import main
+
+raise SystemExit(main())
