@@ -1,0 +1,95 @@
+"""Cold start of the real dashboard: seconds from ``streamlit run`` to the Overview's first numbers in a browser.
+
+    python -m benchmarks.cold_start --data PATH [--store DIR] [--runs 3]
+
+Each run starts a fresh server process (nothing cached in memory) on the prepared cohort, opens the Overview in
+Debian's chromium and waits until the script has finished and the cohort metrics are drawn. The cohort is prepared
+once beforehand (``python -m queries prepare``); its one-time preparation cost is reported by ``python -m
+benchmarks`` and in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+def one_start(browser, data: Path, env: dict) -> dict:
+    """Start a server, open the Overview, wait for its metrics; seconds to healthy and to the first page."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--", "--data", str(data)]
+    began = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_healthy(url, process)
+        healthy = time.perf_counter() - began
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector('[data-testid="stMetricValue"]', timeout=300_000)
+        page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=300_000)
+        first_page = time.perf_counter() - began
+        page.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return {"server_healthy_s": round(healthy, 2), "first_page_s": round(first_page, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cold_start", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--store", type=Path, help="the prepared-cohort store (default: RLS_STORE_DIR or ~/.cache)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)} | ({"RLS_STORE_DIR": str(args.store)} if args.store else {})
+    subprocess.run([sys.executable, "-m", "queries", "prepare", "--data", str(args.data)], env=env, cwd=ROOT,
+                   check=True, capture_output=True)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        runs = [one_start(browser, args.data.resolve(), env) for _ in range(args.runs)]
+        browser.close()
+    first = [r["first_page_s"] for r in runs]
+    print(f"Cold start on {args.data}: first page in {statistics.median(first):.2f} s (median of {len(runs)}; "
+          f"runs {', '.join(f'{s:.2f}' for s in first)}); server healthy in "
+          f"{statistics.median(r['server_healthy_s'] for r in runs):.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
