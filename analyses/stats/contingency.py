@@ -88,21 +88,56 @@ def exact(table: TwoByTwo, alpha: float = 0.05) -> OddsRatio:
 
 
 class _ConditionalDistribution:
-    """Distribution of cell a given the margins, as a function of the log odds ratio (R's ``dnhyper``)."""
+    """Distribution of cell a given the margins, as a function of the log odds ratio (R's ``dnhyper``).
+
+    On large tables the support has up to millions of points, but the terms that matter in double precision lie
+    within a few dozen standard deviations of the observed cell. The distribution is log-concave, so the terms
+    fall away monotonically outside a window around it: :meth:`solved` evaluates on that window and keeps a root
+    only where the window's edge terms are below the peak by more than ``exp(-UNDERFLOW)`` (they, and everything
+    beyond, add exactly nothing to the sums); otherwise it solves again on the whole support.
+    """
+
+    WINDOW_SD = 60
+    UNDERFLOW = 750.0  # exp(-750) is 0 in double precision
 
     def __init__(self, table: TwoByTwo):
         cases, non_cases, exposed = table.a + table.c, table.b + table.d, table.a + table.b
+        self.margins = (cases + non_cases, cases, exposed)
         self.x = table.a
         self.lo, self.hi = max(0, exposed - non_cases), min(exposed, cases)
-        self.support = np.arange(self.lo, self.hi + 1, dtype=float)
-        self.log_null = stats.hypergeom.logpmf(self.support, cases + non_cases, cases, exposed)
+        total = cases + non_cases
+        variance = exposed * cases / total * non_cases / total * (total - exposed) / max(total - 1, 1)
+        half = int(self.WINDOW_SD * np.sqrt(variance)) + 1000
+        self._use(max(self.lo, self.x - half), min(self.hi, self.x + half))
         counts = np.array(table.cells, dtype=float) + HALDANE
         self.start = float(np.log(counts[0] * counts[3] / (counts[1] * counts[2])))
 
+    def _use(self, low: int, high: int) -> None:
+        self.support = np.arange(low, high + 1, dtype=float)
+        self.log_null = stats.hypergeom.logpmf(self.support, *self.margins)
+
+    def _log_terms(self, log_or: float) -> np.ndarray:
+        return self.log_null + log_or * self.support
+
     def _pmf(self, log_or: float) -> np.ndarray:
-        d = self.log_null + log_or * self.support
+        d = self._log_terms(log_or)
         d = np.exp(d - d.max())
         return d / d.sum()
+
+    def _edges_negligible(self, log_or: float) -> bool:
+        d = self._log_terms(log_or)
+        peak = d.max()
+        low_ok = self.support[0] == self.lo or d[0] < peak - self.UNDERFLOW
+        high_ok = self.support[-1] == self.hi or d[-1] < peak - self.UNDERFLOW
+        return bool(low_ok and high_ok)
+
+    def solved(self, f) -> float:
+        """The root of ``f`` (see :meth:`_solve`), on the window when that is exact, else on the whole support."""
+        root = self._solve(f)
+        if np.isfinite(root) and root > 0 and self._edges_negligible(np.log(root)):
+            return root
+        self._use(self.lo, self.hi)
+        return self._solve(f)
 
     def _solve(self, f) -> float:
         """Root in the log odds ratio of a function increasing in it, bracketed outward from the Woolf estimate."""
@@ -115,17 +150,17 @@ class _ConditionalDistribution:
     def mle(self) -> float:
         if self.x in (self.lo, self.hi):
             return 0.0 if self.x == self.lo else np.inf
-        return self._solve(lambda t: self._pmf(t) @ self.support - self.x)
+        return self.solved(lambda t: self._pmf(t) @ self.support - self.x)
 
     def lower(self, tail: float) -> float:
         if self.x == self.lo:
             return 0.0
-        return self._solve(lambda t: self._pmf(t)[self.support >= self.x].sum() - tail)
+        return self.solved(lambda t: self._pmf(t)[self.support >= self.x].sum() - tail)
 
     def upper(self, tail: float) -> float:
         if self.x == self.hi:
             return np.inf
-        return self._solve(lambda t: tail - self._pmf(t)[self.support <= self.x].sum())
+        return self.solved(lambda t: tail - self._pmf(t)[self.support <= self.x].sum())
 
 
 def _finite(value: float) -> float | None:
