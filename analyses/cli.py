@@ -70,6 +70,8 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
                         "else duckdb); spark needs the optional extra (requirements-spark.txt) and Java 17")
     parser.add_argument("--spark-master", help="Spark master URL (spark://…, yarn, local[4]) or Spark Connect URL "
                         "(sc://…); default: local mode on this machine")
+    parser.add_argument("--spark-parquet", help="the prepared cohort's Parquet export where the Spark cluster can "
+                        "read it (s3a://…, hdfs://…); default: the export in the local store")
     parser.add_argument("--store", type=Path, help="where prepared cohorts are kept (default: RLS_STORE_DIR, else "
                         "~/.cache/rls-dashboard/prepared)")
 
@@ -178,7 +180,8 @@ def _context(args: argparse.Namespace) -> tuple[AnalysisContext, list[str]]:
     deployment = load_settings([])
     store = args.store or (Path(deployment.store) if deployment.store else default_store_dir())
     engine = open_engine(args.data, args.mapping, store, args.engine or deployment.engine,
-                         args.spark_master or deployment.spark_master)
+                         args.spark_master or deployment.spark_master,
+                         args.spark_parquet or deployment.spark_parquet)
     return AnalysisContext.from_query(engine, args.filters, _policy(args))
 
 

@@ -64,7 +64,7 @@ def open_engine(data: str | None, mapping: str | None) -> CohortEngine | LoadFai
         if (data, mapping) != (cfg.data, cfg.mapping):
             return CohortEngine.open(*source)
         return engines.open_engine(*source, Path(cfg.store) if cfg.store else default_store_dir(), cfg.engine,
-                                   cfg.spark_master)
+                                   cfg.spark_master, cfg.spark_parquet)
     except engines.EngineUnavailable as exc:
         return LoadFailure(ValidationReport((Finding("error", "engine", "engine unavailable", str(exc)),)))
     except LoadRefused as refused:

@@ -29,6 +29,7 @@ class Settings:
     engine: str = "duckdb"  # [engine] name: "duckdb" (embedded) or "spark" (optional extra)
     spark_master: str | None = None  # [engine] spark_master: a master URL or a Spark Connect sc:// URL
     store: str | None = None  # [engine] store: where prepared cohorts are kept (default: queries.store)
+    spark_parquet: str | None = None  # [engine] spark_parquet: the prepared cohort's Parquet export for a cluster
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def load_settings(argv: list[str] | None = None) -> Settings:
                     min_cell, differencing=bool(disclosure.get("differencing_guard", True)),
                     engine=args.engine or os.environ.get("RLS_ENGINE") or engine.get("name", "duckdb"),
                     spark_master=args.spark_master or os.environ.get("RLS_SPARK_MASTER") or engine.get("spark_master"),
-                    store=store)
+                    store=store, spark_parquet=os.environ.get("RLS_SPARK_PARQUET") or engine.get("spark_parquet"))
 
 
 def is_domain(text: str) -> bool:

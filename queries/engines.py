@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ibis import _
+
 from queries.engine import CohortEngine, prepare
 from queries.store import default_store_dir, export_parquet
 
@@ -20,8 +22,12 @@ class EngineUnavailable(RuntimeError):
 
 
 def open_engine(data: Path | None, mapping: Path | None, store_dir: Path | None, engine: str = "duckdb",
-                spark_master: str | None = None):
-    """The engine over the cohort at ``data`` (``store_dir`` None: loaded in memory; DuckDB only)."""
+                spark_master: str | None = None, spark_parquet: str | None = None):
+    """The engine over the cohort at ``data`` (``store_dir`` None: loaded in memory; DuckDB only).
+
+    Spark reads the prepared cohort's Parquet export from the store, or from ``spark_parquet`` — any URL the
+    cluster can read (``s3a://``, ``abfss://``, ``hdfs://``, a shared path) holding the export of these same
+    sources (``python -m queries prepare --export``); a file with another number of participants is refused."""
     if engine not in ENGINES:
         raise EngineUnavailable(f"Unknown engine '{engine}'. Choose from: {', '.join(ENGINES)}.")
     if engine == "duckdb":
@@ -32,7 +38,19 @@ def open_engine(data: Path | None, mapping: Path | None, store_dir: Path | None,
         raise EngineUnavailable("The Spark engine needs the optional extra: pip install -r requirements-spark.txt "
                                 "(and Java 17).") from None
     prepared, info = prepare(data, mapping, store_dir or default_store_dir())
+    parquet = spark_parquet or str(_local_export(prepared))
+    spark = SparkCohortEngine.open(parquet, info, spark_master)
+    rows = int(spark.execute(spark.slice_table().aggregate(n=_.n.sum())).iloc[0]["n"])
+    if rows != info.load.n_participants:
+        spark.close()
+        raise EngineUnavailable(f"The Parquet file Spark reads holds {rows:,} participants, but the sources hold "
+                                f"{info.load.n_participants:,}: export it again with python -m queries prepare "
+                                "--export.")
+    return spark
+
+
+def _local_export(prepared) -> Path:
     parquet = prepared.folder / "cohort.parquet"
     if not parquet.exists():
         export_parquet(prepared, parquet)
-    return SparkCohortEngine.open(str(parquet), info, spark_master)
+    return parquet

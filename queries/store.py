@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -68,7 +68,8 @@ class Prepared:
     load: LoadResult
     schema: dict[str, str]
     slice_schema: dict[str, str]
-    seconds: float  # how long preparing took (0 when it was reused)
+    seconds: float  # how long preparing took when it was built
+    reused: bool = False  # True when an earlier run had prepared it
 
     @property
     def database(self) -> Path:
@@ -86,7 +87,7 @@ def prepare(mapping: Mapping, source_hash: str, build_tables: Callable[[duckdb.D
     root = Path(store_dir or default_store_dir())
     folder = root / f"{source_hash}-{loader_fingerprint()}"
     if (folder / MANIFEST).exists():
-        return _read(folder)
+        return replace(_read(folder), reused=True)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     began = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=root))  # private (0700)
