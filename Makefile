@@ -55,7 +55,7 @@ browser:
 	  else echo "chromium or gs is missing: install Debian's chromium and ghostscript packages (sudo apt-get install chromium ghostscript)"; exit 1; fi; }
 
 test: install-dev demo browser spark
-	$(PY) -m pytest
+	RLS_REQUIRE_SPARK=1 $(PY) -m pytest
 
 # Recompute the R reference values in tests/reference/expected (needs R: r-base-core r-cran-survival r-cran-epitools).
 reference:

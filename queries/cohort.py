@@ -80,7 +80,7 @@ def attrition(engine: CohortEngine, state: FilterState, options: FilterOptions) 
     aggs = {"n0": t.count()}
     for i, (_flt, pred) in enumerate(preds, start=1):
         cumulative = cumulative & pred
-        aggs[f"n{i}"] = cumulative.cast("int64").sum()
+        aggs[f"n{i}"] = t.count(where=cumulative)  # count(where=): an emptied multiselect is a scalar False
     row = engine.execute(t.aggregate(**aggs)).iloc[0]
     counts = [_int(row[f"n{i}"]) for i in range(len(preds) + 1)]
     steps = [AttritionStep("All participants loaded", counts[0], 0)]

@@ -57,11 +57,7 @@ def test_pattern_counts_and_risk_sets_are_the_same(engines, states, name):
     assert_same_frame(duck.execute(risk), spark.execute(risk), f"{name} risk sets")
 
 
-ATTRITION_STATES = [pytest.param(name, marks=pytest.mark.xfail(
-    strict=True, raises=AttributeError,
-    reason="queries.cohort.attrition fails on both engines when a multiselect is emptied: the predicate is the "
-           "scalar literal(False), which has no .sum(); t.count(where=cumulative) would work on both"))
-    if name == "nobody" else name for name in STATES]
+ATTRITION_STATES = list(STATES)  # "nobody" (an emptied multiselect) once crashed both engines: count(where=) fixed it
 
 
 @pytest.mark.parametrize("name", ATTRITION_STATES)

@@ -96,6 +96,13 @@ def test_attrition_accounts_for_everyone(engine, options):
     assert steps[-1].remaining == cohort.outcome_counts(engine, state, options)["n"]
 
 
+@pytest.mark.parametrize("query", ["site=", "sex=", "drug="])
+def test_attrition_of_an_emptied_multiselect_removes_everyone(engine, options, query):
+    state, _ = parse_query(query, options)
+    steps = cohort.attrition(engine, state, options)
+    assert steps[-1].remaining == 0 and steps[-1].removed == steps[0].remaining == 20_000
+
+
 def test_filter_values_reach_sql_only_as_whitelisted_literals(engine, options):
     state, _ = parse_query("site=A,B", options)
     sql = engine.sql(cohort.filtered(engine, state, options).count())
