@@ -100,7 +100,7 @@ def _cells(frame: pd.DataFrame, keys: list[str], counts: list[str]) -> pd.DataFr
 def _shown_in_state(cube: pd.DataFrame, counts: list[str], policy: DisclosurePolicy) -> pd.DataFrame:
     """Per display group (and ALL): True where the state's own count is shown exactly (0 or at least k)."""
     totals = _cells(cube, [], counts).set_index(GROUP)
-    return ~totals.map(lambda v: policy.is_small(int(v)))
+    return pd.DataFrame(~policy.small_cells(totals[counts]), index=totals.index, columns=counts)
 
 
 def _slicings(cube: pd.DataFrame, options: FilterOptions):
@@ -120,9 +120,9 @@ def _has_small_slice(part: pd.DataFrame, column: str, counts: list[str], shown: 
     if part.empty or (column != FLAG and part[column].nunique(dropna=False) < 2):
         return False  # one value only: its slice is the whole state, which the floor itself guards
     cells = _cells(part, [column], counts)
-    small = cells[counts].map(lambda v: policy.is_small(int(v)))
+    small = policy.small_cells(cells[counts])
     visible = shown.reindex(cells[GROUP]).fillna(False).to_numpy(dtype=bool)
-    return bool((small.to_numpy(dtype=bool) & visible).any())
+    return bool((small & visible).any())
 
 
 def require_safe(engine: CohortEngine, state: FilterState, options: FilterOptions, policy: DisclosurePolicy,

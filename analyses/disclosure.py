@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 import pandas as pd
 
 DEFAULT_MIN_CELL = 11
@@ -23,6 +25,11 @@ class DisclosurePolicy:
 
     def is_small(self, count: int | None) -> bool:
         return count is not None and 0 < count < self.min_cell
+
+    def small_cells(self, counts) -> np.ndarray:
+        """:meth:`is_small` over an array of counts at once (NaN/missing counts are not small)."""
+        values = np.asarray(counts, dtype=float)
+        return (values > 0) & (values < self.min_cell)
 
     def show_count(self, count: int | None) -> str:
         """A count as it may be displayed."""

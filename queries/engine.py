@@ -60,8 +60,8 @@ class CohortEngine:
         if store_dir is not None:
             prepared, info = prepare(data, mapping_file, store_dir)
             con = duckdb.connect(str(prepared.database), read_only=True, config={"threads": 2})
-            _limit_spill(con)
-            _lock_down(con)
+            if not _locked(con):  # a second engine on the same file in this process shares the locked instance
+                _lock_down(con)  # spills go to the private <database>.tmp folder next to the file
             return cls(con, info)
         mapping = resolve_mapping(data, mapping_file)
         con = duckdb.connect(":memory:", config={"threads": 2})
@@ -149,6 +149,10 @@ def _limit_spill(con: duckdb.DuckDBPyConnection) -> None:
     spill = Path(tempfile.gettempdir()) / "rls-dashboard-spill"
     spill.mkdir(exist_ok=True)
     run(con, "SET temp_directory = $d", {"d": str(spill)})
+
+
+def _locked(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(run(con, "SELECT current_setting('lock_configuration')")[0][0])
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection) -> None:

@@ -143,6 +143,14 @@ def _read(folder: Path) -> Prepared:
                     manifest["slice_schema"], manifest["seconds"])
 
 
+def open_read_only(prepared: Prepared) -> duckdb.DuckDBPyConnection:
+    """A private connection with the prepared database attached read-only as ``prepared`` (a fresh instance: an
+    engine in this process may hold the file in its own, locked one)."""
+    con = duckdb.connect(":memory:")
+    run(con, "ATTACH $p AS prepared (READ_ONLY)", {"p": str(prepared.database)})
+    return con
+
+
 def export_parquet(prepared: Prepared, out: Path) -> Path:
     """Write the prepared canonical cohort as one Parquet file (for Spark or another engine); returns ``out``.
 
@@ -151,11 +159,11 @@ def export_parquet(prepared: Prepared, out: Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    con = duckdb.connect(str(prepared.database), read_only=True)
+    con = open_read_only(prepared)
     try:
         order = ", ".join(c for c in ("site", "age") if c in prepared.schema) or "1"
-        run(con, f"COPY (SELECT * FROM {COHORT_TABLE} ORDER BY {order}) TO $p (FORMAT parquet, COMPRESSION zstd)",
-            {"p": str(tmp)})
+        run(con, f"COPY (SELECT * FROM prepared.{COHORT_TABLE} ORDER BY {order}) TO $p (FORMAT parquet, "
+            "COMPRESSION zstd)", {"p": str(tmp)})
     finally:
         con.close()
     os.replace(tmp, out)

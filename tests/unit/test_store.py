@@ -13,8 +13,8 @@ import pytest
 
 from data_schema.loading import LoadRefused
 from queries import aggregates, cohort, filters
-from queries.engine import CohortEngine
-from queries.store import DATABASE, MANIFEST, export_parquet
+from queries.engine import CohortEngine, prepare
+from queries.store import DATABASE, MANIFEST, export_parquet, open_read_only
 
 QUERIES = ("", "sex=female", "site=A&age=40-79", "exclude=secondary&drug=none")
 
@@ -48,10 +48,11 @@ def test_store_is_private(store_dir, stored):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700
 
 
-def test_prepared_cohort_keeps_only_the_cohort_and_the_slices(store_dir, stored):
-    con = duckdb.connect(str(_folders(store_dir)[0] / DATABASE), read_only=True)
+def test_prepared_cohort_keeps_only_the_cohort_and_the_slices(demo_dir, store_dir, stored):
+    con = open_read_only(prepare(demo_dir, None, store_dir)[0])
     try:
-        tables = {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        tables = {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE "
+                                                   "table_catalog = 'prepared'").fetchall()}
     finally:
         con.close()
     assert tables == {"cohort", "cohort_slices"}  # no raw_* copies of the source files
@@ -99,8 +100,6 @@ def test_refused_sources_leave_nothing_in_the_store(tmp_path):
 
 
 def test_export_parquet_holds_every_participant_ordered_by_site_and_age(demo_dir, store_dir, stored, tmp_path):
-    from queries.engine import prepare
-
     prepared, _info = prepare(demo_dir, None, store_dir)
     out = export_parquet(prepared, tmp_path / "cohort.parquet")
     table = pq.read_table(out, columns=["site", "age"]).to_pandas()
