@@ -72,7 +72,9 @@ def prepared_target(args: argparse.Namespace) -> tuple[Target, dict]:
     prepared, info = prepare(data, None, store)
     startup = time.perf_counter() - began
     parquet = prepared.folder / "cohort.parquet"
-    if not parquet.exists():
+    needs_parquet = args.engine == "spark" or ("naive" in args.paths and _skip_naive(args) is None)
+    if needs_parquet and not parquet.exists():
+        _say("Exporting the prepared cohort as Parquet (for the naive path and Spark) …")
         export_parquet(prepared, parquet)
     setup = {"prepare_seconds": round(prepared.seconds, 1), "prepared_earlier": prepared.reused,
              "startup_seconds": round(startup, 2),

@@ -24,7 +24,7 @@ PAGES = ("views/overview.py", "views/sex_differences.py", "views/age_prevalence.
 # Sidebar changes, each a new filter state: (widget key, kind, value).
 CHANGES = (("filter_sex", "multiselect", ["female"]), ("filter_sex", "multiselect", ["female", "male"]),
            ("filter_site", "multiselect", ["A", "B", "C", "D"]), ("filter_age", "slider", ("40-44", "75-79")),
-           ("filter_exclude", "multiselect", ["pregnancy"]), ("filter_year", "slider", (2010, 2020)))
+           ("filter_exclude", "toggle", True), ("filter_year", "slider", (2010, 2020)))
 
 
 def _timed_run(at) -> float:
@@ -32,13 +32,14 @@ def _timed_run(at) -> float:
     at.run(timeout=300)
     elapsed = time.perf_counter() - start
     if at.exception:
-        raise RuntimeError(f"the page raised: {at.exception[0].message}")
+        trace = "\n".join(at.exception[0].stack_trace[-6:])
+        raise RuntimeError(f"the page raised: {at.exception[0].message}\n{trace}")
     return elapsed
 
 
 def _apply(at, key: str, kind: str, value) -> None:
-    widget = at.multiselect(key=key) if kind == "multiselect" else at.select_slider(key=key)
-    widget.set_value(value)
+    widgets = {"multiselect": at.multiselect, "toggle": at.toggle}
+    widgets.get(kind, at.select_slider)(key=key).set_value(value)
 
 
 def measure_page(page: str) -> dict:

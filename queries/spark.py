@@ -142,6 +142,10 @@ class SparkCohortEngine:
         table = expr.as_table()
         return conform(self._backend.execute(table), table)
 
+    def execute_sql(self, sql: str):
+        """Run Spark SQL this engine compiled (the benchmark's floor) and return the result as an Arrow table."""
+        return self._backend._session.sql(sql).toArrow()
+
     def close(self) -> None:
         """Release the views and their cache; stop Spark when this process started it and no engine is left."""
         with self._lock:

@@ -30,7 +30,10 @@ class Figure:
         chart = self.chart
         if export and not self.fixed_width:
             chart = chart.properties(width=round(EXPORT_WIDTH * scale))
-        spec = chart.to_dict()
+        # Altair refuses data over 5,000 rows by default; a Kaplan–Meier step curve has one row per event time
+        # (about 5,900 per ferritin band at 10 million participants). The data are the result's own aggregates.
+        with alt.data_transformers.enable("default", max_rows=None):
+            spec = chart.to_dict()
         views = spec.get("vconcat", [spec])
         for view in views:
             if isinstance(view.get("height"), (int, float)):

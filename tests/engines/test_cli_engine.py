@@ -1,0 +1,41 @@
+"""``python -m analyses … --engine spark`` end to end: the CLI opens Spark itself (local mode, a store of its own)
+and prints the same JSON as the DuckDB run, all but the SQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.cli.invocation import REPO
+from tests.engines.compare import assert_close
+from tests.engines.conftest import spark_missing
+
+pytestmark = pytest.mark.spark
+
+
+def _run(demo_dir, store, *extra) -> dict:
+    env = {**os.environ, "RLS_STORE_DIR": str(store)}
+    done = subprocess.run([sys.executable, "-m", "analyses", "biomarker-risk", "--data", str(demo_dir), "--json",
+                           *extra], cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    return json.loads(done.stdout)
+
+
+def test_cli_engine_spark_prints_the_duckdb_json(demo_dir, tmp_path):
+    reason = spark_missing()
+    if reason:
+        if os.environ.get("RLS_REQUIRE_SPARK") == "1":
+            pytest.fail(f"RLS_REQUIRE_SPARK=1 but {reason}")
+        pytest.skip(reason)
+    duck = _run(demo_dir, tmp_path / "store", "--engine", "duckdb")
+    spark = _run(demo_dir, tmp_path / "store", "--engine", "spark", "--spark-master", "local[1]")
+    assert duck["queries"] != spark["queries"]  # Spark SQL, not DuckDB's
+    duck.pop("queries"), spark.pop("queries")
+    duck.pop("software", None), spark.pop("software", None)
+    assert_close(duck, spark)
+    assert duck["estimates"], "the run estimated nothing, so the comparison would be empty"
