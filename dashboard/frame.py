@@ -67,6 +67,10 @@ def open_engine(data: str | None, mapping: str | None) -> CohortEngine | LoadFai
                                    cfg.spark_master, cfg.spark_parquet)
     except engines.EngineUnavailable as exc:
         return LoadFailure(ValidationReport((Finding("error", "engine", "engine unavailable", str(exc)),)))
+    except OSError as exc:  # e.g. the store folder cannot be written
+        return LoadFailure(ValidationReport((Finding("error", "store", "store unavailable", "the prepared-cohort "
+                                                     f"store cannot be used ({type(exc).__name__}); check "
+                                                     "[engine] store or RLS_STORE_DIR."),)))
     except LoadRefused as refused:
         return LoadFailure(refused.report)
     except DataError as exc:

@@ -15,7 +15,6 @@ from pathlib import Path
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
-from data_schema.sources import source_files
 from queries.engine import prepare
 from queries.store import default_store_dir, export_parquet
 
@@ -33,12 +32,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _inside_sources(out: Path, data: Path | None, mapping: Path | None) -> bool:
+    """True when ``out`` would land in (or under) the data folder or beside a source file or the mapping."""
+    target = out.resolve()
+    folders = [p.resolve() if p.is_dir() else p.resolve().parent for p in (data, mapping) if p is not None]
+    return any(target.is_relative_to(folder) for folder in folders)
+
+
 def prepare_command(args: argparse.Namespace) -> int:
     store = args.store or default_store_dir()
     if args.export and args.export.suffix.lower() != ".parquet":
         print("Error: --export must name a .parquet file.", file=sys.stderr)
         return 2
-    print(f"Checking and loading into {store} (on 2 cores about 15 s per million participants; done once) …",
+    if args.export and _inside_sources(args.export, args.data, args.mapping):
+        print("Error: --export must not write into a folder holding the sources or the mapping.", file=sys.stderr)
+        return 2
+    print(f"Checking and loading into {store} (once; on 2 cores about 10–15 s per million participants) …",
           file=sys.stderr, flush=True)
     began = time.perf_counter()
     prepared, info = prepare(args.data, args.mapping, store)
@@ -46,10 +55,6 @@ def prepare_command(args: argparse.Namespace) -> int:
     print(f"Prepared {info.load.n_participants:,} participants in {prepared.folder} "
           f"({time.perf_counter() - began:.1f} s this run; {prepared.seconds:.1f} s when first built).")
     if args.export:
-        folders = {p.resolve().parent for p in source_files(info.mapping)}
-        if args.export.resolve().parent in folders:
-            print("Error: --export must not write into a folder holding the sources.", file=sys.stderr)
-            return 2
         export_parquet(prepared, args.export)
         print(f"Wrote {args.export}.")
     return 0

@@ -9,7 +9,10 @@ canonical schema.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -59,9 +62,10 @@ class CohortEngine:
         """
         if store_dir is not None:
             prepared, info = prepare(data, mapping_file, store_dir)
-            con = duckdb.connect(str(prepared.database), read_only=True, config={"threads": 2})
+            con = duckdb.connect(str(prepared.database), read_only=True,
+                                 config={"threads": 2, "temp_directory": str(_spill_dir())})
             if not _locked(con):  # a second engine on the same file in this process shares the locked instance
-                _lock_down(con)  # spills go to the private <database>.tmp folder next to the file
+                _lock_down(con)
             return cls(con, info)
         mapping = resolve_mapping(data, mapping_file)
         con = duckdb.connect(":memory:", config={"threads": 2})
@@ -145,10 +149,17 @@ def _build_slice_table(con: duckdb.DuckDBPyConnection, schema: dict[str, str]) -
     return _table_schema(con, slices.SLICE_TABLE)
 
 
+@functools.cache
+def _spill_dir() -> Path:
+    """This process's own private (0700) folder for DuckDB's spill files, removed at exit: spills hold participant
+    rows, and DuckDB's spill file names are not unique across processes (duckdb/duckdb#15173)."""
+    spill = Path(tempfile.mkdtemp(prefix="rls-dashboard-spill-"))
+    atexit.register(shutil.rmtree, spill, True)
+    return spill
+
+
 def _limit_spill(con: duckdb.DuckDBPyConnection) -> None:
-    spill = Path(tempfile.gettempdir()) / "rls-dashboard-spill"
-    spill.mkdir(exist_ok=True)
-    run(con, "SET temp_directory = $d", {"d": str(spill)})
+    run(con, "SET temp_directory = $d", {"d": str(_spill_dir())})
 
 
 def _locked(con: duckdb.DuckDBPyConnection) -> bool:

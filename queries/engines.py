@@ -40,7 +40,11 @@ def open_engine(data: Path | None, mapping: Path | None, store_dir: Path | None,
     prepared, info = prepare(data, mapping, store_dir or default_store_dir())
     parquet = spark_parquet or str(_local_export(prepared))
     spark = SparkCohortEngine.open(parquet, info, spark_master)
-    rows = int(spark.execute(spark.slice_table().aggregate(n=_.n.sum())).iloc[0]["n"])
+    try:
+        rows = int(spark.execute(spark.slice_table().aggregate(n=_.n.sum())).iloc[0]["n"])
+    except BaseException:
+        spark.close()
+        raise
     if rows != info.load.n_participants:
         spark.close()
         raise EngineUnavailable(f"The Parquet file Spark reads holds {rows:,} participants, but the sources hold "

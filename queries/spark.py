@@ -18,7 +18,9 @@ module, when Spark is chosen: without pyspark the import raises ImportError, wit
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -75,7 +77,7 @@ class SparkUnavailable(EngineUnavailable):
     """Spark cannot start here: no Java, a JVM that will not start, or Spark Connect's client packages missing."""
 
 
-class SparkEngineError(RuntimeError):
+class SparkEngineError(EngineUnavailable):
     """The Parquet file does not hold the cohort ``info`` describes (a column, a type or a value differs)."""
 
 
@@ -193,8 +195,11 @@ def _session(master: str):
         for key, value in SESSION_CONFIG.items():
             builder = builder.config(key, value)
         if starting:
-            builder = builder.config("spark.driver.extraJavaOptions",
-                                     f"-Dlog4j2.configurationFile={_log4j2_file()}")
+            private = _private_dir()  # the cached cohort, shuffle blocks and the warehouse: never a shared /tmp
+            builder = (builder.config("spark.driver.extraJavaOptions",
+                                      f"-Dlog4j2.configurationFile={_log4j2_file(private)}")
+                       .config("spark.local.dir", str(private / "local"))
+                       .config("spark.sql.warehouse.dir", str(private / "warehouse")))
         try:
             base = builder.getOrCreate()
         except PySparkRuntimeError as exc:  # JAVA_GATEWAY_EXITED: e.g. a Java older than 17
@@ -250,12 +255,17 @@ def _release_local(session) -> None:
             session.sparkContext.stop()  # started for the engines: the JVM goes with the last of them
 
 
-def _log4j2_file() -> str:
-    path = Path(tempfile.gettempdir()) / "rls-dashboard-spark-log4j2.properties"
-    if not path.exists() or path.read_text(encoding="utf-8") != _LOG4J2:
-        tmp = path.with_name(f"{path.name}.{threading.get_ident()}.tmp")
-        tmp.write_text(_LOG4J2, encoding="utf-8")
-        tmp.replace(path)
+@functools.cache
+def _private_dir() -> Path:
+    """This process's private (0700) folder for Spark's files, removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="rls-dashboard-spark-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _log4j2_file(folder: Path) -> str:
+    path = folder / "log4j2.properties"
+    path.write_text(_LOG4J2, encoding="utf-8")
     return str(path)
 
 

@@ -13,6 +13,7 @@ disk as the sources. Nothing is ever written next to the sources.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -89,15 +91,29 @@ def prepare(mapping: Mapping, source_hash: str, build_tables: Callable[[duckdb.D
     if (folder / MANIFEST).exists():
         return replace(_read(folder), reused=True)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    began = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=root))  # private (0700)
-    try:
-        load, schemas = _build(tmp / DATABASE, mapping, build_tables)
-        _write_manifest(tmp, load, schemas, time.perf_counter() - began)
-        _publish(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with _exclusive(root / f".{folder.name}.lock"):  # a second process waits, then reuses the first one's build
+        if (folder / MANIFEST).exists():
+            return replace(_read(folder), reused=True)
+        began = time.perf_counter()
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=root))  # private (0700)
+        try:
+            load, schemas = _build(tmp / DATABASE, mapping, build_tables)
+            _write_manifest(tmp, load, schemas, time.perf_counter() - began)
+            _publish(tmp, folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return _read(folder)
+
+
+@contextmanager
+def _exclusive(path: Path):
+    """An exclusive advisory lock on ``path`` for the duration (released when the process dies, too)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _build(path: Path, mapping: Mapping, build_tables) -> tuple[LoadResult, dict]:
@@ -158,13 +174,18 @@ def export_parquet(prepared: Prepared, out: Path) -> Path:
     common filters."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
+    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)  # 0600, unique
+    os.close(handle)
+    spill = Path(tempfile.mkdtemp(prefix=".export-spill-", dir=prepared.folder))  # the sort spills here, privately
     con = open_read_only(prepared)
     try:
+        run(con, "SET temp_directory = $d", {"d": str(spill)})
         order = ", ".join(c for c in ("site", "age") if c in prepared.schema) or "1"
         run(con, f"COPY (SELECT * FROM prepared.{COHORT_TABLE} ORDER BY {order}) TO $p (FORMAT parquet, "
-            "COMPRESSION zstd)", {"p": str(tmp)})
+            "COMPRESSION zstd)", {"p": name})
+        os.replace(name, out)
     finally:
         con.close()
-    os.replace(tmp, out)
+        shutil.rmtree(spill, ignore_errors=True)
+        Path(name).unlink(missing_ok=True)
     return out

@@ -31,7 +31,7 @@ def test_prepare_then_reuse_then_export(demo_dir, tmp_path):
 def test_export_into_the_source_folder_is_refused(demo_dir, tmp_path):
     done = prepare("--data", demo_dir, "--store", tmp_path / "s", "--export",
                   demo_dir / "cohort.parquet")
-    assert done.code == 2 and "folder holding the sources" in done.stderr
+    assert done.code == 2 and "folder holding the sources" in done.stderr and "Prepared" not in done.stdout
     assert not (demo_dir / "cohort.parquet").exists()
 
 

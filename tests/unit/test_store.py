@@ -43,9 +43,28 @@ def test_prepared_once_then_reused(demo_dir, store_dir, stored):
     assert again.info == stored.info
 
 
-def test_store_is_private(store_dir, stored):
+def test_store_is_private(demo_dir, tmp_path):
+    store_dir = tmp_path / "new" / "store"  # created by the engine
+    CohortEngine.open(demo_dir, store_dir=store_dir)
     for path in [store_dir, *_folders(store_dir)]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o700
+
+
+def test_two_processes_preparing_at_once_build_once(demo_dir, tmp_path):
+    """The second process waits on the build lock and reuses the first one's cohort."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    store_dir = tmp_path / "store"
+    code = ("import sys; from pathlib import Path; from queries.engine import prepare; "
+            "p, _ = prepare(Path(sys.argv[1]), None, Path(sys.argv[2])); print(p.reused)")
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(demo_dir), str(store_dir)], cwd=ROOT,
+                             stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    reused = sorted(run.communicate(timeout=300)[0].strip() for run in runs)
+    assert reused == ["False", "True"]
+    assert len(_folders(store_dir)) == 1
 
 
 def test_prepared_cohort_keeps_only_the_cohort_and_the_slices(demo_dir, store_dir, stored):
@@ -96,7 +115,7 @@ def test_refused_sources_leave_nothing_in_the_store(tmp_path):
     store_dir = tmp_path / "store"
     with pytest.raises(LoadRefused):
         CohortEngine.open(data, store_dir=store_dir)
-    assert list(store_dir.iterdir()) == []
+    assert [p.name for p in store_dir.iterdir() if p.suffix != ".lock"] == []  # only the (empty) build lock
 
 
 def test_export_parquet_holds_every_participant_ordered_by_site_and_age(demo_dir, store_dir, stored, tmp_path):
