@@ -27,13 +27,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free loopback port for a server (also used by the browser tests)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    """Poll Streamlit's health endpoint until it answers; raise if the server exits or the timeout passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -48,14 +50,14 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> 
 
 def one_start(browser, data: Path, env: dict) -> dict:
     """Start a server, open the Overview, wait for its metrics; seconds to healthy and to the first page."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--", "--data", str(data)]
     began = time.perf_counter()
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_healthy(url, process)
+        wait_healthy(url, process)
         healthy = time.perf_counter() - began
         page = browser.new_page()
         page.goto(url)

@@ -7,7 +7,8 @@ import streamlit as st
 
 from analyses.figures import Figure, figures_for
 from analyses.results import AnalysisResult
-from dashboard import frame, presentation, render
+from analyses.display import TABLE_VIEWS
+from dashboard import frame, presentation, render, results_view, slides
 from dashboard.frame import Context
 from queries import filters
 
@@ -69,3 +70,14 @@ def heading(result: AnalysisResult) -> None:
     for note in result.notes:
         st.warning(note, icon=":material/info:")
 
+
+
+def estimates_sections(result: AnalysisResult, figures: list[Figure], figure_noun: str) -> None:
+    """The body of a page led by estimates: heading, table, estimates, tests, figures, method, export buttons."""
+    heading(result)
+    results_view.table_panel(result, TABLE_VIEWS[result.analysis])
+    results_view.estimates_table(result)
+    results_view.test_sentences(result)
+    results_view.figure_panels(result, figures, figure_noun)
+    results_view.how_computed(result)
+    slides.export_buttons(result)

@@ -10,6 +10,7 @@ canonical schema.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import hashlib
 import shutil
@@ -81,8 +82,7 @@ class CohortEngine:
 
     def slice_table(self) -> ir.Table:
         """The slice table of the differencing guard (see ``queries.slices``) as an unbound Ibis table."""
-        return ibis.table({k: _IBIS_TYPES.get(v, "string") for k, v in self.info.slice_schema.items()},
-                          name=slices.SLICE_TABLE)
+        return unbound_table(self.info.slice_schema, slices.SLICE_TABLE)
 
     def sql(self, expr: ir.Expr) -> str:
         """The SQL this engine runs for ``expr`` (shown in "How this was computed")."""
@@ -90,20 +90,21 @@ class CohortEngine:
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
         """Run an aggregate expression and return its (small) result."""
-        sql = self.sql(expr)
-        with self._lock:
-            cursor = self._con.cursor()
-        try:
-            return cursor.execute(sql).df()
-        finally:
-            cursor.close()
+        with self._cursor() as cursor:
+            return cursor.execute(self.sql(expr)).df()
 
     def execute_sql(self, sql: str):
         """Run SQL this engine compiled (the benchmark's floor) and return the result as an Arrow table."""
+        with self._cursor() as cursor:
+            return cursor.sql(sql).to_arrow_table()
+
+    @contextlib.contextmanager
+    def _cursor(self):
+        """A cursor of its own for one query (DuckDB refuses one connection shared across threads)."""
         with self._lock:
             cursor = self._con.cursor()
         try:
-            return cursor.sql(sql).to_arrow_table()
+            yield cursor
         finally:
             cursor.close()
 
@@ -125,9 +126,14 @@ def _info(mapping: Mapping, source_hash: str, load: LoadResult, schemas: dict) -
     return CohortInfo(_label(mapping), source_hash, mapping, load, schemas["schema"], schemas["slice_schema"])
 
 
+def unbound_table(schema: dict[str, str], name: str) -> ir.Table:
+    """An unbound Ibis table of DuckDB column types."""
+    return ibis.table({k: _IBIS_TYPES.get(v, "string") for k, v in schema.items()}, name=name)
+
+
 def cohort_table(schema: dict[str, str]) -> ir.Table:
     """An unbound Ibis table named like the canonical table, with its column types."""
-    return ibis.table({k: _IBIS_TYPES.get(v, "string") for k, v in schema.items()}, name=COHORT_TABLE)
+    return unbound_table(schema, COHORT_TABLE)
 
 
 def _table_schema(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:

@@ -5,8 +5,7 @@ import streamlit as st
 
 from analyses.bands import BiomarkerBands
 from analyses.biomarker_risk import BiomarkerRiskOptions
-from analyses.display import TABLE_VIEWS
-from dashboard import analysis_page, controls, frame, render, results_view, slides
+from dashboard import analysis_page, controls, frame, render
 from queries import filters
 
 # Cut points are picked from a fixed grid (no free-text numbers, so bands cannot be slid one unit at a time).
@@ -45,10 +44,4 @@ analysis_page.require_cohort(ctx, query)
 result = analysis_page.run(ctx, "biomarker-risk", BiomarkerRiskOptions(bands, reference, tuple(adjust)), query)
 figures = analysis_page.figures(result)
 
-analysis_page.heading(result)
-results_view.table_panel(result, TABLE_VIEWS["biomarker-risk"])
-results_view.estimates_table(result)
-results_view.test_sentences(result)
-results_view.figure_panels(result, figures, "figure")
-results_view.how_computed(result)
-slides.export_buttons(result)
+analysis_page.estimates_sections(result, figures, "figure")

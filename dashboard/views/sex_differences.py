@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from analyses.display import TABLE_VIEWS
 from analyses.odds_ratio import OddsRatioOptions
-from dashboard import analysis_page, controls, frame, render, results_view, slides
+from dashboard import analysis_page, controls, frame, render
 
 ctx = frame.current()
 analysis_page.title("Sex differences")
@@ -26,10 +25,4 @@ result = analysis_page.run(ctx, "odds-ratio",
                            OddsRatioOptions(outcome, "sex", None if strata == "none" else strata, tuple(adjust)))
 figures = analysis_page.figures(result)
 
-analysis_page.heading(result)
-results_view.table_panel(result, TABLE_VIEWS["odds-ratio"])
-results_view.estimates_table(result)
-results_view.test_sentences(result)
-results_view.figure_panels(result, figures, "forest plot")
-results_view.how_computed(result)
-slides.export_buttons(result)
+analysis_page.estimates_sections(result, figures, "forest plot")

@@ -26,6 +26,15 @@ def spark_missing() -> str | None:
     return None
 
 
+def require_spark() -> None:
+    """Skip (locally, without pyspark or Java) or fail (``RLS_REQUIRE_SPARK=1``, as ``make test`` sets in CI)."""
+    reason = spark_missing()
+    if reason and os.environ.get("RLS_REQUIRE_SPARK") == "1":
+        pytest.fail(f"RLS_REQUIRE_SPARK=1 but {reason}")
+    if reason:
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="package")
 def spark_store(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("spark-store")
@@ -34,11 +43,7 @@ def spark_store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="package")
 def spark_engine(demo_dir, spark_store):
     """The Spark engine over the demo extract (the same cohort as the DuckDB ``engine`` fixture)."""
-    reason = spark_missing()
-    if reason:
-        if os.environ.get("RLS_REQUIRE_SPARK") == "1":
-            pytest.fail(f"RLS_REQUIRE_SPARK=1 but {reason}")
-        pytest.skip(reason)
+    require_spark()
     from queries.engines import open_engine
 
     spark = open_engine(demo_dir, None, spark_store, "spark")

@@ -12,7 +12,7 @@ import pytest
 
 from tests.cli.invocation import REPO
 from tests.engines.compare import assert_close
-from tests.engines.conftest import spark_missing
+from tests.engines.conftest import require_spark
 
 pytestmark = pytest.mark.spark
 
@@ -27,11 +27,7 @@ def _run(demo_dir, store, *extra) -> dict:
 
 
 def test_cli_engine_spark_prints_the_duckdb_json(demo_dir, tmp_path):
-    reason = spark_missing()
-    if reason:
-        if os.environ.get("RLS_REQUIRE_SPARK") == "1":
-            pytest.fail(f"RLS_REQUIRE_SPARK=1 but {reason}")
-        pytest.skip(reason)
+    require_spark()
     duck = _run(demo_dir, tmp_path / "store", "--engine", "duckdb")
     spark = _run(demo_dir, tmp_path / "store", "--engine", "spark", "--spark-master", "local[1]")
     assert duck["queries"] != spark["queries"]  # Spark SQL, not DuckDB's
