@@ -7,6 +7,7 @@ and every table, curve and model is computed from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +21,14 @@ from analyses.design import design_matrix, formula, make_term, undefined_spline_
 from analyses.results import AnalysisResult, Estimate, TestResult
 from analyses.stats.glm import NaturalSpline, fit_logistic, weighted_quantiles
 from analyses.stats.proportions import poisson_rate_ci, wilson_ci
-from analyses.stats.survival import (SurvivalDataError, cox_fit, kaplan_meier, logrank_test,
-                                     proportional_hazards_test, survival_at)
+from analyses.stats.survival import (
+    SurvivalDataError,
+    cox_fit,
+    kaplan_meier,
+    logrank_test,
+    proportional_hazards_test,
+    survival_at,
+)
 from analyses.variables import AnalysisInputError, resolve_all
 from queries.aggregates import risk_sets
 
@@ -53,11 +60,11 @@ def biomarker_risk(ctx: AnalysisContext, opts: BiomarkerRiskOptions = BiomarkerR
     """Risk of the mapped event by band of the mapped biomarker among the treated (see the module docstring)."""
     setup = _setup(ctx, opts)
     keys = list(dict.fromkeys(["biomarker"] + [v.column for v in setup.adjusters]))
-    frame, sql = ctx.run(risk_sets(ctx.table(treated_only=True), keys))
-    frame = frame.sort_values([*keys, "time_years", "event"]).reset_index(drop=True)  # engine row order varies
-    frame["count"] = frame["count"].astype(np.int64)
-    used, notes = _usable(ctx, frame, keys, setup)
-    return _analyse(ctx, opts, setup, used, notes, sql)
+    policy = ctx.policy
+    released = ctx.release(risk_sets(ctx.table(treated_only=True), keys, setup.bands.cut_points,
+                                     policy.continuous_digits, policy.time_step_days))
+    usable, notes = _usable(ctx, released, keys)
+    return _analyse(ctx, opts, setup, _Released(released, usable, setup), notes)
 
 
 def _setup(ctx: AnalysisContext, opts: BiomarkerRiskOptions) -> _Setup:
@@ -82,53 +89,80 @@ def _setup(ctx: AnalysisContext, opts: BiomarkerRiskOptions) -> _Setup:
     return _Setup(bands, labels, reference, adjusters, label, mapping.time_to_event.label)
 
 
-def _usable(ctx, frame: pd.DataFrame, keys: list[str], setup: _Setup) -> tuple[pd.DataFrame, list[str]]:
-    show = ctx.policy.show_count
-    no_marker = frame["biomarker"].isna()
-    no_time = ~no_marker & (frame["time_years"].isna() | frame["event"].isna())
-    bad = ~no_marker & ~no_time & ((frame["time_years"] < 0) | (frame["biomarker"] <= 0))
-    incomplete = ~(no_marker | no_time | bad) & frame[keys].isna().any(axis=1)
+def _exclusions(keys: list[str]) -> dict[str, Callable[[pd.DataFrame], pd.Series]]:
+    """Why a risk-set row is left out (each a function of the key columns; the reasons are disjoint)."""
+    no_marker = lambda k: k["biomarker"].isna()  # noqa: E731
+    no_time = lambda k: ~no_marker(k) & (k["time_years"].isna() | k["event"].isna())  # noqa: E731
+    bad = lambda k: ~no_marker(k) & ~no_time(k) & ((k["time_years"] < 0) | (k["biomarker"] <= 0))  # noqa: E731
+    incomplete = lambda k: ~(no_marker(k) | no_time(k) | bad(k)) & k[keys].isna().any(axis=1)  # noqa: E731
+    return {"without a baseline biomarker value": no_marker,
+            "without follow-up time or event status": no_time,
+            "with a non-positive biomarker value or negative follow-up time": bad,
+            "with a missing adjuster (complete-case analysis)": incomplete}
+
+
+def _usable(ctx, released, keys: list[str]):
+    """The rows every estimate uses (a function of the key columns) and the notes on who is left out."""
+    reasons = _exclusions(keys)
     notes = []
-    for mask, text in ((no_marker, "without a baseline biomarker value"),
-                       (no_time, "without follow-up time or event status"),
-                       (bad, "with a non-positive biomarker value or negative follow-up time"),
-                       (incomplete, "with a missing adjuster (complete-case analysis)")):
-        count = int(frame.loc[mask, "count"].sum())
+    for text, mask in reasons.items():
+        count = released.total("count", where=mask)
         if count:
-            notes.append(f"{show(count)} treated participants {text} are left out.")
-    used = frame[~(no_marker | no_time | bad | incomplete)].copy()
-    used["event"] = used["event"].astype(bool).astype(np.int64)
-    used["band"] = setup.bands.assign(used["biomarker"])
-    return used.reset_index(drop=True), notes
+            notes.append(f"{ctx.policy.show_count(count)} treated participants {text} are left out.")
+    return (lambda k: ~np.logical_or.reduce([mask(k) for mask in reasons.values()])), notes
 
 
-def _analyse(ctx, opts, setup: _Setup, used: pd.DataFrame, notes, sql) -> AnalysisResult:
-    n = int(used["count"].sum())
-    events = int((used["count"] * used["event"]).sum())
-    band_table = _band_table(ctx, used, setup)
+class _Released:
+    """The released risk sets at the grains the analysis uses, each released as its own cells: per pattern of
+    band, adjusters, time and event (Cox fits), per band, adjusters and event (logistic fits), per biomarker value
+    and event (the risk curve), per band and event (the band table), and per band, time and event (Kaplan–Meier,
+    log-rank, person-time)."""
+
+    def __init__(self, released, usable, setup: _Setup):
+        self.sql = released.sql
+        self.fine = self._labelled(released.cells(where=usable), setup)
+        adjusters = [c for c in dict.fromkeys(v.column for v in setup.adjusters) if c != "biomarker"]
+        self.patterns = self._labelled(released.cells(by=["band_index", *adjusters, "event"], where=usable), setup)
+        self.values = self._labelled(released.cells(by=["band_index", "biomarker", "event"], where=usable), setup)
+        self.bands = self._labelled(released.cells(by=["band_index", "event"], where=usable), setup)
+        self.km = self._labelled(released.cells(by=["band_index", "time_years", "event"], where=usable), setup)
+
+    @staticmethod
+    def _labelled(frame: pd.DataFrame, setup: _Setup) -> pd.DataFrame:
+        frame = frame.assign(event=frame["event"].astype(bool).astype(np.int64),
+                             band=np.array(setup.labels, dtype=object)[frame["band_index"].to_numpy(dtype=int)])
+        return frame[frame["count"] > 0].reset_index(drop=True)
+
+
+def _analyse(ctx, opts, setup: _Setup, cells: _Released, notes) -> AnalysisResult:
+    used, sql = cells.fine, cells.sql
+    n = int(cells.bands["count"].sum())
+    events = int((cells.bands["count"] * cells.bands["event"]).sum())
+    band_table = _band_table(ctx, cells, setup)
     empty = pd.DataFrame()
     if n == 0 or ctx.policy.any_small(n, events, n - events) or events == 0:
         notes.append("Too few participants or events after filtering; nothing is estimated.")
         return _result(ctx, opts, setup, n, [], [], notes, band_table, empty, empty, empty, [], sql)
     estimates, tests, formulas = [], [], []
     shown = _comparable_bands(ctx, band_table, setup, notes)
-    estimates += _band_odds_ratios(ctx, used, setup, shown, notes, formulas)
+    estimates += _band_odds_ratios(ctx, cells, setup, shown, notes, formulas)
     cox_estimates, cox_tests = _band_hazard_ratios(ctx, used, setup, shown, opts.ties, notes, formulas)
     estimates += cox_estimates
     tests += cox_tests
-    km_at, km_curve = _kaplan_meier(ctx, used, setup, opts.at, _withheld_bands(band_table, notes))
-    tests += _logrank(used, notes)
-    dose = _dose_response(ctx, used, setup, opts.ties, notes, formulas)
+    km_at, km_curve = _kaplan_meier(ctx, cells.km, setup, opts.at, _withheld_bands(band_table, notes))
+    tests += _logrank(cells.km, notes)
+    dose = _dose_response(ctx, cells, setup, opts.ties, notes, formulas)
     return _result(ctx, opts, setup, n, estimates, tests, notes, band_table, km_at, km_curve, dose, formulas, sql)
 
 
-def _band_table(ctx, used: pd.DataFrame, setup: _Setup) -> pd.DataFrame:
-    g = used.assign(events=used["count"] * used["event"], pt=used["count"] * used["time_years"]).groupby("band")
+def _band_table(ctx, cells: _Released, setup: _Setup) -> pd.DataFrame:
+    g = cells.bands.assign(events=cells.bands["count"] * cells.bands["event"]).groupby("band")
+    person_time = cells.km.assign(pt=cells.km["count"] * cells.km["time_years"]).groupby("band")["pt"].sum()
     frame = pd.DataFrame({"band": setup.labels})
     frame["n"] = frame["band"].map(g["count"].sum()).fillna(0).astype(np.int64)
     frame["events"] = frame["band"].map(g["events"].sum()).fillna(0).astype(np.int64)
     frame["non_events"] = frame["n"] - frame["events"]
-    frame["person_time"] = frame["band"].map(g["pt"].sum()).fillna(0.0)
+    frame["person_time"] = frame["band"].map(person_time).fillna(0.0)
     frame["risk"] = np.where(frame["n"] > 0, frame["events"] / frame["n"].clip(lower=1), np.nan)
     frame["risk_low"], frame["risk_high"] = wilson_ci(frame["events"].to_numpy(), frame["n"].to_numpy(), ctx.alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -160,13 +194,20 @@ def _band_indicators(frame: pd.DataFrame, setup: _Setup) -> pd.DataFrame:
     return pd.DataFrame({f"band[{b}]": (frame["band"] == b).astype(float) for b in others}, index=frame.index)
 
 
-def _band_odds_ratios(ctx, used, setup: _Setup, shown: list[str], notes, formulas) -> list[Estimate]:
-    cols = list(dict.fromkeys(["band"] + [v.column for v in setup.adjusters]))
-    patterns = used.assign(events=used["count"] * used["event"]).groupby(cols, dropna=False)[["events", "count"]] \
-        .sum().reset_index()
-    present = patterns[patterns["count"] > 0]
+def _event_patterns(cells: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Events and participants per pattern of ``columns`` from released cells split by event status."""
+    patterns = cells.assign(events=cells["count"] * cells["event"]).groupby(columns, dropna=False)[
+        ["events", "count"]].sum().reset_index()
+    return patterns[patterns["count"] > 0]
+
+
+def _band_odds_ratios(ctx, cells: _Released, setup: _Setup, shown: list[str], notes, formulas) -> list[Estimate]:
+    """Crude ORs from the band table's cells, adjusted ORs from the cells per band and adjuster pattern."""
+    adjusted_columns = list(dict.fromkeys(["band"] + [v.column for v in setup.adjusters]))
+    fits = (("crude_or", (), _event_patterns(cells.bands, ["band"])),
+            ("adjusted_or", setup.adjusters, _event_patterns(cells.patterns, adjusted_columns)))
     out = []
-    for measure, adjusters in (("crude_or", ()), ("adjusted_or", setup.adjusters)) if shown else ():
+    for measure, adjusters, present in fits if shown else ():
         terms = [make_term(v, present, "count") for v in adjusters]
         if _withheld_for_spline(terms, notes):
             continue
@@ -297,7 +338,8 @@ def _reference_value(setup: _Setup) -> float:
     return float(cuts[i - 1] if i > 0 else cuts[0])
 
 
-def _dose_response(ctx, used, setup: _Setup, ties, notes, formulas) -> pd.DataFrame:
+def _dose_response(ctx, cells: _Released, setup: _Setup, ties, notes, formulas) -> pd.DataFrame:
+    used = cells.fine
     log_x = np.log(used["biomarker"].to_numpy(dtype=float))
     spline = NaturalSpline.from_counts(log_x, used["count"].to_numpy(), SPLINE_DF)
     if not spline.defined:
@@ -307,7 +349,7 @@ def _dose_response(ctx, used, setup: _Setup, ties, notes, formulas) -> pd.DataFr
     low, high = np.exp(weighted_quantiles(log_x, used["count"].to_numpy(), (0.01, 0.99)))
     grid = np.unique(np.concatenate([np.geomspace(low, high, GRID_POINTS), setup.bands.cut_points]))
     grid = grid[(grid >= low) & (grid <= high)]
-    risk = _risk_curve(ctx, used, spline, grid, formulas)
+    risk = _risk_curve(ctx, cells.values, spline, grid, formulas)
     hr = _hazard_curve(ctx, used, setup, spline, grid, ties, formulas)
     if risk is None or hr is None:
         notes.append("The dose–response curve could not be fitted.")

@@ -17,11 +17,16 @@ from pathlib import Path
 from analyses.bands import AgeBands, BandError, BiomarkerBands, parse_numbers
 from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
-from analyses.disclosure import DEFAULT_MIN_CELL, DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
 from analyses.registry import ANALYSES, run_analysis
-from analyses.report import Unavailable, build_report, deck_bytes, html_bytes, run_page_analyses
+from analyses.report import (
+    Unavailable,
+    build_report,
+    deck_bytes,
+    html_bytes,
+    run_page_analyses,
+)
 from analyses.report.output import checked_output, write_atomically
 from analyses.results import AnalysisResult
 from analyses.variables import AnalysisInputError
@@ -29,9 +34,14 @@ from dashboard.settings import load_settings
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
+from disclosure.policy import (
+    DEFAULT_METHOD,
+    DEFAULT_MIN_CELL,
+    METHODS,
+    DisclosurePolicy,
+)
 from queries.engines import ENGINES, EngineUnavailable, open_engine
 from queries.store import default_store_dir
-
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -79,10 +89,11 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
 def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     _engine_arguments(parser)
     parser.add_argument("--min-cell", type=int, help="small-cell threshold for this run (default: the deployment's "
-                        f"dashboard.toml, else {DEFAULT_MIN_CELL}; 0 disables suppression)")
-    parser.add_argument("--no-differencing-guard", dest="differencing", action="store_false", default=None,
-                        help="do not refuse filters whose neighbouring views differ by fewer than --min-cell "
-                        "(for analysts with access to the data; the dashboard never turns it off by itself)")
+                        f"dashboard.toml, else {DEFAULT_MIN_CELL}); 0 means exact numbers with no threshold and no "
+                        "perturbation, for analysts entitled to the rows")
+    parser.add_argument("--method", choices=METHODS, help="disclosure method (default: the deployment's "
+                        f"dashboard.toml, else {DEFAULT_METHOD}): cell_key perturbs every count consistently; exact "
+                        "gives exact counts with suppression and does not defend against differencing")
 
 
 def _numbers(flag: str, text: str, kind: type, example: str) -> tuple:
@@ -122,7 +133,8 @@ def _text(result: AnalysisResult, seconds: float) -> str:
         lines += [tests[["test", "statistic", "df", "p_value"]].to_string(index=False,
                                                                          float_format=lambda v: f"{v:.4g}"), ""]
     lines += [f"Note: {note}" for note in result.notes]
-    lines += [f"Data {result.cohort.data_hash}; small-cell threshold {result.cohort.min_cell}; {seconds:.2f} s."]
+    lines += [f"Data {result.cohort.data_hash}; small-cell threshold {result.cohort.min_cell}; {seconds:.2f} s.",
+              result.cohort.disclosure_note]
     return "\n".join(lines)
 
 
@@ -130,7 +142,7 @@ def _policy(args: argparse.Namespace) -> DisclosurePolicy:
     """The run's disclosure policy: the flags, else the deployment's dashboard.toml (as the dashboard uses)."""
     deployment = load_settings([])
     min_cell = deployment.min_cell if args.min_cell is None else args.min_cell
-    return DisclosurePolicy(min_cell, deployment.differencing if args.differencing is None else args.differencing)
+    return DisclosurePolicy(min_cell, deployment.method if args.method is None else args.method)
 
 
 def _report_parser() -> argparse.ArgumentParser:

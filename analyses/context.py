@@ -6,15 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis.expr.types as ir
-import pandas as pd
 
-from analyses.disclosure import DisclosurePolicy
 from analyses.results import CohortSummary
 from analyses.variables import Variable, catalog
+from disclosure.policy import DisclosurePolicy
 from queries import aggregates, filters
 from queries.cohort import filter_options
 from queries.engine import CohortEngine
 from queries.filters import FilterOptions, FilterState
+from queries.release import Released, release
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,15 @@ class AnalysisContext:
         t = filters.apply(self.engine.table(), self.state, self.options)
         return aggregates.treated(t) if treated_only else t
 
-    def run(self, expr: ir.Expr) -> tuple[pd.DataFrame, str]:
-        """The aggregate result and the SQL that produced it."""
-        return self.engine.execute(expr), self.engine.sql(expr)
+    def release(self, expr: ir.Table) -> Released:
+        """Run an aggregate query of cells and hold its counts for release under this context's policy."""
+        return release(self.engine, expr, self.policy)
 
     def cohort(self) -> CohortSummary:
         info = self.engine.info
         return CohortSummary(info.label, info.data_hash, filters.to_query(self.state, self.options),
                              filters.describe(self.state, self.options, with_definition=False),
-                             self.policy.min_cell)
+                             self.policy.min_cell, self.policy.method)
 
     def outcome_label(self, name: str) -> str:
         return self.engine.info.mapping.outcomes[name].label

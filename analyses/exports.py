@@ -8,9 +8,8 @@ threshold and date.
 from __future__ import annotations
 
 import datetime as dt
-import io
-
 import hashlib
+import io
 
 import altair as alt
 import pandas as pd
@@ -48,6 +47,7 @@ def header_lines(result: AnalysisResult, today: dt.date | None = None) -> list[s
             f"N: {'withheld' if result.n is None else result.n}",
             f"Source: {cohort.label}; data hash {cohort.data_hash}",
             f"Small-cell threshold: {cohort.min_cell} (counts 1-{max(cohort.min_cell - 1, 0)} withheld)",
+            f"Disclosure control: {cohort.disclosure_note}",
             f"Software: {', '.join(f'{k} {v}' for k, v in software_versions().items())}",
             f"Exported: {(today or dt.date.today()).isoformat()}"]
 

@@ -19,8 +19,14 @@ from analyses.stats import contingency
 from analyses.stats.contingency import TwoByTwo
 from analyses.stats.glm import fit_logistic, likelihood_ratio
 from analyses.stats.proportions import wilson_ci
-from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, resolve, resolve_all
-from queries.aggregates import pattern_counts
+from analyses.variables import (
+    SEX_GROUPS,
+    AnalysisInputError,
+    Variable,
+    resolve,
+    resolve_all,
+)
+from queries.aggregates import pattern_counts, with_known
 
 MIN_EVENTS_PER_PARAMETER = 10
 SPARSE_STRATUM = 5  # expected count below which a stratum is called sparse
@@ -59,16 +65,13 @@ def odds_ratio(ctx: AnalysisContext, opts: OddsRatioOptions = OddsRatioOptions()
         raise AnalysisInputError("The exposure cannot also be a stratifier or an adjuster.")
     keys = list(dict.fromkeys([exposure_var.column] + ([strata_var.column] if strata_var else [])
                               + [v.column for v in adjusters]))
-    frame, sql = ctx.run(pattern_counts(ctx.table(opts.treated_only), keys, f"outcome_{outcome}"))
-    return _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, _complete(frame, keys), sql)
+    released = ctx.release(pattern_counts(ctx.table(opts.treated_only), keys, f"outcome_{outcome}"))
+    return _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, released, keys)
 
 
-def _complete(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    frame = frame.sort_values(keys).reset_index(drop=True)  # the engine's row order varies; float sums must not
-    for col in ("n", "events", "missing"):
-        frame[col] = frame[col].fillna(0).astype(np.int64)
-    frame["complete"] = frame[keys].notna().all(axis=1)
-    return frame
+def _complete(keys: list[str]):
+    """Rows (of the key columns) with every key known: the complete-case analysis."""
+    return lambda k: k[keys].notna().all(axis=1)
 
 
 def _exposure(variable: Variable, levels: list) -> Exposure | None:
@@ -89,21 +92,26 @@ def _label(exposure: Exposure, level: str) -> str:
 
 
 def _two_by_two(frame: pd.DataFrame, exposure: Exposure) -> TwoByTwo:
+    """The 2×2 table from released counts per exposure level (one row per level)."""
     level = frame[exposure.variable.column].astype(str)
-    sums = frame.assign(level=level).groupby("level")[["events", "n"]].sum()
+    sums = frame.assign(level=level).groupby("level")[["events", "non_events"]].sum()
     get = lambda lv, col: int(sums[col].get(lv, 0))  # noqa: E731
-    a, c = get(exposure.exposed, "events"), get(exposure.unexposed, "events")
-    return TwoByTwo(a, get(exposure.exposed, "n") - a, c, get(exposure.unexposed, "n") - c)
+    return TwoByTwo(get(exposure.exposed, "events"), get(exposure.exposed, "non_events"),
+                    get(exposure.unexposed, "events"), get(exposure.unexposed, "non_events"))
 
 
-def _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, frame, sql) -> AnalysisResult:
+def _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, released, keys) -> AnalysisResult:
     notes: list[str] = []
-    missing_outcome = int(frame["missing"].sum())
-    used = frame[frame["complete"] & (frame["n"] > 0)]
-    incomplete = int(frame.loc[~frame["complete"], "n"].sum())
+    sql = released.sql
+    complete = _complete(keys)
+    missing_outcome = released.total("missing")
+    incomplete = sum(released.total(c, where=lambda k: ~complete(k)) for c in ("events", "non_events"))
     notes += _missing_notes(ctx, missing_outcome, incomplete)
+    fine = with_known(released.cells(where=complete))
+    used = fine[fine["n"] > 0]
     exposure = _exposure(exposure_var, list(used[exposure_var.column].astype(str).unique()))
-    n = int(used["n"].sum())
+    margins = with_known(released.cells(by=[exposure_var.column], where=complete))
+    n = int(margins["n"].sum())
     if n == 0:
         notes.append("No participants with a known outcome remain after filtering; nothing is estimated.")
         return _result(ctx, opts, outcome, None, n, [], [], notes, [], pd.DataFrame(), pd.DataFrame(), sql)
@@ -111,11 +119,12 @@ def _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, frame, sql
         notes.append(f"The exposure ({exposure_var.label}) does not have exactly two levels in this cohort, so no "
                      "odds ratio can be estimated.")
         return _result(ctx, opts, outcome, None, n, [], [], notes, [], pd.DataFrame(), pd.DataFrame(), sql)
-    table = _two_by_two(used, exposure)
+    table = _two_by_two(margins, exposure)
     estimates, tests = _crude_and_exact(ctx, table, exposure, notes)
     strata_frame = pd.DataFrame()
     if strata_var is not None:
-        strata_frame, mh_estimates, mh_tests = _stratified(ctx, used, exposure, strata_var, opts, table, notes)
+        strata = _strata_cells(released, complete, fine, exposure, strata_var, opts)
+        strata_frame, mh_estimates, mh_tests = _stratified(ctx, strata, exposure, strata_var, table, notes)
         estimates += mh_estimates
         tests += mh_tests
     adj_estimates, adj_tests, formulas = _adjusted(ctx, used, exposure, adjusters, outcome, table, notes)
@@ -181,10 +190,20 @@ def _stratum_labels(used: pd.DataFrame, strata_var: Variable, opts: OddsRatioOpt
     return values.astype(str)
 
 
-def _stratified(ctx, used, exposure, strata_var, opts, total: TwoByTwo, notes):
-    used = used.assign(stratum=_stratum_labels(used, strata_var, opts))
-    order = list(dict.fromkeys(used.sort_values(strata_var.column)["stratum"]))
-    tables = [_two_by_two(used[used["stratum"] == s], exposure) for s in order]
+def _strata_cells(released, complete, fine: pd.DataFrame, exposure: Exposure, strata_var: Variable,
+                  opts: OddsRatioOptions) -> list[tuple[str, pd.DataFrame]]:
+    """(stratum label, released counts per exposure level) per stratum, in the stratifier's order; each stratum's
+    2×2 is released as its own cells."""
+    labels = lambda k: _stratum_labels(k, strata_var, opts)  # noqa: E731
+    cells = with_known(released.cells(by=[exposure.variable.column, "stratum"], where=complete,
+                                   derive={"stratum": labels}))
+    order = list(dict.fromkeys(labels(fine.sort_values(strata_var.column))))
+    return [(s, cells[cells["stratum"] == s]) for s in order if (cells["stratum"] == s).any()]
+
+
+def _stratified(ctx, strata, exposure, strata_var, total: TwoByTwo, notes):
+    order = [label for label, _cells in strata]
+    tables = [_two_by_two(cells, exposure) for _label, cells in strata]
     rows = []
     for label, table in zip(order, tables):
         result = contingency.woolf(table, ctx.alpha, correct_zeros=False)

@@ -17,10 +17,14 @@ from analyses.context import AnalysisContext
 from analyses.results import AnalysisResult, Estimate
 from analyses.stats.glm import NaturalSpline, fit_logistic
 from analyses.stats.proportions import wilson_ci
-from analyses.stats.standardization import (band_weights, direct_standardize, standard_populations,
-                                            standardized_ratio)
+from analyses.stats.standardization import (
+    band_weights,
+    direct_standardize,
+    standard_populations,
+    standardized_ratio,
+)
 from analyses.variables import SEX_GROUPS, AnalysisInputError
-from queries.aggregates import pattern_counts
+from queries.aggregates import pattern_counts, with_known
 
 SPLINE_DF = 4
 PEAK_GRID_STEP = 0.1
@@ -45,19 +49,20 @@ def prevalence(ctx: AnalysisContext, opts: PrevalenceOptions = PrevalenceOptions
     standards = standard_populations()
     if opts.standard is not None and opts.standard not in standards:
         raise AnalysisInputError(f"Unknown standard population. Choose from: {', '.join(standards)}.")
-    frame, sql = ctx.run(pattern_counts(ctx.table(opts.treated_only), ["sex", "age"], f"outcome_{outcome}"))
-    frame = frame.sort_values(["sex", "age"]).reset_index(drop=True)  # the engine's row order varies between runs
-    for col in ("n", "events", "missing"):
-        frame[col] = frame[col].fillna(0).astype(np.int64)
-    notes = _missing_notes(ctx, frame)
-    used = frame[frame["sex"].isin(SEXES) & frame["age"].notna() & (frame["n"] > 0)].copy()
-    used["age"] = used["age"].astype(int)
-    return _analyse(ctx, opts, outcome, used, notes, sql)
+    released = ctx.release(pattern_counts(ctx.table(opts.treated_only), ["sex", "age"], f"outcome_{outcome}"))
+    notes = _missing_notes(ctx, released)
+    fine = with_known(released.cells(where=_known_sex_and_age))
+    fine["age"] = fine["age"].astype(int)
+    return _analyse(ctx, opts, outcome, released, fine, notes)
 
 
-def _missing_notes(ctx, frame) -> list[str]:
-    unknown = int(frame["missing"].sum())
-    no_sex_age = int(frame.loc[~frame["sex"].isin(SEXES) | frame["age"].isna(), "n"].sum())
+def _known_sex_and_age(keys: pd.DataFrame) -> pd.Series:
+    return keys["sex"].isin(SEXES) & keys["age"].notna()
+
+
+def _missing_notes(ctx, released) -> list[str]:
+    unknown = released.total("missing")
+    no_sex_age = sum(released.total(c, where=lambda k: ~_known_sex_and_age(k)) for c in ("events", "non_events"))
     notes = []
     if unknown:
         notes.append(f"{ctx.policy.show_count(unknown)} participants with an unknown outcome are left out.")
@@ -66,24 +71,29 @@ def _missing_notes(ctx, frame) -> list[str]:
     return notes
 
 
-def _analyse(ctx, opts, outcome, used, notes, sql) -> AnalysisResult:
-    n = int(used["n"].sum())
+def _analyse(ctx, opts, outcome, released, fine, notes) -> AnalysisResult:
+    sql = released.sql
+    by_sex = with_known(released.cells(by=["sex"], where=_known_sex_and_age))
+    n = int(by_sex["n"].sum())
     if n == 0 or ctx.policy.is_small(n):
         notes.append("The cohort is empty or too small after filtering; nothing is estimated.")
         return _result(ctx, opts, outcome, None if n else 0, [], notes, pd.DataFrame(), pd.DataFrame(), {}, sql, "")
-    min_age = int(used["age"].min())
-    used["age_band"] = opts.age_bands.assign(used["age"], min_age)
-    rows = _band_rows(ctx, used, opts.age_bands.labels(min_age))
+    min_age = int(fine["age"].min())
+    bands = with_known(released.cells(by=["sex", "age_band"], where=_known_sex_and_age,
+                                      derive={"age_band": lambda k: opts.age_bands.assign(k["age"].astype(int),
+                                                                                           min_age)}))
+    rows = _band_rows(ctx, bands, opts.age_bands.labels(min_age))
+    used = fine[fine["n"] > 0]
     spline = NaturalSpline.from_counts(used["age"].to_numpy(), used["n"].to_numpy(), SPLINE_DF)
-    curve, peaks = _curves(ctx, used, spline, notes)
+    curve, peaks = _curves(ctx, used, by_sex.set_index("sex"), spline, notes)
     estimates = _standardized(ctx, rows, opts, min_age, notes)
     formula = f"outcome_{outcome} ~ {spline.describe('age')}, fitted separately for women and men"
     return _result(ctx, opts, outcome, n, estimates, notes, rows, curve, peaks, sql, formula)
 
 
-def _band_rows(ctx, used: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+def _band_rows(ctx, bands: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     grid = pd.MultiIndex.from_product([SEXES, labels], names=["sex", "age_band"])
-    sums = used.groupby(["sex", "age_band"])[["events", "n"]].sum().reindex(grid, fill_value=0).reset_index()
+    sums = bands.set_index(["sex", "age_band"])[["events", "n"]].reindex(grid, fill_value=0).reset_index()
     sums = sums[sums.groupby("sex")["n"].transform("sum") > 0]
     sums["non_events"] = sums["n"] - sums["events"]
     sums["prevalence"] = np.where(sums["n"] > 0, sums["events"] / sums["n"].clip(lower=1), np.nan)
@@ -93,7 +103,7 @@ def _band_rows(ctx, used: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     return gated[["sex", "age_band", "events", "n", "prevalence", "ci_low", "ci_high", "suppressed"]]
 
 
-def _curves(ctx, used, spline: NaturalSpline, notes) -> tuple[pd.DataFrame, dict]:
+def _curves(ctx, used, by_sex: pd.DataFrame, spline: NaturalSpline, notes) -> tuple[pd.DataFrame, dict]:
     frames, peaks = [], {}
     if not spline.defined:
         notes.append("No prevalence curves: the spline of age cannot be formed in this cohort (too many "
@@ -104,7 +114,7 @@ def _curves(ctx, used, spline: NaturalSpline, notes) -> tuple[pd.DataFrame, dict
     fine = np.arange(low, high + PEAK_GRID_STEP / 2, PEAK_GRID_STEP)
     for sex in SEXES:
         part = used[used["sex"] == sex]
-        events, n = int(part["events"].sum()), int(part["n"].sum())
+        events, n = (int(by_sex[c].get(sex, 0)) for c in ("events", "n"))
         if ctx.policy.any_small(n, events, n - events) or events == 0 or events == n:
             if n:
                 notes.append(f"No prevalence curve for {SEX_GROUPS[sex]}: too few cases or participants.")

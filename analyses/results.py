@@ -1,6 +1,6 @@
 """Result objects: one frozen object per analysis run feeds the screen, the CLI JSON, CSV exports and slides.
 
-Every number in a result has already passed the disclosure gate (``analyses.disclosure``): a suppressed value is
+Every number in a result has already passed the disclosure gate (``disclosure.policy``): a suppressed value is
 ``None`` and a note says why, so no consumer can show what the gate withheld.
 """
 
@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from disclosure.policy import DisclosurePolicy
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,16 @@ class CohortSummary:
     filters: str  # the URL/CLI query string
     description: str  # the filters in English
     min_cell: int
+    method: str = "cell_key"  # the disclosure method the counts were released under
+
+    @property
+    def policy(self) -> DisclosurePolicy:
+        """The disclosure policy the counts were released under (for the notes printed with them)."""
+        return DisclosurePolicy(self.min_cell, self.method)
+
+    @property
+    def disclosure_note(self) -> str:
+        return self.policy.note
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analyses.disclosure import DisclosurePolicy
+from analyses.stats.glm import weighted_quantiles
+from disclosure.policy import DisclosurePolicy
 
 GROUP_LABELS = {"female": "Women", "male": "Men", None: "All"}
 
@@ -79,8 +80,28 @@ def _select(frame: pd.DataFrame, group) -> pd.DataFrame:
     return frame if group is None else frame[frame["sex"] == group]
 
 
+def _summary_of_values(frame: pd.DataFrame, group) -> dict | None:
+    """n, missing, mean, SD and quartiles (R's type 7) of one group from released counts per grouped value."""
+    part = _select(frame, group)
+    known = part[part["value"].notna() & (part["n"] > 0)]
+    n, missing = int(known["n"].sum()), int(part.loc[part["value"].isna(), "n"].sum())
+    if n == 0 and missing == 0:
+        return None
+    values, counts = known["value"].to_numpy(dtype=float), known["n"].to_numpy(dtype=np.int64)
+    mean = float(values @ counts / n) if n else np.nan
+    sd = float(np.sqrt(((values - mean) ** 2) @ counts / (n - 1))) if n > 1 else np.nan
+    q1, median, q3 = weighted_quantiles(values, counts, (0.25, 0.5, 0.75)) if n else (np.nan,) * 3
+    return {"n": n, "missing": missing, "mean": mean, "sd": sd, "q1": q1, "median": median, "q3": q3}
+
+
+def _numeric_stats(frame: pd.DataFrame, groups: list) -> list:
+    if "value" in frame.columns:  # cell-key mode: counts per grouped value
+        return [_summary_of_values(frame, g) for g in groups]
+    return [_select(frame, g).iloc[0] if len(_select(frame, g)) else None for g in groups]
+
+
 def _numeric_rows(label: str, frame: pd.DataFrame, groups: list, policy: DisclosurePolicy) -> list[TableOneRow]:
-    stats = [_select(frame, g).iloc[0] if len(_select(frame, g)) else None for g in groups]
+    stats = _numeric_stats(frame, groups)
 
     def cell(s, fmt) -> str:
         if s is None or s["n"] == 0:
@@ -144,7 +165,9 @@ def table_one(inputs: dict[str, pd.DataFrame], variables: list[tuple[str, str, s
     total = int(n_frame["n"].sum())
     names = " vs ".join(GROUP_LABELS[g] for g in groups)
     caption = (f"Table 1. Baseline characteristics by sex ({names}); {cohort}; N = {policy.show_count(total)}.")
-    methods = ("Numeric variables: mean (SD) and median [Q1, Q3] (exact quantiles). Categorical variables: n (%) "
+    grouped = (f"computed from counts of values rounded to {policy.continuous_digits} significant digits"
+               if policy.continuous_digits else "exact quantiles")
+    methods = (f"Numeric variables: mean (SD) and median [Q1, Q3] ({grouped}). Categorical variables: n (%) "
                "of participants with a known value; missing values counted separately. SMD: standardized mean "
                "difference women vs men (Yang & Dalton multi-level form for categorical variables); an SMD above "
                "0.1 is commonly read as a meaningful imbalance. " + policy.note)

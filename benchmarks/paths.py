@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.registry import run_analysis
 from analyses.report.defaults import page_options
 from benchmarks import naive

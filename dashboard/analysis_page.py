@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analyses.display import TABLE_VIEWS
 from analyses.figures import Figure, figures_for
 from analyses.results import AnalysisResult
-from analyses.display import TABLE_VIEWS
 from dashboard import frame, presentation, render, results_view, slides
 from dashboard.frame import Context
 from queries import filters
@@ -23,7 +23,7 @@ def title(text: str) -> None:
 def require_cohort(ctx: Context, query: str | None = None) -> None:
     """Stop with a clear message (and nothing else) when the filtered cohort is empty or below k."""
     cfg = frame.settings()
-    counts = frame.cached_counts(cfg.data, cfg.mapping, ctx.query if query is None else query)
+    counts = frame.cached_counts(cfg.data, cfg.mapping, ctx.query if query is None else query, ctx.policy)
     if not render.cohort_large_enough(counts["n"], ctx.policy):
         st.stop()
 
@@ -46,9 +46,6 @@ def run(ctx: Context, name: str, options, query: str | None = None) -> AnalysisR
     cfg = frame.settings()
     result = frame.cached_analysis(cfg.data, cfg.mapping, ctx.query if query is None else query,
                                    ctx.policy, name, options)
-    if isinstance(result, frame.Refused):
-        render.refused(result.message)
-        st.stop()
     if isinstance(result, str):
         st.error(result, icon=":material/error:")
         st.stop()

@@ -10,9 +10,7 @@ from urllib.parse import parse_qsl
 
 import streamlit as st
 
-from analyses import differencing
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
 from analyses.registry import run_analysis
 from analyses.variables import AnalysisInputError
 from dashboard import controls
@@ -21,10 +19,12 @@ from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
 from data_schema.validation import Finding, ValidationReport
+from disclosure.policy import DisclosurePolicy
 from queries import cohort, engines, filters
 from queries.engine import CohortEngine
-from queries.store import default_store_dir
 from queries.filters import FilterOptions, FilterState
+from queries.release import release_report
+from queries.store import default_store_dir
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,24 @@ def settings() -> Settings:
     return replace(cfg, data=uploaded[0], mapping=uploaded[1]) if uploaded else cfg
 
 
+def policy() -> DisclosurePolicy:
+    """The deployment's disclosure policy (dashboard.toml)."""
+    cfg = settings()
+    return DisclosurePolicy(cfg.min_cell, cfg.method)
+
+
+def released_errors(failure: LoadFailure) -> tuple[Finding, ...]:
+    """A refused load's errors, their row counts released under the deployment's policy."""
+    return release_report(failure.report, policy()).errors
+
+
 def engine_or_stop() -> CohortEngine:
     """The engine, or an error panel naming what is wrong (and the script stops)."""
     cfg = settings()
     engine = open_engine(cfg.data, cfg.mapping)
     if isinstance(engine, LoadFailure):
         st.error("The configured data could not be used. Nothing from it is shown.", icon=":material/block:")
-        for finding in engine.report.errors:
+        for finding in released_errors(engine):
             st.markdown(f"- **{finding.file}** — {finding.message}")
         st.caption("Check the file with `python -m data_schema validate --data PATH --mapping FILE`; see the "
                    "README section *Using your own data*.")
@@ -202,68 +213,42 @@ def context() -> Context:
     engine = engine_or_stop()
     options = cached_options(cfg.data, cfg.mapping)
     state = sidebar_filters(options)
-    return Context(engine, options, state, DisclosurePolicy(cfg.min_cell, cfg.differencing))
+    return Context(engine, options, state, policy())
 
 
 # Cached aggregate queries: arguments are the source and the query string (primitives), results are small.
 
 @st.cache_data(show_spinner=False)
-def cached_attrition(data: str | None, mapping: str | None, query: str) -> list[cohort.AttritionStep]:
+def cached_attrition(data: str | None, mapping: str | None, query: str,
+                     policy: DisclosurePolicy) -> list[cohort.AttritionStep]:
     engine = open_engine(data, mapping)
     options = cached_options(data, mapping)
-    return cohort.attrition(engine, filters.parse_query(query, options)[0], options)
+    return cohort.attrition(engine, filters.parse_query(query, options)[0], options, policy)
 
 
 @st.cache_data(show_spinner=False)
-def cached_counts(data: str | None, mapping: str | None, query: str) -> dict[str, int]:
+def cached_counts(data: str | None, mapping: str | None, query: str, policy: DisclosurePolicy) -> dict[str, int]:
     engine = open_engine(data, mapping)
     options = cached_options(data, mapping)
-    return cohort.outcome_counts(engine, filters.parse_query(query, options)[0], options)
+    return cohort.outcome_counts(engine, filters.parse_query(query, options)[0], options, policy)
 
 
 @st.cache_data(show_spinner="Computing Table 1…")
-def cached_table_one_inputs(data: str | None, mapping: str | None, query: str) -> dict:
+def cached_table_one_inputs(data: str | None, mapping: str | None, query: str, policy: DisclosurePolicy) -> dict:
     engine = open_engine(data, mapping)
     options = cached_options(data, mapping)
-    return cohort.table_one_inputs(engine, filters.parse_query(query, options)[0], options)
-
-
-@st.cache_data(show_spinner=False)
-def cached_verdicts(data: str | None, mapping: str | None, queries: tuple[str, ...], policy: DisclosurePolicy,
-                    outcome: str | None) -> tuple[differencing.Verdict, ...]:
-    """The differencing guard's verdicts for filter states (the counts of ``outcome`` overall are shown)."""
-    engine = open_engine(data, mapping)
-    options = cached_options(data, mapping)
-    return tuple(differencing.check(engine, filters.parse_query(q, options)[0], options, policy,
-                                    differencing.Shown(outcome)) for q in queries)
-
-
-def attrition_verdicts(ctx: Context) -> tuple[differencing.Verdict, ...]:
-    """The guard's verdicts for the states behind each attrition row; the last is the current filter state."""
-    cfg = settings()
-    states = differencing.attrition_states(ctx.engine, ctx.state, ctx.options)
-    return cached_verdicts(cfg.data, cfg.mapping, tuple(filters.to_query(s, ctx.options) for s in states),
-                           ctx.policy, ctx.state.definition)
-
-
-@dataclass(frozen=True)
-class Refused:
-    """Why an analysis is not shown for these filters (the differencing guard's message)."""
-
-    message: str
+    return cohort.table_one_inputs(engine, filters.parse_query(query, options)[0], options, policy)
 
 
 @st.cache_data(show_spinner="Computing the analysis…")
 def cached_analysis(data: str | None, mapping: str | None, query: str, policy: DisclosurePolicy, name: str, options):
-    """An analysis result for the filters in ``query``; a ``Refused`` when the differencing guard refuses the
-    filters, or the message of an input the cohort cannot serve."""
+    """An analysis result for the filters in ``query`` (released counts under ``policy``), or the message of an
+    input the cohort cannot serve."""
     engine = open_engine(data, mapping)
     cohort_options = cached_options(data, mapping)
     ctx = AnalysisContext(engine, filters.parse_query(query, cohort_options)[0], cohort_options, policy)
     try:
         return run_analysis(ctx, name, options)
-    except differencing.DifferencingRefused as refused:
-        return Refused(str(refused))
     except AnalysisInputError as exc:
         return str(exc)
 

@@ -7,13 +7,13 @@ from urllib.parse import parse_qsl
 import pandas as pd
 import streamlit as st
 
-from analyses.disclosure import DisclosurePolicy
 from analyses.table_one import TableOne
 from analyses.variables import catalog
 from data_schema.derivation import DERIVED_COLUMNS
 from data_schema.mapping import Mapping
 from data_schema.schema import extract_schemas, roles
 from data_schema.validation import ValidationReport
+from disclosure.policy import DisclosurePolicy
 from queries.cohort import AttritionStep
 from queries.engine import CohortEngine
 
@@ -36,11 +36,6 @@ def cohort_large_enough(n: int, policy: DisclosurePolicy) -> bool:
     return True
 
 
-def refused(message: str) -> None:
-    """The differencing guard's refusal, in place of everything the view would show."""
-    st.warning(message, icon=":material/lock:")
-
-
 def cohort_metrics(counts: dict[str, int], ctx) -> None:
     """Participants, cases and known outcomes of the case definition, through the gate."""
     cols = st.columns(3)
@@ -53,9 +48,9 @@ def cohort_metrics(counts: dict[str, int], ctx) -> None:
     st.caption(ctx.policy.note)
 
 
-def attrition_table(steps: list[AttritionStep], policy: DisclosurePolicy, shown: list[bool] | None = None) -> None:
-    """Who each filter removes; rows whose state the differencing guard refuses are withheld."""
-    cells = policy.attrition_cells([s.remaining for s in steps], shown)
+def attrition_table(steps: list[AttritionStep], policy: DisclosurePolicy) -> None:
+    """Who each filter removes and who is left (released counts, shown under the policy)."""
+    cells = policy.attrition_cells([s.remaining for s in steps], [s.removed for s in steps])
     frame = pd.DataFrame({"Step": [s.description for s in steps], "Removed": [c[0] for c in cells],
                           "Remaining": [c[1] for c in cells]})
     st.dataframe(frame, hide_index=True, width="stretch")

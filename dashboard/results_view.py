@@ -47,7 +47,7 @@ def how_computed(result: AnalysisResult) -> None:
             st.code(sql, language="sql")
         versions = ", ".join(f"{k} {v}" for k, v in software_versions().items())
         st.caption(f"Software: {versions}. Data hash {result.cohort.data_hash}; small-cell threshold "
-                   f"{result.cohort.min_cell}.")
+                   f"{result.cohort.min_cell}. {result.cohort.disclosure_note}")
 
 
 def figure_panel(figure: Figure, result: AnalysisResult) -> None:

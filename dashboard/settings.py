@@ -8,11 +8,12 @@ import argparse
 import os
 import re
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from analyses.disclosure import DEFAULT_MIN_CELL
+import tomllib
+
+from disclosure.policy import DEFAULT_METHOD, DEFAULT_MIN_CELL, METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS_KEYS = ("allowed_emails", "allowed_domains")
@@ -25,7 +26,7 @@ class Settings:
     data: str | None
     mapping: str | None
     min_cell: int
-    differencing: bool = True  # [disclosure] differencing_guard: refuse views that two filters could subtract
+    method: str = DEFAULT_METHOD  # [disclosure] method: "cell_key" (perturbed counts) or "exact"
     engine: str = "duckdb"  # [engine] name: "duckdb" (embedded) or "spark" (optional extra)
     spark_master: str | None = None  # [engine] spark_master: a master URL or a Spark Connect sc:// URL
     store: str | None = None  # [engine] store: where prepared cohorts are kept (default: queries.store)
@@ -84,10 +85,17 @@ def load_settings(argv: list[str] | None = None) -> Settings:
     engine = config.get("engine", {})
     store = os.environ.get("RLS_STORE_DIR") or _relative(engine.get("store"))
     return Settings(str(Path(data).resolve()) if data else None, str(Path(mapping).resolve()) if mapping else None,
-                    min_cell, differencing=bool(disclosure.get("differencing_guard", True)),
+                    min_cell, method=_method(disclosure),
                     engine=args.engine or os.environ.get("RLS_ENGINE") or engine.get("name", "duckdb"),
                     spark_master=args.spark_master or os.environ.get("RLS_SPARK_MASTER") or engine.get("spark_master"),
                     store=store, spark_parquet=os.environ.get("RLS_SPARK_PARQUET") or engine.get("spark_parquet"))
+
+
+def _method(disclosure: dict) -> str:
+    method = str(disclosure.get("method", DEFAULT_METHOD))
+    if method not in METHODS:
+        raise ValueError(f"[disclosure] method in dashboard.toml must be one of: {', '.join(METHODS)}.")
+    return method
 
 
 def is_domain(text: str) -> bool:

@@ -44,7 +44,7 @@ def accept(name: str, content: bytes, mapping_name: str | None = None, mapping: 
     paths = (str(checked.data), str(checked.mapping) if checked.mapping else None)
     engine = frame.open_engine(*paths)
     if isinstance(engine, frame.LoadFailure):
-        return UploadOutcome(None, tuple(f"{f.file}: {f.message}" for f in engine.report.errors))
+        return UploadOutcome(None, tuple(f"{f.file}: {f.message}" for f in frame.released_errors(engine)))
     return UploadOutcome(paths)
 
 

@@ -20,8 +20,18 @@ from data_schema import derivation, identifiers
 from data_schema.mapping import TIME_UNITS, BinaryColumn, Mapping
 from data_schema.reading import RawTable, load_file, run
 from data_schema.schema import extract_schemas, roles
-from data_schema.validation import (CheckedTable, ColumnCheck, FileAccount, Finding, ValidationReport, check_table,
-                                    dangling_keys, duplicate_keys, top_coding_finding)
+from data_schema.validation import (
+    CheckedTable,
+    ColumnCheck,
+    FileAccount,
+    Finding,
+    ValidationReport,
+    check_table,
+    dangling_keys,
+    duplicate_keys,
+    top_coding_finding,
+)
+from disclosure.record_keys import RECORD_KEY, record_key_sql
 
 COHORT_TABLE = "cohort"
 
@@ -226,8 +236,10 @@ def _accounts(raws: list[RawTable], loaded: dict[str, int]) -> tuple[FileAccount
     return tuple(out)
 
 
-def load_cohort(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> LoadResult:
-    """Load, check and map the source into the ``cohort`` table of ``con``; raise :class:`LoadRefused` if unusable."""
+def load_cohort(con: duckdb.DuckDBPyConnection, mapping: Mapping, secret: str | None = None) -> LoadResult:
+    """Load, check and map the source into the ``cohort`` table of ``con``; raise :class:`LoadRefused` if unusable.
+
+    With the deployment's cell-key ``secret`` each participant gets a record key (``disclosure.record_keys``)."""
     backend = ibis.duckdb.from_connection(con)
     loader = _load_extract if mapping.shape == "rls_extract" else _load_wide
     wide, raws, findings, children = loader(con, backend, mapping)
@@ -239,7 +251,12 @@ def load_cohort(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> LoadResult:
         findings += more
     if any(f.severity == "error" for f in findings):
         raise LoadRefused(ValidationReport(tuple(findings), _accounts(raws, {})))
-    run(con, f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS {ibis.to_sql(table, dialect='duckdb')}")
+    select = ibis.to_sql(table, dialect='duckdb')
+    if secret is None:
+        run(con, f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS {select}")
+    else:
+        run(con, f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS SELECT *, {record_key_sql('pid')} AS {RECORD_KEY} "
+            f"FROM ({select})", {"secret": secret})
     n = run(con, f"SELECT count(*) FROM {COHORT_TABLE}")[0][0]
     loaded = _loaded_counts(backend, raws, children, n)
     top_coded = sum(f.count for f in findings if f.rule == "age top-coded")

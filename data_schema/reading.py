@@ -171,5 +171,11 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) ->
     return con.execute(sql, params or {}).fetchall()
 
 
+def table_schema(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
+    """Column name -> DuckDB type of one table, in column order."""
+    return {column: dtype for column, dtype in run(con, "SELECT column_name, data_type FROM information_schema.columns "
+                                                  "WHERE table_name = $t ORDER BY ordinal_position", {"t": name})}
+
+
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return run(con, f"SELECT count(*) FROM {table}")[0][0]

@@ -7,24 +7,65 @@ every participant it leaves out.
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from disclosure.record_keys import KEY_RANGE, RECORD_KEY
+
+KEY_SUFFIX = "__key"
+DAYS_PER_YEAR = 365.25  # the column beside a count that holds its cell key (see queries.release)
+
+
+def cell(table: ir.Table, name: str, where: ir.BooleanValue | None = None) -> dict[str, ir.Value]:
+    """A count as a releasable cell: the participants (those ``where`` holds for) and the sum of their record keys
+    modulo the key range — the cell key of the cell key method. For ``aggregate(**cell(...))``."""
+    if where is None:
+        return {name: _.count(), name + KEY_SUFFIX: (_[RECORD_KEY].cast("int64").sum() % KEY_RANGE).cast("int64")}
+    hit = where.fill_null(False)
+    key = ibis.ifelse(hit, table[RECORD_KEY].cast("int64"), 0).sum() % KEY_RANGE
+    return {name: hit.cast("int64").sum().cast("int64"), name + KEY_SUFFIX: key.cast("int64")}
+
 
 def pattern_counts(table: ir.Table, keys: list[str], outcome: str) -> ir.Table:
-    """Per covariate pattern: participants with a known outcome (``n``), cases (``events``), unknown outcome
-    (``missing``)."""
-    known = table[outcome].notnull()
-    return table.group_by(keys).aggregate(
-        n=known.cast("int64").sum(),
-        events=table[outcome].fill_null(False).cast("int64").sum(),
-        missing=(~known).cast("int64").sum(),
-    )
+    """Per covariate pattern, three disjoint cells: cases (``events``), non-cases (``non_events``) and participants
+    whose outcome is unknown (``missing``); participants with a known outcome are ``events + non_events``."""
+    value = table[outcome]
+    return table.group_by(keys).aggregate(**cell(table, "events", value), **cell(table, "non_events", ~value),
+                                          **cell(table, "missing", value.isnull()))
 
 
-def risk_sets(table: ir.Table, keys: list[str]) -> ir.Table:
-    """Per (covariate pattern, follow-up time, event status): the number of participants."""
-    return table.group_by([*keys, "time_years", "event"]).aggregate(count=_.count())
+def with_known(frame):
+    """Released pattern counts with ``n``, the participants with a known outcome (cases plus non-cases)."""
+    return frame.assign(n=frame["events"] + frame["non_events"])
+
+
+def risk_sets(table: ir.Table, keys: list[str], cut_points: tuple[float, ...] = (), digits: int | None = None,
+              time_step_days: int | None = None) -> ir.Table:
+    """Per (biomarker band, covariate pattern, follow-up time, event status): the number of participants (a cell).
+
+    ``band_index`` counts the ``cut_points`` at or below the exact biomarker value (bands are [lower, upper)). Before
+    grouping, the biomarker may be rounded to ``digits`` significant digits and follow-up times rounded up to whole
+    steps of ``time_step_days`` (cell-key mode), so that cells hold several participants."""
+    biomarker = table["biomarker"]
+    derived = {"band_index": sum((biomarker >= c).cast("int64") for c in cut_points) if cut_points
+               else ibis.literal(0).cast("int64")}
+    if digits is not None:
+        derived["biomarker"] = round_significant(biomarker, digits)
+    if time_step_days is not None:
+        step = time_step_days / DAYS_PER_YEAR
+        derived["time_years"] = (table["time_years"] / step).ceil().cast("float64") * step
+    grouped = table.mutate(**derived)
+    keys = list(dict.fromkeys(["band_index", *keys, "time_years", "event"]))
+    return grouped.group_by(keys).aggregate(**cell(grouped, "count"))
+
+
+def round_significant(value: ir.FloatingValue, digits: int) -> ir.FloatingValue:
+    """Positive values rounded to ``digits`` significant digits; zero, negative and missing values unchanged."""
+    positive = value > 0
+    safe = ibis.ifelse(positive, value, 1.0)
+    scale = ibis.literal(10.0) ** (safe.log10().floor() - (digits - 1))
+    return ibis.ifelse(positive, (safe / scale).round() * scale, value)
 
 
 def treated(table: ir.Table) -> ir.Table:

@@ -1,7 +1,7 @@
 """Cohort-level aggregate queries: filter options, cohort size, attrition, Table 1 sufficient statistics.
 
-Every function builds an Ibis expression over the canonical table and returns only aggregates (counts, sums,
-quantiles per group), never participant rows.
+Every function builds an Ibis expression over the canonical table and returns only aggregates, never participant
+rows; every count passes the release layer (``queries.release``) under the deployment's policy.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
-from ibis import _
 
+from disclosure.policy import DisclosurePolicy
 from queries import filters
+from queries.aggregates import cell, round_significant
 from queries.engine import CohortEngine
 from queries.filters import UNTREATED, FilterOptions, FilterState
+from queries.release import levels, release
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ def filter_options(engine: CohortEngine) -> FilterOptions:
     for col in ("site", "treatment", "sex"):
         if col in cols:
             aggs[f"{col}_values"] = t[col].collect(distinct=True)
-    row = engine.execute(t.aggregate(**aggs)).iloc[0] if aggs else {}
+    row = levels(engine, t.aggregate(**aggs)) if aggs else {}
     mapping = engine.info.mapping
     return FilterOptions(
         sites=_sorted(row.get("site_values")),
@@ -50,11 +52,6 @@ def filter_options(engine: CohortEngine) -> FilterOptions:
         outcomes={name: o.label for name, o in mapping.outcomes.items()},
         exclusions={name: e.label for name, e in mapping.exclusions.items()},
     )
-
-
-def _int(value) -> int:
-    """A count from an aggregate row (SUM over no rows is NULL)."""
-    return 0 if value is None or pd.isna(value) else int(value)
 
 
 def _has(row, key: str) -> bool:
@@ -72,33 +69,40 @@ def filtered(engine: CohortEngine, state: FilterState, options: FilterOptions) -
     return filters.apply(engine.table(), state, options)
 
 
-def attrition(engine: CohortEngine, state: FilterState, options: FilterOptions) -> list[AttritionStep]:
-    """How many participants each active filter removes, in the fixed filter order (one query)."""
+def attrition(engine: CohortEngine, state: FilterState, options: FilterOptions,
+              policy: DisclosurePolicy) -> list[AttritionStep]:
+    """Who each active filter removes and who is left, in the fixed filter order (one query; each count released
+    as its own cell)."""
     t = engine.table()
     preds = filters.predicates(t, state, options)
     cumulative = ibis.literal(True)
-    aggs = {"n0": t.count()}
+    aggs = cell(t, "n0")
     for i, (_flt, pred) in enumerate(preds, start=1):
+        aggs |= cell(t, f"removed{i}", cumulative & ~pred)  # an emptied multiselect's predicate is a scalar False
         cumulative = cumulative & pred
-        aggs[f"n{i}"] = t.count(where=cumulative)  # count(where=): an emptied multiselect is a scalar False
-    row = engine.execute(t.aggregate(**aggs)).iloc[0]
-    counts = [_int(row[f"n{i}"]) for i in range(len(preds) + 1)]
-    steps = [AttritionStep("All participants loaded", counts[0], 0)]
+        aggs |= cell(t, f"n{i}", cumulative)
+    row = release(engine, t.aggregate(**aggs), policy).cells().iloc[0]
+    steps = [AttritionStep("All participants loaded", int(row["n0"]), 0)]
     for i, (flt, _pred) in enumerate(preds, start=1):
         label = flt.describe(state.get(flt.key), options)
-        steps.append(AttritionStep(label[0].upper() + label[1:], counts[i], counts[i - 1] - counts[i]))
+        steps.append(AttritionStep(label[0].upper() + label[1:], int(row[f"n{i}"]), int(row[f"removed{i}"])))
     return steps
 
 
-def outcome_counts(engine: CohortEngine, state: FilterState, options: FilterOptions) -> dict[str, int]:
-    """Participants, and cases and known values of the chosen case definition, in the filtered cohort."""
+def outcome_counts(engine: CohortEngine, state: FilterState, options: FilterOptions,
+                   policy: DisclosurePolicy) -> dict[str, int]:
+    """Participants, and cases and known values of the chosen case definition, in the filtered cohort (released;
+    known = cases + non-cases, as on the analysis pages)."""
     t = filtered(engine, state, options)
-    aggs = {"n": t.count()}
+    aggs = cell(t, "n")
     if state.definition:
         outcome = t[f"outcome_{state.definition}"]
-        aggs |= {"cases": outcome.fill_null(False).cast("int64").sum(), "known": outcome.notnull().cast("int64").sum()}
-    row = engine.execute(t.aggregate(**aggs)).iloc[0]
-    return {k: _int(row[k]) for k in aggs}
+        aggs |= cell(t, "cases", outcome) | cell(t, "non_cases", ~outcome)
+    row = release(engine, t.aggregate(**aggs), policy).cells().iloc[0]
+    out = {"n": int(row["n"])}
+    if state.definition:
+        out |= {"cases": int(row["cases"]), "known": int(row["cases"] + row["non_cases"])}
+    return out
 
 
 def numeric_summary(table: ir.Table, column: str, group: str | None) -> ir.Table:
@@ -110,21 +114,36 @@ def numeric_summary(table: ir.Table, column: str, group: str | None) -> ir.Table
 
 
 def level_counts(table: ir.Table, column: str, group: str | None) -> ir.Table:
-    """Counts of each level (including missing) of a categorical or binary column, per group."""
+    """Counts of each level (including missing) of a categorical or binary column, per group (cells)."""
     level = table[column].cast("string").name("level")
     keys = [group, level] if group else [level]
-    return table.group_by(keys).aggregate(n=_.count())
+    return table.group_by(keys).aggregate(**cell(table, "n"))
 
 
-def table_one_inputs(engine: CohortEngine, state: FilterState, options: FilterOptions) -> dict[str, pd.DataFrame]:
-    """Sufficient statistics for Table 1 by sex: one small frame per variable."""
+def value_counts(table: ir.Table, column: str, group: str | None, digits: int) -> ir.Table:
+    """Counts of each value of a numeric column rounded to ``digits`` significant digits (missing included), per
+    group (cells): the released form of a numeric column in cell-key mode."""
+    value = round_significant(table[column].cast("float64"), digits).name("value")
+    keys = [group, value] if group else [value]
+    return table.group_by(keys).aggregate(**cell(table, "n"))
+
+
+def table_one_inputs(engine: CohortEngine, state: FilterState, options: FilterOptions,
+                     policy: DisclosurePolicy) -> dict[str, pd.DataFrame]:
+    """Released inputs of Table 1 by sex, one small frame per variable: counts per level of categorical columns;
+    for numeric columns the exact summary (exact mode) or counts per grouped value (cell-key mode, summarised by
+    ``analyses.table_one``)."""
     t = filtered(engine, state, options)
     group = "sex" if "sex" in t.columns else None
-    out: dict[str, pd.DataFrame] = {"__n__": engine.execute(
-        t.group_by(group).aggregate(n=_.count()) if group else t.aggregate(n=_.count()))}
+    out = {"__n__": release(engine, (t.group_by(group) if group else t).aggregate(**cell(t, "n")), policy).cells()}
     for column, kind in table_one_variables(engine):
-        query = numeric_summary(t, column, group) if kind == "numeric" else level_counts(t, column, group)
-        out[column] = engine.execute(query)
+        if kind != "numeric":
+            query = level_counts(t, column, group)
+        elif policy.continuous_digits is None:
+            query = numeric_summary(t, column, group)
+        else:
+            query = value_counts(t, column, group, policy.continuous_digits)
+        out[column] = release(engine, query, policy).cells()
     return out
 
 

@@ -26,9 +26,10 @@ import pandas as pd
 
 from data_schema.loading import COHORT_TABLE, LoadResult, load_cohort
 from data_schema.mapping import Mapping
-from data_schema.reading import run
+from data_schema.reading import run, table_schema
 from data_schema.sources import resolve_mapping, source_files
-from queries import slices, store
+from disclosure.record_keys import deployment_secret
+from queries import store
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,6 @@ class CohortInfo:
     mapping: Mapping
     load: LoadResult
     schema: dict[str, str]
-    slice_schema: dict[str, str]
 
 
 class CohortEngine:
@@ -71,25 +71,22 @@ class CohortEngine:
         mapping = resolve_mapping(data, mapping_file)
         con = duckdb.connect(":memory:", config={"threads": 2})
         _limit_spill(con)
-        load = load_cohort(con, mapping)
-        schemas = _build_tables(con)
+        load = load_cohort(con, mapping, deployment_secret())
+        schema = table_schema(con, COHORT_TABLE)
         _lock_down(con)
-        return cls(con, _info(mapping, data_hash(mapping), load, schemas))
+        return cls(con, _info(mapping, data_hash(mapping), load, schema))
 
     def table(self) -> ir.Table:
         """The canonical cohort table as an unbound Ibis table."""
         return cohort_table(self.info.schema)
-
-    def slice_table(self) -> ir.Table:
-        """The slice table of the differencing guard (see ``queries.slices``) as an unbound Ibis table."""
-        return unbound_table(self.info.slice_schema, slices.SLICE_TABLE)
 
     def sql(self, expr: ir.Expr) -> str:
         """The SQL this engine runs for ``expr`` (shown in "How this was computed")."""
         return ibis.to_sql(expr, dialect=self.dialect)
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
-        """Run an aggregate expression and return its (small) result."""
+        """Run an aggregate expression and return its (small) result, unreleased: only ``queries.release`` calls
+        this, so every count passes the deployment's disclosure method before it is used."""
         with self._cursor() as cursor:
             return cursor.execute(self.sql(expr)).df()
 
@@ -117,13 +114,12 @@ def prepare(data: Path | None, mapping_file: Path | None, store_dir: Path) -> tu
     """The prepared cohort in ``store_dir`` (built now if missing) and what the pages need to know about it."""
     mapping = resolve_mapping(data, mapping_file)
     source_hash = data_hash(mapping)
-    prepared = store.prepare(mapping, source_hash, _build_tables, store_dir)
-    schemas = {"schema": prepared.schema, "slice_schema": prepared.slice_schema}
-    return prepared, _info(mapping, source_hash, prepared.load, schemas)
+    prepared = store.prepare(mapping, source_hash, deployment_secret(), store_dir)
+    return prepared, _info(mapping, source_hash, prepared.load, prepared.schema)
 
 
-def _info(mapping: Mapping, source_hash: str, load: LoadResult, schemas: dict) -> CohortInfo:
-    return CohortInfo(_label(mapping), source_hash, mapping, load, schemas["schema"], schemas["slice_schema"])
+def _info(mapping: Mapping, source_hash: str, load: LoadResult, schema: dict[str, str]) -> CohortInfo:
+    return CohortInfo(_label(mapping), source_hash, mapping, load, schema)
 
 
 def unbound_table(schema: dict[str, str], name: str) -> ir.Table:
@@ -134,25 +130,6 @@ def unbound_table(schema: dict[str, str], name: str) -> ir.Table:
 def cohort_table(schema: dict[str, str]) -> ir.Table:
     """An unbound Ibis table named like the canonical table, with its column types."""
     return unbound_table(schema, COHORT_TABLE)
-
-
-def _table_schema(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
-    return {column: dtype for column, dtype in run(con, "SELECT column_name, data_type FROM information_schema.columns "
-                                                  "WHERE table_name = $t ORDER BY ordinal_position", {"t": name})}
-
-
-def _build_tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """After loading: the cohort's schema, and the slice table built (returns both tables' schemas)."""
-    schema = _table_schema(con, COHORT_TABLE)
-    return {"schema": schema, "slice_schema": _build_slice_table(con, schema)}
-
-
-def _build_slice_table(con: duckdb.DuckDBPyConnection, schema: dict[str, str]) -> dict[str, str]:
-    """Materialise the differencing guard's slice table (aggregates only) before the connection is locked."""
-    ages = run(con, f"SELECT min(age), max(age) FROM {COHORT_TABLE}")[0] if "age" in schema else (None, None)
-    expr = slices.slice_cube(cohort_table(schema), None if ages[0] is None else (int(ages[0]), int(ages[1])))
-    run(con, f"CREATE TABLE {slices.SLICE_TABLE} AS {ibis.to_sql(expr, dialect='duckdb')}")
-    return _table_schema(con, slices.SLICE_TABLE)
 
 
 @functools.cache

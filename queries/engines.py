@@ -1,7 +1,6 @@
 """Which engine runs the queries: DuckDB (embedded, the default) or Apache Spark (scale-out, optional extra).
 
-Both run the same Ibis query definitions (``queries.cohort``, ``queries.aggregates``, ``queries.filters``,
-``queries.slices``); only where the canonical cohort lives differs. The cohort is always checked and prepared once
+Both run the same Ibis query definitions (``queries.cohort``, ``queries.aggregates``, ``queries.filters``); only where the canonical cohort lives differs. The cohort is always checked and prepared once
 by the loader (``queries.store``); Spark then reads the prepared cohort as Parquet.
 """
 
@@ -41,7 +40,7 @@ def open_engine(data: Path | None, mapping: Path | None, store_dir: Path | None,
     parquet = spark_parquet or str(_local_export(prepared))
     spark = SparkCohortEngine.open(parquet, info, spark_master)
     try:
-        rows = int(spark.execute(spark.slice_table().aggregate(n=_.n.sum())).iloc[0]["n"])
+        rows = int(spark.execute(spark.table().aggregate(n=_.count())).iloc[0]["n"])
     except BaseException:
         spark.close()
         raise

@@ -1,11 +1,9 @@
 """The scale-out engine: Apache Spark (local mode, a cluster, or Spark Connect) running the same Ibis query
 definitions as the embedded DuckDB engine.
 
-It offers the interface the analyses use — ``info``, ``table()``, ``slice_table()``, ``sql(expr)``,
-``execute(expr)`` — over a canonical cohort Parquet file (written by the DuckDB loader, so every check of
-``data_schema`` has already run). The Parquet file becomes the temporary view ``cohort``; the differencing
-guard's slice table is built on Spark from the same :func:`queries.slices.slice_cube` expression and kept as the
-cached temporary view ``cohort_slices``.
+It offers the interface the release layer uses — ``info``, ``table()``, ``sql(expr)``, ``execute(expr)`` — over a
+canonical cohort Parquet file (written by the DuckDB loader, so every check of ``data_schema`` has already run and
+every participant has its cell-key record key). The Parquet file becomes the cached temporary view ``cohort``.
 
 Queries run through the Ibis pyspark backend's own ``execute`` (Ibis cannot compile to the pyspark dialect without
 a backend). Results get the dtypes the DuckDB engine gives — see :func:`conform` for what Spark returns differently
@@ -29,7 +27,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
@@ -37,7 +34,6 @@ import pandas as pd
 import pyspark  # noqa: F401  (the optional extra: without it, importing this module raises ImportError)
 
 from data_schema.loading import COHORT_TABLE
-from queries import slices
 from queries.engine import CohortInfo, cohort_table
 from queries.engines import EngineUnavailable
 
@@ -91,9 +87,8 @@ class SparkCohortEngine:
 
     dialect = "pyspark"
 
-    def __init__(self, backend, info: CohortInfo, slice_types: dict[str, dt.DataType], release):
+    def __init__(self, backend, info: CohortInfo, release):
         self._backend = backend
-        self._slice_types = slice_types
         self._release = release
         self._closed = False
         self._lock = threading.Lock()
@@ -101,8 +96,7 @@ class SparkCohortEngine:
 
     @classmethod
     def open(cls, parquet_path: str, info: CohortInfo, master: str | None = None) -> "SparkCohortEngine":
-        """Start (or attach to) Spark, register the cohort Parquet file as the view ``cohort`` and build the slice
-        table ``cohort_slices`` on Spark.
+        """Start (or attach to) Spark and register the cohort Parquet file as the cached view ``cohort``.
 
         ``master``: ``None`` runs Spark in a JVM this process starts (``local[2]``); ``local[...]``, ``spark://…``,
         ``yarn`` etc. go to ``SparkSession.builder.master`` (a cluster must be able to read ``parquet_path``);
@@ -119,21 +113,16 @@ class SparkCohortEngine:
             backend.read_parquet(str(parquet_path), table_name=COHORT_TABLE)
             _check_schema(backend.table(COHORT_TABLE).schema(), cohort_table(info.schema).schema())
             session.catalog.cacheTable(COHORT_TABLE)  # filled by the first scan; later queries skip the Parquet
-            slice_types = _build_slice_view(backend, session, info)
+            _check_no_nan(backend, info)
         except BaseException:
             with contextlib.suppress(Exception):  # keep the first error, not one from cleaning up after it
                 release(session)
             raise
-        return cls(backend, info, slice_types, release)
+        return cls(backend, info, release)
 
     def table(self) -> ir.Table:
         """The canonical cohort table as an unbound Ibis table (the same expression the DuckDB engine gets)."""
         return cohort_table(self.info.schema)
-
-    def slice_table(self) -> ir.Table:
-        """The differencing guard's slice table as an unbound Ibis table, with the column types Spark built (its
-        counts are bigint; see :func:`_build_slice_view`)."""
-        return ibis.table(self._slice_types, name=slices.SLICE_TABLE)
 
     def sql(self, expr: ir.Expr) -> str:
         """The Spark SQL this engine runs for ``expr`` (shown in "How this was computed")."""
@@ -244,7 +233,7 @@ def _stop_remote(session) -> None:
 
 
 def _release_local(session) -> None:
-    for name in (slices.SLICE_TABLE, COHORT_TABLE):
+    for name in (COHORT_TABLE,):
         if session.catalog.tableExists(name):
             session.catalog.uncacheTable(name)
             session.catalog.dropTempView(name)
@@ -286,33 +275,19 @@ def _check_schema(found, expected) -> None:
                            ("; ".join(parts) if parts else "its columns are in another order") + ".")
 
 
-def _build_slice_view(backend, session, info: CohortInfo) -> dict[str, dt.DataType]:
-    """Build the slice table on Spark from the same expression as ``queries.engine._build_slice_table``, keep it as
-    the cached temporary view ``cohort_slices``, and return its column types.
-
-    One scan first reads the age range the bands start from and checks that no float column holds NaN. The columns
-    and their order must be those of the DuckDB slice table (``info.slice_schema``). The types differ in one place:
-    DuckDB sums a bigint into a 128-bit HUGEINT (float64 in pandas), Spark into a bigint, the type the Ibis
-    expression declares; this engine's ``slice_table()`` states Spark's types.
-    """
+def _check_no_nan(backend, info: CohortInfo) -> None:
+    """One scan: no float column of the Parquet file holds NaN (Spark's ``isnull`` counts NaN as missing, DuckDB's
+    does not; the loader writes missing values as NULL)."""
     table = cohort_table(info.schema)
     floats = [c for c, t in table.schema().items() if t.is_floating()]
+    if not floats:
+        return
     checks = {f"nan_{i}": table[c].isnan().cast("int64").sum() for i, c in enumerate(floats)}
-    if "age" in info.schema:
-        checks |= {"age_lo": table.age.min(), "age_hi": table.age.max()}
-    row = backend.execute(table.aggregate(**checks)).iloc[0] if checks else {}
+    row = backend.execute(table.aggregate(**checks)).iloc[0]
     with_nan = [c for i, c in enumerate(floats) if pd.notna(row[f"nan_{i}"]) and row[f"nan_{i}"] > 0]
     if with_nan:
         raise SparkEngineError(f"The Parquet file has NaN in {', '.join(with_nan)}; the loader writes missing values "
                                "as NULL.")
-    age_range = (int(row["age_lo"]), int(row["age_hi"])) if "age_lo" in row and pd.notna(row["age_lo"]) else None
-    backend.create_view(slices.SLICE_TABLE, slices.slice_cube(table, age_range), overwrite=True)
-    session.catalog.cacheTable(slices.SLICE_TABLE)
-    types = dict(backend.table(slices.SLICE_TABLE).schema().items())
-    if list(types) != list(info.slice_schema):
-        raise SparkEngineError("The slice table built on Spark has other columns than the DuckDB engine's: "
-                               f"{', '.join(types)} vs {', '.join(info.slice_schema)}.")
-    return types
 
 
 def conform(frame: pd.DataFrame, table: ir.Table) -> pd.DataFrame:

@@ -3,8 +3,8 @@ unchanged.
 
 Loading checks every row (types, codes, ranges, keys, identifiers) and derives the one-row-per-participant table.
 On tens of millions of rows that takes minutes, so it is done once per (source bytes, mapping, loader code). The
-result — the canonical ``cohort`` table, the differencing guard's ``cohort_slices`` table and the load report — is
-kept in one folder of the store. Opening a prepared cohort reads from disk only the columns a query needs, so
+result — the canonical ``cohort`` table with each participant's cell-key record key, and the load report — is kept
+in one folder of the store. Opening a prepared cohort reads from disk only the columns a query needs, so
 memory stays small however large the cohort, and a cold start costs a hash of the sources and a file open.
 
 The store holds participant-level data: its folders are private (0700) and it should sit on the same protected
@@ -20,7 +20,6 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from functools import cache
@@ -30,15 +29,16 @@ import duckdb
 
 from data_schema.loading import COHORT_TABLE, LoadResult, load_cohort
 from data_schema.mapping import Mapping
-from data_schema.reading import run
+from data_schema.reading import run, table_schema
 from data_schema.validation import FileAccount, Finding, ValidationReport
+from disclosure.record_keys import secret_check
 
 DATABASE = "cohort.duckdb"
 MANIFEST = "prepared.json"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-# The code whose change changes what a prepared cohort holds: the loader, the schemas and the slice table.
-LOADER_SOURCES = ("data_schema", "queries/slices.py", "queries/filters.py")
-STORE_FORMAT = "1"  # raise when what a prepared folder holds changes
+# The code whose change changes what a prepared cohort holds: the loader, its schemas and the record keys.
+LOADER_SOURCES = ("data_schema", "disclosure/record_keys.py")
+STORE_FORMAT = "2"  # raise when what a prepared folder holds changes
 
 
 def default_store_dir() -> Path:
@@ -69,7 +69,6 @@ class Prepared:
     folder: Path
     load: LoadResult
     schema: dict[str, str]
-    slice_schema: dict[str, str]
     seconds: float  # how long preparing took when it was built
     reused: bool = False  # True when an earlier run had prepared it
 
@@ -78,31 +77,39 @@ class Prepared:
         return self.folder / DATABASE
 
 
-def prepare(mapping: Mapping, source_hash: str, build_tables: Callable[[duckdb.DuckDBPyConnection], dict],
-            store_dir: Path | None = None) -> Prepared:
+def prepare(mapping: Mapping, source_hash: str, secret: str, store_dir: Path | None = None) -> Prepared:
     """The prepared cohort for these sources, built now if the store has none.
 
-    ``build_tables(con)`` makes the slice table after the cohort is loaded and returns the schemas (the engine's
-    own step, shared with in-memory loading). Raises what loading raises (``LoadRefused``, ``DataError``); a
-    refused cohort leaves nothing in the store.
+    Each participant's record key is drawn from the deployment's cell-key ``secret``; a prepared cohort whose keys
+    came from another secret is rebuilt (the folder name does not depend on the secret). Raises what loading raises
+    (``LoadRefused``, ``DataError``); a refused cohort leaves nothing in the store.
     """
     root = Path(store_dir or default_store_dir())
     folder = root / f"{source_hash}-{loader_fingerprint()}"
-    if (folder / MANIFEST).exists():
+    check = secret_check(secret)
+    if _current(folder, check):
         return replace(_read(folder), reused=True)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _exclusive(root / f".{folder.name}.lock"):  # a second process waits, then reuses the first one's build
-        if (folder / MANIFEST).exists():
+        if _current(folder, check):
             return replace(_read(folder), reused=True)
         began = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=root))  # private (0700)
         try:
-            load, schemas = _build(tmp / DATABASE, mapping, build_tables)
-            _write_manifest(tmp, load, schemas, time.perf_counter() - began)
+            load, schema = _build(tmp / DATABASE, mapping, secret)
+            _write_manifest(tmp, load, schema, check, time.perf_counter() - began)
+            if folder.exists():  # keys from another secret: replaced (readers of the old file keep their handle)
+                shutil.rmtree(folder)
             _publish(tmp, folder)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return _read(folder)
+
+
+def _current(folder: Path, check: str) -> bool:
+    """The folder holds a finished build whose record keys came from the secret behind ``check``."""
+    manifest = folder / MANIFEST
+    return manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("secret_check") == check
 
 
 @contextmanager
@@ -116,28 +123,28 @@ def _exclusive(path: Path):
         os.close(fd)
 
 
-def _build(path: Path, mapping: Mapping, build_tables) -> tuple[LoadResult, dict]:
+def _build(path: Path, mapping: Mapping, secret: str) -> tuple[LoadResult, dict[str, str]]:
     con = duckdb.connect(str(path), config={"threads": 2})
     try:
         run(con, "SET temp_directory = $d", {"d": str(path.parent / "spill")})
-        load = load_cohort(con, mapping)
+        load = load_cohort(con, mapping, secret)
         for (name,) in run(con, "SELECT table_name FROM information_schema.tables WHERE table_name <> $t",
                            {"t": COHORT_TABLE}):
             run(con, f'DROP TABLE "{name}"')  # raw and reject tables: only the cohort is kept
-        schemas = build_tables(con)
+        schema = table_schema(con, COHORT_TABLE)
         run(con, "CHECKPOINT")
     finally:
         con.close()
     shutil.rmtree(path.parent / "spill", ignore_errors=True)
-    return load, schemas
+    return load, schema
 
 
-def _write_manifest(folder: Path, load: LoadResult, schemas: dict, seconds: float) -> None:
+def _write_manifest(folder: Path, load: LoadResult, schema: dict[str, str], check: str, seconds: float) -> None:
     manifest = {"loader": loader_fingerprint(), "n_participants": load.n_participants,
                 "report": {"findings": [asdict(f) for f in load.report.findings],
                            "accounts": [asdict(a) for a in load.report.accounts],
                            "top_coded_ages": load.report.top_coded_ages},
-                "schema": schemas["schema"], "slice_schema": schemas["slice_schema"], "seconds": seconds}
+                "schema": schema, "secret_check": check, "seconds": seconds}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
 
@@ -155,8 +162,7 @@ def _read(folder: Path) -> Prepared:
     saved = manifest["report"]
     report = ValidationReport(tuple(Finding(**f) for f in saved["findings"]),
                               tuple(FileAccount(**a) for a in saved["accounts"]), saved["top_coded_ages"])
-    return Prepared(folder, LoadResult(report, manifest["n_participants"]), manifest["schema"],
-                    manifest["slice_schema"], manifest["seconds"])
+    return Prepared(folder, LoadResult(report, manifest["n_participants"]), manifest["schema"], manifest["seconds"])
 
 
 def open_read_only(prepared: Prepared) -> duckdb.DuckDBPyConnection:

@@ -51,6 +51,8 @@ def figure_caption(result: AnalysisResult, what: str, method: str) -> str:
     """'<what, naming the outcome>. Cohort: <filters in English>; N = …. <method>. <suppression rule>.'"""
     n = "withheld" if result.n is None else f"{result.n:,}"
     parts = [f"{what}.", f"Cohort: {result.cohort.description}; N = {n}.", f"{method}."]
-    if result.cohort.min_cell > 1:
+    if result.cohort.policy.perturbed:
+        parts.append(f"Counts perturbed (cell key method); counts below {result.cohort.min_cell} are withheld.")
+    elif result.cohort.min_cell > 1:
         parts.append(f"Counts below {result.cohort.min_cell} are withheld.")
     return " ".join(parts)

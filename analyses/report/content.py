@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analyses import display, exports
-from analyses.disclosure import DisclosurePolicy
 from analyses.figures import Figure, figures_for
 from analyses.report.headlines import headline
 from analyses.results import AnalysisResult, CohortSummary, software_versions
@@ -83,7 +82,7 @@ def build_report(cohort: CohortSummary, items: Sequence[AnalysisResult | Unavail
 
 def title_page(title: str, cohort: CohortSummary, results: list[AnalysisResult], table_one: TableOne | None,
                today: dt.date | None) -> TitlePage:
-    policy = DisclosurePolicy(cohort.min_cell)
+    policy = cohort.policy
     sizes = [(r.title, "withheld" if r.n is None else policy.show_count(r.n)) for r in results]
     if table_one:
         sizes.insert(0, ("Table 1", ", ".join(f"{g} {n}" for g, n in zip(table_one.groups, table_one.group_n))))

@@ -26,8 +26,8 @@ def page_options(ctx: AnalysisContext) -> dict[str, object]:
 
 
 def run_page_analyses(ctx: AnalysisContext) -> list[AnalysisResult | Unavailable]:
-    """The three analyses with the pages' defaults; one the cohort cannot serve (a missing role, filters the
-    differencing guard refuses) comes back as ``Unavailable`` with its message."""
+    """The three analyses with the pages' defaults; one the cohort cannot serve (a missing role, an empty or too
+    small cohort) comes back as ``Unavailable`` with its message."""
     out: list[AnalysisResult | Unavailable] = []
     for name, options in page_options(ctx).items():
         try:

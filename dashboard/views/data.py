@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import frame, render, upload
+from queries.release import release_report
 
 ctx = frame.current()
 info = ctx.engine.info
@@ -13,7 +14,7 @@ st.markdown(f"**Source:** {info.label}  \n**Data hash:** `{info.data_hash}`  \n"
 upload.panel()
 
 st.subheader("Validation report")
-render.validation_report(info.load.report, ctx.policy)
+render.validation_report(release_report(info.load.report, ctx.policy), ctx.policy)
 
 st.subheader("Data dictionary")
 render.data_dictionary(info.mapping)

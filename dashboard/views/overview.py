@@ -11,29 +11,26 @@ cfg = frame.settings()
 st.title("Cohort overview")
 st.caption(f"Cohort: {ctx.cohort_text}. Source: {ctx.engine.info.label}; data hash {ctx.engine.info.data_hash}.")
 
-counts = frame.cached_counts(cfg.data, cfg.mapping, ctx.query)
+counts = frame.cached_counts(cfg.data, cfg.mapping, ctx.query, ctx.policy)
 if not render.cohort_large_enough(counts["n"], ctx.policy):
-    st.stop()
-verdicts = frame.attrition_verdicts(ctx)
-if not verdicts[-1].safe:
-    render.refused(verdicts[-1].message(ctx.policy.min_cell))
     st.stop()
 render.cohort_metrics(counts, ctx)
 
 st.subheader("Attrition")
-render.attrition_table(frame.cached_attrition(cfg.data, cfg.mapping, ctx.query), ctx.policy,
-                       [v.safe for v in verdicts])
+render.attrition_table(frame.cached_attrition(cfg.data, cfg.mapping, ctx.query, ctx.policy), ctx.policy)
 
 st.subheader("Table 1 by sex")
 labels = render.variable_labels(ctx.engine)
 variables = [(col, kind, labels[col]) for col, kind in table_one_variables(ctx.engine)]
-result = table_one(frame.cached_table_one_inputs(cfg.data, cfg.mapping, ctx.query), variables, ctx.policy,
+result = table_one(frame.cached_table_one_inputs(cfg.data, cfg.mapping, ctx.query, ctx.policy), variables, ctx.policy,
                    ctx.cohort_text)
 render.table_one(result)
 
 st.subheader("Analyses")
 render.analysis_links(ctx.query)
 
-from dashboard import slides  # noqa: E402  (the export buttons, kept below the page itself)
+from dashboard import (
+    slides,  # noqa: E402  (the export buttons, kept below the page itself)
+)
 
 slides.export_all(ctx, result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 
 PAGE = "views/sex_differences.py"

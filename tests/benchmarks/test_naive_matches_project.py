@@ -7,7 +7,7 @@ import pytest
 
 from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.registry import run_analysis
 from benchmarks import naive

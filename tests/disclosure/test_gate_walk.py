@@ -16,7 +16,7 @@ import pytest
 
 from analyses import exports
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.figures import figures_for
 from analyses.registry import run_analysis
 from analyses.biomarker_risk import BiomarkerRiskOptions

@@ -12,7 +12,7 @@ from analyses import differencing
 from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
 from analyses.differencing import Shown
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
 from analyses.registry import run_analysis

@@ -13,7 +13,7 @@ import pytest
 
 from analyses.cli import main as analyses_cli
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 from dashboard.controls import PAGE_KEYS
 from data_schema.loading import LoadRefused

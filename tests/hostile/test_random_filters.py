@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
 from analyses.registry import run_analysis

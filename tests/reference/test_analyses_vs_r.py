@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 from analyses.prevalence import PrevalenceOptions, prevalence
 from analyses.stats import contingency

@@ -15,7 +15,7 @@ import pytest
 
 from analyses.biomarker_risk import BiomarkerRiskOptions, biomarker_risk
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from queries.engine import CohortEngine
 
 HERE = Path(__file__).resolve().parent

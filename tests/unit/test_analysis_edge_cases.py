@@ -19,7 +19,7 @@ from analyses.bands import AgeBands, BiomarkerBands
 from analyses.biomarker_risk import BiomarkerRiskOptions, biomarker_risk
 from analyses.cli import main
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 from analyses.prevalence import PrevalenceOptions, prevalence
 from analyses.variables import AnalysisInputError

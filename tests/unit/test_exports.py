@@ -13,7 +13,7 @@ import pytest
 
 from analyses import exports
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.figures import Figure, figures_for
 from analyses.prevalence import PrevalenceOptions, prevalence
 

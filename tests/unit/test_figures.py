@@ -7,7 +7,7 @@ import pytest
 
 from analyses.biomarker_risk import BiomarkerRiskOptions, biomarker_risk
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.figures import figures_for
 from analyses.figures.biomarker_risk import at_risk_rows
 from analyses.figures.prevalence import band_points

@@ -17,7 +17,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from analyses.biomarker_risk import BiomarkerRiskOptions, biomarker_risk
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 from analyses.stats.glm import NaturalSpline
 

@@ -14,7 +14,7 @@ from scipy import stats
 
 from analyses.biomarker_risk import biomarker_risk
 from analyses.context import AnalysisContext
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import odds_ratio
 from analyses.prevalence import prevalence
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.disclosure import DisclosurePolicy
+from disclosure.policy import DisclosurePolicy
 from analyses.table_one import smd_categorical, smd_numeric, table_one
 from queries import cohort, filters
 

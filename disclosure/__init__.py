@@ -1,0 +1,1 @@
+"""Disclosure control: the policy (threshold, method), the cell key perturbation table and the record keys."""
