@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,6 +30,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 # temporary store, inherited by every subprocess the tests start, removed when the session ends.
 STORE_DIR = Path(tempfile.mkdtemp(prefix="rls-test-store-"))
 os.environ["RLS_STORE_DIR"] = str(STORE_DIR)
+# The cell-key secret of this session: random (no test may depend on the deployment's keys, and an attacker test must
+# not know them), the same for every engine and subprocess of the session, so released counts are consistent.
+os.environ["RLS_CELL_KEY_SECRET"] = secrets.token_hex(32)
 SOURCE_HASHES: dict[Path, str] = {}
 GUARDED_FOLDERS: set[Path] = set()
 
