@@ -140,11 +140,11 @@ def _analyse(ctx, opts, setup: _Setup, cells: _Released, notes) -> AnalysisResul
     events = int((cells.bands["count"] * cells.bands["event"]).sum())
     band_table = _band_table(ctx, cells, setup)
     empty = pd.DataFrame()
-    if n == 0 or ctx.policy.any_small(n, events, n - events) or events == 0:
+    if n == 0 or ctx.policy.is_small(n) or ctx.policy.withholds(events, n - events) or events == 0:
         notes.append("Too few participants or events after filtering; nothing is estimated.")
         return _result(ctx, opts, setup, n, [], [], notes, band_table, empty, empty, empty, [], sql)
     estimates, tests, formulas = [], [], []
-    shown = _comparable_bands(ctx, band_table, setup, notes)
+    shown = _comparable_bands(ctx, band_table, cells, setup, notes)
     estimates += _band_odds_ratios(ctx, cells, setup, shown, notes, formulas)
     cox_estimates, cox_tests = _band_hazard_ratios(ctx, used, setup, shown, opts.ties, notes, formulas)
     estimates += cox_estimates
@@ -176,14 +176,16 @@ def _band_table(ctx, cells: _Released, setup: _Setup) -> pd.DataFrame:
     return gated.drop(columns=["non_events"])
 
 
-def _comparable_bands(ctx, band_table: pd.DataFrame, setup: _Setup, notes) -> list[str]:
-    """Bands whose OR/HR vs the reference may be shown: both bands unsuppressed, with events."""
+def _comparable_bands(ctx, band_table: pd.DataFrame, cells: _Released, setup: _Setup, notes) -> list[str]:
+    """Bands whose OR/HR vs the reference may be shown: both bands with events, and (exact mode) unsuppressed."""
     ok = band_table.set_index("band")
-    good = lambda b: not ok.loc[b, "suppressed"] and (ok.loc[b, "events"] or 0) > 0  # noqa: E731
+    cells_events = (cells.bands["count"] * cells.bands["event"]).groupby(cells.bands["band"]).sum()
+    counted = lambda b: not ok.loc[b, "suppressed"] or ctx.policy.perturbed  # noqa: E731
+    good = lambda b: counted(b) and (cells_events.get(b, 0) or 0) > 0  # noqa: E731
     if not good(setup.reference):
         notes.append(f"The reference band ({setup.reference}) is suppressed or has no events; no band is compared.")
         return []
-    withheld = [b for b in setup.labels if b != setup.reference and not good(b) and ok.loc[b, "n"] != 0]
+    withheld = [b for b in setup.labels if b != setup.reference and not good(b) and cells_events.get(b) is not None]
     if withheld:
         notes.append(f"Bands with a small count or no events are not compared: {', '.join(withheld)}.")
     return [b for b in setup.labels if b != setup.reference and good(b)]

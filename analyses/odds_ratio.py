@@ -154,7 +154,7 @@ def _groups_frame(ctx, table: TwoByTwo, exposure: Exposure) -> pd.DataFrame:
 
 
 def _withheld(ctx, table: TwoByTwo) -> bool:
-    return ctx.policy.any_small(*table.cells)
+    return ctx.policy.withholds(*table.cells)
 
 
 def _crude_and_exact(ctx, table: TwoByTwo, exposure: Exposure, notes: list[str]):

@@ -86,19 +86,24 @@ def _analyse(ctx, opts, outcome, released, fine, notes) -> AnalysisResult:
     used = fine[fine["n"] > 0]
     spline = NaturalSpline.from_counts(used["age"].to_numpy(), used["n"].to_numpy(), SPLINE_DF)
     curve, peaks = _curves(ctx, used, by_sex.set_index("sex"), spline, notes)
-    estimates = _standardized(ctx, rows, opts, min_age, notes)
+    # cell-key mode: standardised from every band's released counts (a small band's count is perturbed, so the
+    # estimate cannot be inverted to it); exact mode: withheld when a band count is withheld
+    counted = _band_rows(ctx, bands, opts.age_bands.labels(min_age), gated=False) if ctx.policy.perturbed else rows
+    estimates = _standardized(ctx, counted, opts, min_age, notes)
     formula = f"outcome_{outcome} ~ {spline.describe('age')}, fitted separately for women and men"
     return _result(ctx, opts, outcome, n, estimates, notes, rows, curve, peaks, sql, formula)
 
 
-def _band_rows(ctx, bands: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+def _band_rows(ctx, bands: pd.DataFrame, labels: list[str], gated: bool = True) -> pd.DataFrame:
+    """Prevalence per sex and age band with Wilson CIs; ``gated``: rows with a small count withheld."""
     grid = pd.MultiIndex.from_product([SEXES, labels], names=["sex", "age_band"])
     sums = bands.set_index(["sex", "age_band"])[["events", "n"]].reindex(grid, fill_value=0).reset_index()
     sums = sums[sums.groupby("sex")["n"].transform("sum") > 0]
     sums["non_events"] = sums["n"] - sums["events"]
     sums["prevalence"] = np.where(sums["n"] > 0, sums["events"] / sums["n"].clip(lower=1), np.nan)
     sums["ci_low"], sums["ci_high"] = wilson_ci(sums["events"].to_numpy(), sums["n"].to_numpy(), ctx.alpha)
-    gated = ctx.policy.gate_frame(sums, ["events", "non_events", "n"], ["prevalence", "ci_low", "ci_high"], ["sex"])
+    gated = ctx.policy.gate_frame(sums, ["events", "non_events", "n"], ["prevalence", "ci_low", "ci_high"], ["sex"]) \
+        if gated else sums.assign(suppressed=False)
     gated["sex"] = gated["sex"].map(SEX_GROUPS)
     return gated[["sex", "age_band", "events", "n", "prevalence", "ci_low", "ci_high", "suppressed"]]
 
@@ -115,7 +120,7 @@ def _curves(ctx, used, by_sex: pd.DataFrame, spline: NaturalSpline, notes) -> tu
     for sex in SEXES:
         part = used[used["sex"] == sex]
         events, n = (int(by_sex[c].get(sex, 0)) for c in ("events", "n"))
-        if ctx.policy.any_small(n, events, n - events) or events == 0 or events == n:
+        if ctx.policy.withholds(n, events, n - events) or events == 0 or events == n:
             if n:
                 notes.append(f"No prevalence curve for {SEX_GROUPS[sex]}: too few cases or participants.")
             continue

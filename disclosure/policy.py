@@ -157,5 +157,11 @@ class DisclosurePolicy:
         return out
 
     def any_small(self, *counts: int) -> bool:
-        """True when any count is 1 … k−1 (an estimate built on them is withheld)."""
+        """True when any count is 1 … k−1."""
         return any(self.is_small(int(c)) for c in counts)
+
+    def withholds(self, *counts: int) -> bool:
+        """True when an estimate built on these released counts is withheld: in exact mode when any is 1 … k−1 (it
+        could be inverted to the exact small count); never in cell-key mode, where it can only be inverted to a
+        perturbed count (the counts themselves still show as "<k")."""
+        return not self.perturbed and self.any_small(*counts)
