@@ -144,6 +144,10 @@ def _analyse(ctx, opts, setup: _Setup, cells: _Released, notes) -> AnalysisResul
         notes.append("Too few participants or events after filtering; nothing is estimated.")
         return _result(ctx, opts, setup, n, [], [], notes, band_table, empty, empty, empty, [], sql)
     estimates, tests, formulas = [], [], []
+    if ctx.policy.perturbed:
+        notes.append("Counts are perturbed (cell key method). The HRs, adjusted ORs and dose–response curve are "
+                     "fitted on cells of about one participant each, so the perturbation adds noise of about the "
+                     "size of their sampling error; the band table and crude ORs are far less affected.")
     shown = _comparable_bands(ctx, band_table, cells, setup, notes)
     estimates += _band_odds_ratios(ctx, cells, setup, shown, notes, formulas)
     cox_estimates, cox_tests = _band_hazard_ratios(ctx, used, setup, shown, opts.ties, notes, formulas)
@@ -252,7 +256,11 @@ def _band_hazard_ratios(ctx, used, setup: _Setup, shown, ties, notes, formulas):
     if X.empty:
         notes.append("No Cox model: neither the band nor an adjuster varies among these participants.")
         return [], []
-    fit = cox_fit(X, used["time_years"], used["event"], used["count"], ties=ties)
+    try:
+        fit = cox_fit(X, used["time_years"], used["event"], used["count"], ties=ties)
+    except SurvivalDataError as exc:  # cell-key mode: the band has events, its finer released cells may not
+        notes.append(f"No Cox model: {exc}.")
+        return [], []
     formulas.append(formula(f"Surv(time, {setup.event.lower()})", ["band"], terms) + f" (Cox, {ties} ties)")
     table = fit.hazard_ratios(ctx.alpha)
     adjusted = ", ".join(v.display for v in setup.adjusters) or "nothing"
@@ -381,7 +389,10 @@ def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, grid, ties, f
                          columns=[f"s{i}" for i in range(spline.df)])
     X = pd.concat([basis, design_matrix(used, terms).drop(columns="Intercept")], axis=1)
     X = X.loc[:, X.std() > 0]
-    fit = cox_fit(X, used["time_years"], used["event"], used["count"], ties=ties)
+    try:
+        fit = cox_fit(X, used["time_years"], used["event"], used["count"], ties=ties)
+    except SurvivalDataError:  # no event among the released cells: no curve (noted by the caller)
+        return None
     ref = _reference_value(setup)
     formulas.append(f"Surv(time, event) ~ {spline.describe('log(biomarker)')}"
                     + "".join(f" + {t.formula()}" for t in terms) + f" (Cox, {ties} ties; HR relative to {ref:g})")

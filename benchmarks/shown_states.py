@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections import Counter
 
 from analyses.context import AnalysisContext
 from analyses.report.defaults import PAGE_TITLES, run_page_analyses
@@ -40,16 +41,21 @@ def random_states(options, count: int, seed: int = 20261202) -> list[str]:
     return states
 
 
-def shown_counts(engine: CohortEngine, policy: DisclosurePolicy, count: int) -> dict[str, int]:
-    """Per analysis title: how many of ``count`` random states show a result."""
+def shown_counts(engine: CohortEngine, policy: DisclosurePolicy, count: int) -> tuple[dict[str, int], Counter]:
+    """Per analysis title: how many of ``count`` random states show a result; and why the others do not (the
+    refusal's message, or the result's last note)."""
     base, _ = AnalysisContext.from_query(engine, "", policy)
-    shown = dict.fromkeys(PAGE_TITLES.values(), 0)
+    shown, why = dict.fromkeys(PAGE_TITLES.values(), 0), Counter()
     for query in random_states(base.options, count):
         ctx, _ = AnalysisContext.from_query(engine, query, policy)
         for item in run_page_analyses(ctx):  # an Unavailable (refused, too small) has no analysis
             if hasattr(item, "analysis") and item.n is not None:
                 shown[PAGE_TITLES[item.analysis]] += 1
-    return shown
+            else:
+                title = getattr(item, "title", None) or PAGE_TITLES[item.analysis]
+                reason = getattr(item, "message", None) or (item.notes[-1] if item.notes else "no result")
+                why[(title, reason.split(":")[0][:90])] += 1
+    return shown, why
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args(argv)
     engine = CohortEngine.open(extract(ROOT / "data" / "benchmarks", args.participants, args.seed), None)
-    for title, n in shown_counts(engine, DisclosurePolicy(11, args.method), args.states).items():
+    shown, why = shown_counts(engine, DisclosurePolicy(11, args.method), args.states)
+    for title, n in shown.items():
         print(f"{title}: {n} of {args.states} random filter states shown ({100 * n / args.states:.0f}%)")
+    for (title, reason), n in why.most_common():
+        print(f"  not shown, {title}: {n} × {reason}")
     return 0
 
 

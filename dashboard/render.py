@@ -94,6 +94,7 @@ def validation_report(report: ValidationReport, policy: DisclosurePolicy) -> Non
                               "Rejected": policy.show_count(a.rows_rejected)} for a in report.accounts])
     if not accounts.empty:
         st.dataframe(accounts, hide_index=True, width="stretch")
+        st.caption(policy.note)
     if report.findings:
         st.dataframe(pd.DataFrame([{"Severity": f.severity, "File": f.file, "Column": f.column or "",
                                     "Rule": f.rule, "Rows": policy.show_count(f.count) if f.count else "",
