@@ -24,7 +24,8 @@ def cell(table: ir.Table, name: str, where: ir.BooleanValue | None = None) -> di
         return {name: _.count(), name + KEY_SUFFIX: (_[RECORD_KEY].cast("int64").sum() % KEY_RANGE).cast("int64")}
     hit = where.fill_null(False)
     key = ibis.ifelse(hit, table[RECORD_KEY].cast("int64"), 0).sum() % KEY_RANGE
-    return {name: hit.cast("int64").sum().cast("int64"), name + KEY_SUFFIX: key.cast("int64")}
+    # count(where=): an emptied multiselect's predicate is a scalar False, which has no sum()
+    return {name: table.count(where=hit).cast("int64"), name + KEY_SUFFIX: key.cast("int64")}
 
 
 def pattern_counts(table: ir.Table, keys: list[str], outcome: str) -> ir.Table:
