@@ -7,9 +7,11 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from disclosure.policy import DisclosurePolicy
 from tests.conftest import ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
+CELL_KEY = DisclosurePolicy(11, "cell_key")  # the default policy: the repository's dashboard.toml
 
 
 def run_app(query: dict | None = None, page: str | None = None) -> AppTest:
@@ -31,12 +33,39 @@ def app(app_data):
 
 
 @pytest.fixture
-def guard_off(tmp_path, monkeypatch):
-    """A deployment config with the differencing guard off, for tests of one page's own numbers and suppression
-    on views the guard would refuse as a whole (the CLI reads the same config)."""
-    config = tmp_path / "dashboard.toml"
-    config.write_text("[disclosure]\nmin_cell = 11\ndifferencing_guard = false\n", encoding="utf-8")
-    monkeypatch.setenv("RLS_DASHBOARD_CONFIG", str(config))
+def disclosure_method(tmp_path, monkeypatch):
+    """Run the app (and the in-process CLI, which reads the same config) under a deployment config with this
+    disclosure method; returns the policy. Without it the app runs in the default (cell-key) mode of the
+    repository's dashboard.toml."""
+
+    def use(method: str) -> DisclosurePolicy:
+        config = tmp_path / "dashboard.toml"
+        config.write_text(f'[disclosure]\nmin_cell = 11\nmethod = "{method}"\n', encoding="utf-8")
+        monkeypatch.setenv("RLS_DASHBOARD_CONFIG", str(config))
+        return DisclosurePolicy(11, method)
+
+    return use
+
+
+@pytest.fixture
+def exact_mode(disclosure_method) -> DisclosurePolicy:
+    """Exact mode (exact counts, threshold and complementary suppression), for tests that check exact numbers."""
+    return disclosure_method("exact")
+
+
+def small_cohort_query(engine, options, policy: DisclosurePolicy = CELL_KEY) -> dict:
+    """A filter state on the demo whose released size under ``policy`` is between 1 and k−1 (in cell-key mode the
+    released size decides, and an exact size of 9 may be released as 12, so the search asks the release layer)."""
+    from queries import cohort, filters
+
+    for sex in ("male", "female"):
+        for site in options.sites:
+            for year in options.years:
+                query = {"age": "85-90", "sex": sex, "site": site, "year": f"{year}-{year}"}
+                n = cohort.outcome_counts(engine, filters.parse_query(query, options)[0], options, policy)["n"]
+                if policy.is_small(n):
+                    return query
+    raise AssertionError("the demo has no small cohort to test with")
 
 
 def metric(at: AppTest, label: str) -> str:

@@ -1,5 +1,5 @@
 """Age & prevalence page: URL-bound controls, and the numbers on the page equal the CLI's JSON for the same
-filters and options."""
+filters, options and disclosure method (released counts in the default cell-key mode, exact ones in exact mode)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,21 @@ from tests.apptest.conftest import charts, cli_json, dataframe_with, metric, sho
 
 PAGE = "views/age_prevalence.py"
 CASES = [
-    ({}, []),
-    ({"sex": "female", "bands": "5", "standard": "us2000"},
+    ("cell_key", {}, []),
+    ("exact", {}, []),
+    ("cell_key", {"sex": "female", "bands": "5", "standard": "us2000"},  # 5-year bands: small cells in the table
      ["--filters", "sex=female", "--age-bands", ",".join(map(str, range(25, 90, 5))), "--standard", "us2000"]),
-    ({"site": "A,B,C", "outcome": "rls_clinsig", "bands": "20", "standard": "who2000"},
+    ("exact", {"site": "A,B,C", "outcome": "rls_clinsig", "bands": "20", "standard": "who2000"},
      ["--filters", "site=A,B,C", "--outcome", "rls_clinsig", "--age-bands", "40,60,80", "--standard", "who2000"]),
 ]
 
 
-@pytest.mark.usefixtures("guard_off")
-@pytest.mark.parametrize(("url", "argv"), CASES)
-def test_page_numbers_equal_the_cli(app, app_data, capsys, url, argv):
+@pytest.mark.parametrize(("method", "url", "argv"), CASES)
+def test_page_numbers_equal_the_cli(app, app_data, capsys, disclosure_method, method, url, argv):
+    policy = disclosure_method(method)
     at = app(url, page=PAGE)
     expected = cli_json(capsys, "prevalence", "--data", str(app_data), *argv)
+    assert expected["cohort"]["method"] == method
     if "standard" not in url:
         expected["estimates"] = [e for e in expected["estimates"] if e.get("standard") in (None, "esp2013")]
     for sex, peak in expected["peak"].items():
@@ -38,6 +40,7 @@ def test_page_numbers_equal_the_cli(app, app_data, capsys, url, argv):
     assert list(table["Prevalence"]) == [shown(r["prevalence"] and 100 * r["prevalence"], "{:.1f}%")
                                          for r in expected["rows"]]
     assert f"N = {expected['n']:,}" in at.subheader[0].value
+    assert any(policy.note in c.value for c in at.caption)
 
 
 def test_controls_come_from_the_url_and_bad_values_fall_back(app):

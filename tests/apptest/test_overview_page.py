@@ -1,37 +1,60 @@
-"""Overview page: cohort size, attrition and Table 1 match the query layer; filters round-trip the URL."""
+"""Overview page: cohort size, attrition and Table 1 match the query layer's released counts (the default cell-key
+mode) or its exact ones (exact mode); filters round-trip the URL."""
 
 from __future__ import annotations
 
-import pytest
-
+from disclosure.policy import DisclosurePolicy
 from queries import cohort, filters
-from tests.apptest.conftest import metric
+from tests.apptest.conftest import CELL_KEY, metric, small_cohort_query
+
+QUERY = {"sex": "female", "age": "40-79", "site": "A,B", "exclude": "secondary"}
+STEPS = ["All participants loaded", "At sites A or B", "Women", "Aged 40–79",
+         "Excluding pregnancy, CKD or dialysis, iron-deficiency anaemia and antidepressant use"]
 
 
 def test_overview_shows_the_whole_cohort(app, engine, options):
     at = app()
-    counts = cohort.outcome_counts(engine, filters.default_state(options), options)
+    counts = cohort.outcome_counts(engine, filters.default_state(options), options, CELL_KEY)
     assert metric(at, "Participants") == f"{counts['n']:,}"
     assert metric(at, "Cases") == f"{counts['cases']:,}"
     assert [s.value for s in at.subheader][:2] == ["Attrition", "Table 1 by sex"]
-    table_one = at.dataframe[1].value
+    assert any(CELL_KEY.note in c.value for c in at.caption)  # "Counts are perturbed (cell key method, …"
+    attrition, table_one = at.dataframe[0].value, at.dataframe[1].value
+    assert list(attrition["Remaining"]) == [f"{counts['n']:,}"]  # the same participants: the same released count
     assert {"Variable", "Level", "SMD"} <= set(table_one.columns)
 
 
-@pytest.mark.usefixtures("guard_off")
-def test_url_filters_are_applied_and_described(app, engine, options):
-    query = {"sex": "female", "age": "40-79", "site": "A,B", "exclude": "secondary"}
-    at = app(query)
-    state, problems = filters.parse_query(query, options)
+def test_url_filters_are_applied_and_attrition_shows_released_counts(app, engine, options):
+    """Default (cell-key) mode: every attrition cell is the release layer's count for those participants, shown on
+    its own; the last step and the Participants metric are the same cell, so they agree."""
+    at = app(QUERY)
+    state, problems = filters.parse_query(QUERY, options)
     assert problems == []
-    expected = cohort.outcome_counts(engine, state, options)["n"]
-    assert metric(at, "Participants") == f"{expected:,}"
+    released = cohort.attrition(engine, state, options, CELL_KEY)
+    exact = cohort.attrition(engine, state, options, DisclosurePolicy(11, "exact"))
+    expected = cohort.outcome_counts(engine, state, options, CELL_KEY)["n"]
+    assert metric(at, "Participants") == f"{expected:,}" == f"{released[-1].remaining:,}"
     attrition = at.dataframe[0].value
-    assert list(attrition["Step"]) == ["All participants loaded", "At sites A or B", "Women", "Aged 40–79",
-                                       "Excluding pregnancy, CKD or dialysis, iron-deficiency anaemia and "
-                                       "antidepressant use"]
-    assert attrition["Remaining"].iloc[-1] == f"{expected:,}"
+    assert list(attrition["Step"]) == STEPS
+    assert list(attrition["Remaining"]) == [CELL_KEY.show_count(s.remaining) for s in released]
+    assert list(attrition["Removed"]) == [""] + [CELL_KEY.show_count(s.removed) for s in released[1:]]
+    for shown, true in zip(released, exact):  # perturbed by at most D = 3
+        assert abs(shown.remaining - true.remaining) <= 3 and abs(shown.removed - true.removed) <= 3
     assert "women; aged 40–79" in at.caption[0].value
+
+
+def test_exact_mode_attrition_shows_exact_counts_that_add_up(app, engine, options, exact_mode):
+    at = app(QUERY)
+    state = filters.parse_query(QUERY, options)[0]
+    steps = cohort.attrition(engine, state, options, exact_mode)
+    assert metric(at, "Participants") == f"{steps[-1].remaining:,}"
+    assert any(exact_mode.note in c.value for c in at.caption)  # "Exact counts. …"
+    attrition = at.dataframe[0].value
+    assert list(attrition["Step"]) == STEPS
+    remaining = [int(v.replace(",", "")) for v in attrition["Remaining"]]
+    removed = [int(v.replace(",", "")) for v in attrition["Removed"][1:]]
+    assert remaining == [s.remaining for s in steps]
+    assert all(before - gone == after for before, gone, after in zip(remaining, removed, remaining[1:]))
 
 
 def test_changing_a_filter_updates_numbers_and_url(app, engine, options):
@@ -39,7 +62,7 @@ def test_changing_a_filter_updates_numbers_and_url(app, engine, options):
     at.multiselect(key="filter_sex").set_value(["male"]).run()
     assert at.query_params["sex"] == "male"
     state = filters.parse_query("sex=male", options)[0]
-    assert metric(at, "Participants") == f"{cohort.outcome_counts(engine, state, options)['n']:,}"
+    assert metric(at, "Participants") == f"{cohort.outcome_counts(engine, state, options, CELL_KEY)['n']:,}"
     at.select_slider(key="filter_age").set_value(("40-44", "75-79")).run()
     assert at.query_params["age"] == "40-79"
 
@@ -51,19 +74,8 @@ def test_bad_url_values_are_reset_with_a_warning(app):
     assert "age" not in at.query_params and "site" not in at.query_params
 
 
-def _small_cohort_query(engine, options) -> dict:
-    """A filter state on the demo with between 1 and 10 participants."""
-    for site in options.sites:
-        for year in options.years:
-            query = {"age": "85-90", "sex": "male", "site": site, "year": f"{year}-{year}"}
-            n = cohort.outcome_counts(engine, filters.parse_query(query, options)[0], options)["n"]
-            if 0 < n < 11:
-                return query
-    raise AssertionError("the demo has no small cell to test with")
-
-
 def test_too_small_cohort_shows_nothing_else(app, engine, options):
-    at = app(_small_cohort_query(engine, options))
+    at = app(small_cohort_query(engine, options))
     assert any("Cohort too small" in w.value for w in at.warning), [w.value for w in at.warning] + [m.value for m in at.metric]
     assert len(at.metric) == 0 and len(at.dataframe) == 0  # the message and nothing else
 

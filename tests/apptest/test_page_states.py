@@ -7,19 +7,17 @@ import os
 
 import pytest
 
-from tests.apptest.conftest import charts, cli_json
+from tests.apptest.conftest import charts, cli_json, small_cohort_query
 from tests.conftest import ROOT
 
 PAGES = ["views/sex_differences.py", "views/age_prevalence.py", "views/ferritin_augmentation.py"]
 USER_COHORT = ROOT / "tests" / "reference" / "data" / "demo_cohort.csv"
-# Women aged 18-19 at one site in one year: a handful of participants on the 20,000 demo.
-TINY = {"sex": "female", "age": "18-24", "site": "H", "year": "2008-2008"}
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_too_small_cohort_shows_only_the_message(app, page):
-    at = app(TINY, page=page)
-    assert any("Cohort too small" in w.value or "No participant matches" in w.value for w in at.warning)
+def test_too_small_cohort_shows_only_the_message(app, engine, options, page):
+    at = app(small_cohort_query(engine, options), page=page)  # released size 1 … 10 (default cell-key mode)
+    assert any("Cohort too small" in w.value for w in at.warning), [w.value for w in at.warning]
     assert not charts(at) and not at.dataframe and not at.metric
 
 
@@ -34,12 +32,15 @@ def user_cohort(app_data):
 
 @pytest.mark.parametrize(("page", "analysis", "figures"), [(PAGES[0], "odds-ratio", 1), (PAGES[1], "prevalence", 2),
                                                          (PAGES[2], "biomarker-risk", 3)])
-@pytest.mark.usefixtures("guard_off")
 def test_mapped_user_cohort_renders_every_page(app, user_cohort, capsys, page, analysis, figures):
     at = app({"age": "40-90"}, page=page)
     expected = cli_json(capsys, analysis, "--data", str(USER_COHORT), "--mapping", str(USER_COHORT.with_suffix(".toml")),
                         "--filters", "age=40-90")
-    assert len(charts(at)) == figures
+    # cell-key mode on this small cohort (about 100 treated participants with a ferritin value): the dose–response
+    # curve, fitted on cells of about one participant each, cannot always be fitted (it depends on the secret)
+    unfitted = "The dose–response curve could not be fitted." in expected["notes"]
+    assert len(charts(at)) == figures - unfitted
+    assert any("dose–response curve could not be fitted" in w.value for w in at.warning) == unfitted
     assert at.subheader[0].value == expected["caption"]
     assert at.dataframe
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from analyses.context import AnalysisContext
-from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 
 PAGE = "views/sex_differences.py"
@@ -16,10 +15,12 @@ def _shown_estimates(at) -> dict[str, str]:
     return dict(zip(table["Measure"], table["Estimate"]))
 
 
-@pytest.mark.usefixtures("guard_off")
-def test_page_shows_the_same_odds_ratios_as_the_analysis(app, engine):
+@pytest.mark.parametrize("method", ["cell_key", "exact"])
+def test_page_shows_the_same_odds_ratios_as_the_analysis(app, engine, disclosure_method, method):
+    """The default (cell-key) page shows the estimates of the released counts; exact mode those of the exact ones."""
+    policy = disclosure_method(method)
     at = app({"age": "40-79"}, page=PAGE)
-    ctx = AnalysisContext.from_query(engine, "age=40-79", DisclosurePolicy(11))[0]
+    ctx = AnalysisContext.from_query(engine, "age=40-79", policy)[0]
     expected = odds_ratio(ctx, OddsRatioOptions())
     shown = _shown_estimates(at)
     assert shown["Mantel–Haenszel OR"] == f"{expected.estimate('mh_or').estimate:.2f}"
@@ -28,7 +29,6 @@ def test_page_shows_the_same_odds_ratios_as_the_analysis(app, engine):
     assert "aged 40–79" in at.subheader[0].value
 
 
-@pytest.mark.usefixtures("guard_off")
 def test_controls_read_the_url_and_change_the_analysis(app):
     at = app({"outcome": "rls_clinsig", "strata": "site", "adjust": "age:spline,site"}, page=PAGE)
     assert at.selectbox(key="control_outcome").value == "rls_clinsig"

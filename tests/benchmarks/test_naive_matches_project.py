@@ -20,7 +20,7 @@ def setup(demo_dir, tmp_path_factory):
     store = tmp_path_factory.mktemp("naive-store")
     prepared, _info = prepare(demo_dir, None, store)
     parquet = export_parquet(prepared, tmp_path_factory.mktemp("naive") / "cohort.parquet")
-    ctx, _ = AnalysisContext.from_query(CohortEngine.open(demo_dir, store_dir=store), "", DisclosurePolicy(0))
+    ctx, _ = AnalysisContext.from_query(CohortEngine.open(demo_dir, store_dir=store), "", DisclosurePolicy(0, "exact"))
     return ctx, str(parquet)
 
 

@@ -1,9 +1,11 @@
-"""The gate covers every output path: walk every page, the CLI JSON, every figure's data and every CSV export on
-views of the demo that have small cells, and find no count from 1 to k−1 anywhere.
+"""The release layer covers every output path: walk the analysis results, the CLI JSON, every figure's data and every
+CSV export, the Overview (metrics, attrition, Table 1) and the load report on views of the demo that have small
+cells, in both disclosure methods, and find no count from 1 to k−1 anywhere: a released count from 1 to k−1 shows
+as "<k" (cell-key mode: perturbed counts; exact mode: exact counts with complementary suppression).
 
 The views: the whole cohort (its oldest and youngest age-by-sex cells, fine ferritin bands and the Kaplan–Meier
-tail are small) and a guarded subgroup. Counts are read where they are shown: count columns of every table on
-screen (including "12 (3.4%)" cells of Table 1), metrics, chart data fields, CSV columns and JSON count keys.
+tail are small) and one sex. Counts are read where they are shown: count columns of every table on screen
+(including "12 (3.4%)" cells of Table 1), metrics, chart data fields, CSV columns and JSON count keys.
 """
 
 from __future__ import annotations
@@ -11,20 +13,28 @@ from __future__ import annotations
 import io
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from analyses import exports
-from analyses.context import AnalysisContext
-from disclosure.policy import DisclosurePolicy
-from analyses.figures import figures_for
-from analyses.registry import run_analysis
-from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.bands import AgeBands, BiomarkerBands
+from analyses.biomarker_risk import BiomarkerRiskOptions
+from analyses.context import AnalysisContext
+from analyses.figures import figures_for
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
+from analyses.registry import run_analysis
+from analyses.table_one import table_one
+from disclosure.policy import DisclosurePolicy
+from queries.cohort import attrition, outcome_counts, table_one_inputs, table_one_variables
+from queries.engine import CohortEngine
+from queries.filters import parse_query
+from queries.release import release_report
+from tests.disclosure.loadreports import write_source
 
 K = 11
+METHODS = ("cell_key", "exact")
 COUNT_WORDS = re.compile(r"^(n|N|events?|non_events|at_risk|cases|count|a|b|c|d|participants|removed|remaining|"
                          r"rows.*|loaded|rejected|women|men|number at risk|at risk|events \(n\)|known)$", re.I)
 VIEWS = ["", "sex=female"]
@@ -61,10 +71,11 @@ def json_small_counts(doc, key: str = "") -> list:
     return small_counts([doc]) if COUNT_WORDS.match(key) else []
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("query", VIEWS)
 @pytest.mark.parametrize("name", list(OPTIONS))
-def test_results_figures_and_exports_show_no_small_count(engine, query, name):
-    ctx, problems = AnalysisContext.from_query(engine, query, DisclosurePolicy(K))
+def test_results_figures_and_exports_show_no_small_count(engine, query, name, method):
+    ctx, problems = AnalysisContext.from_query(engine, query, DisclosurePolicy(K, method))
     assert problems == []
     result = run_analysis(ctx, name, OPTIONS[name])
     assert result.n and result.n >= K
@@ -81,3 +92,46 @@ def test_results_figures_and_exports_show_no_small_count(engine, query, name):
         assert frame_small_counts(figure.data) == {}, figure.key
         csv = pd.read_csv(io.BytesIO(exports.frame_csv(result, figure.data)), comment="#")
         assert frame_small_counts(csv) == {}, figure.key
+
+
+def _text_small_counts(texts) -> list[str]:
+    """Displayed texts that are a count from 1 to k−1 ("7", "7 (3.1%)")."""
+    return [t for t in texts if small_counts([t])]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("query", VIEWS + ["site=H&year=2021-2022&age=70-90"])
+def test_overview_shows_no_small_count(engine, options, query, method):
+    """Overview metrics, attrition and Table 1 as the page renders them (``dashboard.render``)."""
+    policy = DisclosurePolicy(K, method)
+    state, problems = parse_query(query, options)
+    assert problems == []
+    counts = outcome_counts(engine, state, options, policy)
+    shown = [policy.show_count(counts["n"])] + list(
+        policy.outcome_counts(counts["n"], counts["cases"], counts["known"]).values())
+    steps = attrition(engine, state, options, policy)
+    cells = policy.attrition_cells([s.remaining for s in steps], [s.removed for s in steps])
+    shown += [text for pair in cells for text in pair]
+    variables = [(col, kind, col) for col, kind in table_one_variables(engine)]
+    frame = table_one(table_one_inputs(engine, state, options, policy), variables, policy, query).to_frame()
+    counted = frame[~frame["Level"].isin(["mean (SD)", "median [Q1, Q3]"])]
+    columns = [c for c in frame.columns if "(N = " in c]
+    shown += [str(v) for c in columns for v in counted[c]] + [c.split("(N = ")[1][:-1] for c in columns]
+    assert _text_small_counts(shown) == []
+    if query.startswith("site=H"):  # a small subgroup: some released counts are 1 … k−1 and show as "<k"
+        assert f"<{K}" in shown
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_load_report_shows_no_small_count(tmp_path, method):
+    """A source with a few bad rows: the Data page's accounts, finding rows and messages quote no count 1 … k−1."""
+    policy = DisclosurePolicy(K, method)
+    csv, mapping = write_source(tmp_path / "src", "cohort.csv", 60, 4, np.random.default_rng(3))
+    engine = CohortEngine.open(csv, mapping)
+    released = release_report(engine.info.load.report, policy)
+    assert engine.info.load.report.findings and engine.info.load.report.findings[0].count == 4
+    shown = [policy.show_count(v) for a in released.accounts for v in (a.rows_read, a.rows_loaded, a.rows_rejected)]
+    shown += [policy.show_count(f.count) for f in released.findings]
+    assert _text_small_counts(shown) == []
+    for finding in released.findings:
+        assert not re.search(r"(?<![\d,.<])([1-9]|10) row", finding.message), finding.message

@@ -1,6 +1,7 @@
 """Fixtures of the engine-equivalence tests: one Spark engine for this folder (local Spark starts in about
-6 s; stopped when the folder is done), opened the way the CLI and the dashboard open it (``queries.engines.open_engine``: the demo extract prepared
-into a store, exported as Parquet, read by Spark), next to the session's in-memory DuckDB ``engine``.
+6 s; stopped when the folder is done), opened the way the CLI and the dashboard open it (``queries.engines.open_engine``:
+the demo extract prepared into a store with each participant's record key, exported as Parquet, read by Spark), next
+to the session's in-memory DuckDB ``engine`` (record keys from the same session secret).
 
 The tests are skipped when pyspark or Java is missing (``pip install -r requirements-spark.txt``; Java 17+);
 with ``RLS_REQUIRE_SPARK=1`` (CI) a missing one fails the run instead.
@@ -14,6 +15,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from disclosure.policy import DisclosurePolicy
 
 
 def spark_missing() -> str | None:
@@ -68,6 +71,11 @@ def engines(engine, spark_engine):
     assert spark_engine.info.data_hash == engine.info.data_hash
     return engine, spark_engine
 
+
+POLICIES = {  # the default method (counts perturbed by the cell key method) and exact mode, both with k = 11
+    "cell_key": DisclosurePolicy(11, "cell_key"),
+    "exact": DisclosurePolicy(11, "exact"),
+}
 
 STATES = {
     # name: query built from the cohort's own options (values exist on every demo extract)

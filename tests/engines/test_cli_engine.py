@@ -1,5 +1,6 @@
 """``python -m analyses … --engine spark`` end to end: the CLI opens Spark itself (local mode, a store of its own)
-and prints the same JSON as the DuckDB run, all but the SQL."""
+and prints the same JSON as the DuckDB run, all but the SQL — in the default cell-key mode (both subprocesses inherit
+the session's secret, so the same record keys, cell keys and released counts)."""
 
 from __future__ import annotations
 
@@ -34,4 +35,5 @@ def test_cli_engine_spark_prints_the_duckdb_json(demo_dir, tmp_path):
     duck.pop("queries"), spark.pop("queries")
     duck.pop("software", None), spark.pop("software", None)
     assert_close(duck, spark)
+    assert duck["cohort"]["method"] == "cell_key"  # the repository's dashboard.toml: the default method
     assert duck["estimates"], "the run estimated nothing, so the comparison would be empty"

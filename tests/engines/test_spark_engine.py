@@ -17,22 +17,24 @@ import pytest
 from ibis import _
 
 from data_schema.reading import run
+from disclosure.record_keys import RECORD_KEY
 from queries import cohort, filters
 from queries.cohort import filter_options
 from tests.conftest import ROOT
 from tests.engines.compare import assert_same_frame
+from tests.engines.conftest import POLICIES
 
 pytestmark = pytest.mark.spark
+CELL_KEY = POLICIES["cell_key"]
 
 
 def test_the_engine_offers_the_cohort_engines_interface(engines):
     duck, spark = engines
     assert spark.dialect == "pyspark"
-    assert (spark.info.schema, spark.info.slice_schema, spark.info.mapping) == \
-        (duck.info.schema, duck.info.slice_schema, duck.info.mapping)
+    assert (spark.info.schema, spark.info.mapping) == (duck.info.schema, duck.info.mapping)
     assert spark.table().schema() == duck.table().schema()
-    assert list(spark.slice_table().columns) == list(duck.slice_table().columns)
-    assert all(spark.slice_table()[c].type().is_integer() for c in ("n", "outcome_rls__yes", "event__unknown"))
+    assert spark.table()[RECORD_KEY].type().is_integer()  # the prepared cohort's record keys travel with it
+    assert not hasattr(spark, "slice_table") and not hasattr(duck, "slice_table")
 
 
 def test_sql_is_sparks_own(engines):
@@ -70,9 +72,9 @@ def test_queries_from_several_threads_at_once(engines):
     options = filter_options(duck)
     states = [filters.parse_query(q, options)[0] for q in ("", "sex=female", "sex=male", f"site={options.sites[1]}",
                                                            "exclude=secondary", f"drug={options.drugs[1]}")]
-    expected = [cohort.outcome_counts(duck, s, options) for s in states]
+    expected = [cohort.outcome_counts(duck, s, options, CELL_KEY) for s in states]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        got = list(pool.map(lambda s: cohort.outcome_counts(spark, s, options), states))
+        got = list(pool.map(lambda s: cohort.outcome_counts(spark, s, options, CELL_KEY), states))
     assert got == expected
     assert len({g["n"] for g in got}) == len(got)  # the states differ, so a mixed-up answer would show
 
@@ -98,6 +100,9 @@ def test_a_parquet_file_of_another_shape_is_refused(engines, cohort_parquet, tmp
     missing = _parquet(cohort_parquet, tmp_path / "missing.parquet", "* EXCLUDE (time_years)")
     with pytest.raises(SparkEngineError, match="missing time_years"):
         SparkCohortEngine.open(str(missing), duck.info)
+    keyless = _parquet(cohort_parquet, tmp_path / "keyless.parquet", f"* EXCLUDE ({RECORD_KEY})")
+    with pytest.raises(SparkEngineError, match=f"missing {RECORD_KEY}"):  # an export without the record keys
+        SparkCohortEngine.open(str(keyless), duck.info)
     with_nan = _parquet(cohort_parquet, tmp_path / "nan.parquet",
                         "* REPLACE (CASE WHEN pid = (SELECT min(pid) FROM read_parquet($src)) THEN 'NaN'::DOUBLE "
                         "ELSE biomarker END AS biomarker)")

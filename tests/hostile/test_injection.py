@@ -72,8 +72,7 @@ def test_cli_filters_payloads_are_dropped_with_a_message():
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = analyses_cli(["prevalence", "--data", str(COHORT), "--mapping", str(COHORT.with_suffix(".toml")),
-                                 "--filters", urlencode({key: payload}), "--json",
-                                 "--no-differencing-guard"])  # the small mapped file's default view is refused
+                                 "--filters", urlencode({key: payload}), "--json"])
         assert code == 0
         assert json.loads(out.getvalue())["filters"] == ""
         assert "reset" in err.getvalue() or "ignored" in err.getvalue()

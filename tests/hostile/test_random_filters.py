@@ -115,9 +115,11 @@ def run_query(engine, query: str, policy: DisclosurePolicy) -> None:
 @pytest.mark.timeout(300)
 @settings(max_examples=EXPLORE or 60, deadline=timedelta(seconds=30), derandomize=not EXPLORE, database=None,
           suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), min_cell=st.sampled_from([11, 11, 5, 0]))
-def test_random_filter_sequences_never_crash_an_analysis(engine, options, data, min_cell):
+@given(data=st.data(), policy=st.sampled_from([DisclosurePolicy(11), DisclosurePolicy(11), DisclosurePolicy(5),
+                                                DisclosurePolicy(11, "exact"), DisclosurePolicy(5, "exact"),
+                                                DisclosurePolicy(0)]))
+def test_random_filter_sequences_never_crash_an_analysis(engine, options, data, policy):
     sequence = data.draw(st.lists(queries(options), min_size=1, max_size=3), label="queries")
     for query in sequence:
-        run_query(engine, query, DisclosurePolicy(min_cell))
+        run_query(engine, query, policy)
     TALLY["sequences"] += 1

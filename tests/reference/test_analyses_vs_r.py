@@ -29,7 +29,7 @@ RTOL = 1e-6
 @pytest.fixture(scope="module")
 def ctx():
     engine = CohortEngine.open(HERE / "data" / "demo_cohort.csv", HERE / "data" / "demo_cohort.toml")
-    return AnalysisContext.from_query(engine, "", DisclosurePolicy(0))[0]
+    return AnalysisContext.from_query(engine, "", DisclosurePolicy(0, "exact"))[0]
 
 
 def _expected(name: str) -> pd.DataFrame:

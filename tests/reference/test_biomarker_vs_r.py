@@ -25,7 +25,7 @@ RTOL = 1e-6
 @pytest.fixture(scope="module")
 def ctx():
     engine = CohortEngine.open(HERE / "data" / "demo_treated.csv", HERE / "data" / "demo_treated.toml")
-    return AnalysisContext.from_query(engine, "", DisclosurePolicy(0))[0]
+    return AnalysisContext.from_query(engine, "", DisclosurePolicy(0, "exact"))[0]
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from tests.browser.conftest import ARTIFACTS
+from tests.report.conftest import expected_figures
 
 pytestmark = pytest.mark.browser
 
@@ -50,8 +51,8 @@ def test_renders_from_the_file_alone(printed):
     assert not printed["console"]  # e.g. no "Refused to load … Content Security Policy"
 
 
-def test_every_figure_fits_on_a_printed_page(printed):
-    assert len(printed["figures"]) == 6
+def test_every_figure_fits_on_a_printed_page(printed, demo_build):
+    assert len(printed["figures"]) == len(expected_figures(demo_build.results))
     assert all(0 < height < PRINTABLE_A4["height"] for height in printed["figures"]), printed["figures"]
 
 

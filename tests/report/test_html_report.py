@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from PIL import Image
 
 from analyses.report import build_report, html_bytes
-from tests.report.conftest import pictures, shape, table_rows, title
+from tests.report.conftest import expected_figures, pictures, shape, table_rows, title
 
 
 class Elements(HTMLParser):
@@ -31,11 +31,12 @@ def elements(html: str) -> list[tuple[str, dict]]:
     return parser.tags
 
 
-def test_nothing_is_fetched_figures_are_embedded_png(demo_html):
+def test_nothing_is_fetched_figures_are_embedded_png(demo_build, demo_html):
     tags = elements(demo_html)
     assert not [t for t, _ in tags if t in ("link", "script", "iframe", "object", "embed", "base")]
     images = [a["src"] for t, a in tags if t == "img"]
-    assert len(images) == 6 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert len(images) == len(expected_figures(demo_build.results))
+    assert all(src.startswith("data:image/png;base64,") for src in images)
     for src in images:
         png = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
         assert round(png.info["dpi"][0]) == 200
@@ -74,4 +75,4 @@ def test_every_text_is_escaped(demo_build):
     html = html_bytes(build_report(results[0].cohort, results)).decode("utf-8")
     assert "<script" not in html and "<img src=x" not in html
     assert escape(hostile) in html
-    assert [t for t, _ in elements(html)].count("img") == 6
+    assert [t for t, _ in elements(html)].count("img") == len(expected_figures(demo_build.results))

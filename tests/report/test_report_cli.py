@@ -1,6 +1,7 @@
-"""``python -m analyses report`` as a subprocess, on the demo extract and on the mapped one-file cohort, both formats:
-the numbers in slide titles and tables equal the analyses' own ``--json`` for the same filters; inputs are never
-overwritten; errors exit 2 with one line and no file; the file appears in one step (no temporary file left).
+"""``python -m analyses report`` as a subprocess, on the demo extract (default cell-key mode) and on the mapped one-file
+cohort (``--method exact``), both formats: the numbers in slide titles and tables equal the analyses' own ``--json``
+for the same filters and method; inputs are never overwritten; errors exit 2 with one line and no file; the file
+appears in one step (no temporary file left).
 
 Every run loads its source (a few seconds), so all runs start at once and each test waits for the ones it reads.
 """
@@ -17,7 +18,7 @@ import pytest
 from pptx import Presentation
 
 from tests.cli.invocation import REPO, done, start_all
-from tests.report.conftest import pictures, slides_titled, table_records, title
+from tests.report.conftest import DOSE_NOT_FITTED, pictures, slides_titled, table_records, title
 
 COHORT = REPO / "tests" / "reference" / "data" / "demo_cohort.csv"
 MAPPING = COHORT.with_suffix(".toml")
@@ -40,9 +41,19 @@ def inputs(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(demo_dir, out, inputs) -> dict[str, Future]:
+def roleless(tmp_path_factory) -> Path:
+    """A mapping of the one-file cohort that names no outcome, biomarker, treatment or time to event (in a folder of
+    its own: an output may not go where an input is)."""
+    text = MAPPING.read_text(encoding="utf-8")
+    path = tmp_path_factory.mktemp("roleless") / "no_roles.toml"
+    path.write_text(text[:text.index("[outcomes.")], encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(demo_dir, out, inputs, roleless) -> dict[str, Future]:
     extract = ["--data", str(demo_dir), "--filters", FILTERS]
-    cohort = ["--data", str(COHORT), "--mapping", str(MAPPING), "--no-differencing-guard"]
+    cohort = ["--data", str(COHORT), "--mapping", str(MAPPING), "--method", "exact"]
     copy = ["--data", str(inputs / COHORT.name), "--mapping", str(inputs / MAPPING.name)]
     commands = {
         "demo_pptx": ["report", *extract, "--format", "pptx", "--out", str(out / "demo.pptx")],
@@ -56,7 +67,7 @@ def runs(demo_dir, out, inputs) -> dict[str, Future]:
         "into_extract": ["report", "--data", str(demo_dir), "--format", "pptx", "--out", str(demo_dir / "r.pptx")],
         "over_source": ["report", *copy, "--format", "pptx", "--out", str(inputs / COHORT.name)],
         "wrong_suffix": ["report", *copy, "--format", "pptx", "--out", str(out / "deck.html")],
-        "refused": ["report", "--data", str(COHORT), "--mapping", str(MAPPING), "--format", "pptx",
+        "refused": ["report", "--data", str(COHORT), "--mapping", str(roleless), "--format", "pptx",
                     "--out", str(out / "refused.pptx")],
     }
     yield from start_all(commands, TIMEOUT)
@@ -69,10 +80,15 @@ def deck(path: Path):
 def test_deck_and_report_of_the_demo_extract_are_written(runs, out):
     for name, file in (("demo_pptx", "demo.pptx"), ("demo_html", "demo.html")):
         assert done(runs, name).stdout.startswith(f"Wrote {out / file} (")
+    # six figures, or five when the dose–response curve cannot be fitted on the perturbed cells (then the
+    # biomarker analysis says so: its JSON for the same filters, method and secret)
+    figures = 6 - (DOSE_NOT_FITTED in json.loads(done(runs, "risk_json").stdout)["notes"])
     slides = deck(out / "demo.pptx").slides
-    assert title(slides[0]) == "Cohort analyses" and len([s for s in slides if pictures(s)]) == 6
+    assert title(slides[0]) == "Cohort analyses" and len([s for s in slides if pictures(s)]) == figures
+    cover = "\n".join(sh.text_frame.text for sh in slides[0].shapes if sh.has_text_frame)
+    assert "Small-cell threshold: 11. Counts are perturbed (cell key method" in cover  # the default method
     html = (out / "demo.html").read_text(encoding="utf-8")
-    assert html.startswith("<!DOCTYPE html>") and html.count("data:image/png;base64,") == 6
+    assert html.startswith("<!DOCTYPE html>") and html.count("data:image/png;base64,") == figures
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temporary file left
 
 
@@ -105,10 +121,12 @@ def test_numbers_on_the_slides_equal_the_analyses_json(runs, out):
 
 
 def test_mapped_one_file_cohort_in_both_formats(runs, out):
+    """``--method exact``: the exact cohort size, and the threshold line says the counts are exact."""
     done(runs, "cohort_pptx")
     slides = deck(out / "cohort.pptx").slides
     text = "\n".join(sh.text_frame.text for sh in slides[0].shapes if sh.has_text_frame)
     assert "Cohort: demo_cohort.csv" in text and "N: Odds ratio of RLS (four IRLSSG criteria) by sex: 10,000" in text
+    assert "Small-cell threshold: 11. Exact counts." in text and "perturbed" not in text
     assert len([s for s in slides if pictures(s)]) == 6
     done(runs, "cohort_html")
     html = (out / "cohort.html").read_text(encoding="utf-8")
@@ -128,9 +146,11 @@ def test_an_output_in_an_input_folder_or_misnamed_for_its_format_is_refused(runs
     assert (inputs / COHORT.name).read_bytes() == COHORT.read_bytes() and not (demo_dir / "r.pptx").exists()
 
 
-def test_filters_that_allow_no_analysis_write_nothing(runs, out):
+def test_a_cohort_that_allows_no_analysis_writes_nothing(runs, out):
+    """No filter state refuses an analysis any more (the differencing guard is gone); a mapping without the roles
+    the analyses need still leaves none to show, and then nothing is written."""
     run = done(runs, "refused", code=2)
-    assert run.stderr.count("Not shown: ") == 3
+    assert run.stderr.count("Not shown: ") == 3 and "needs the biomarker, treatment, time to event" in run.stderr
     assert run.stderr.strip().splitlines()[-1] == ("Error: None of the analyses can be shown for these filters; no "
                                                    "file was written.")
     assert not (out / "refused.pptx").exists()

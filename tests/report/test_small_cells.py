@@ -1,6 +1,7 @@
-"""A cohort with small cells (one site, ages 60–79, of the demo extract; the differencing guard off so the tables' own
-suppression is what is tested) gives an "Export all" deck without a single count from 1 to 10: every text frame,
-table cell and speaker note is read. With suppression off, the same reading does find such counts."""
+"""A cohort with small cells (one site, ages 60–79, of the demo extract) gives an "Export all" deck without a single
+count from 1 to 10, in the default cell-key mode (released counts 1 … 10 shown as "<11") and in exact mode (threshold
+and complementary suppression): every text frame, table cell and speaker note is read. With suppression off
+(``min_cell = 0``), the same reading does find such counts."""
 
 from __future__ import annotations
 
@@ -33,19 +34,22 @@ def counts(deck) -> list[int]:
     return found
 
 
-@pytest.fixture(scope="module")
-def gated(engine):
-    return build(context(engine, SMALL, differencing=False), with_table_one=True)
+@pytest.fixture(scope="module", params=["cell_key", "exact"])
+def gated(engine, request):
+    return build(context(engine, SMALL, method=request.param), with_table_one=True)
 
 
 def test_no_count_below_the_threshold_anywhere_in_the_deck(gated):
+    assert {r.cohort.method for r in gated.results} == {gated.results[0].cohort.method}
     shown = counts(gated.deck)
     assert shown, "the deck states no count at all"
     assert not [n for n in shown if 0 < n < 11], sorted(shown)
     texts = all_texts(gated.deck)
     assert any(t == "withheld" for t in texts) and any("<11" in t for t in texts)
+    perturbed = [t for t in texts if "Counts are perturbed (cell key method" in t]
+    assert bool(perturbed) == (gated.results[0].cohort.method == "cell_key")
 
 
 def test_the_reading_finds_small_counts_when_suppression_is_off(engine):
-    open_ = build(context(engine, SMALL, min_cell=0, differencing=False), with_table_one=True)
+    open_ = build(context(engine, SMALL, min_cell=0), with_table_one=True)
     assert [n for n in counts(open_.deck) if 0 < n < 11]

@@ -109,8 +109,12 @@ def open_engine(folder: Path, groups, risk: bool = True) -> CohortEngine:
     return CohortEngine.open(*write_cohort(folder, groups, risk))
 
 
-def context(engine: CohortEngine, query: str = "", min_cell: int = 11) -> AnalysisContext:
-    ctx, problems = AnalysisContext.from_query(engine, query, DisclosurePolicy(min_cell))
+EXACT = "exact"  # counts known by design are asserted in exact mode; the default method perturbs them
+CELL_KEY = "cell_key"
+
+
+def context(engine: CohortEngine, query: str = "", min_cell: int = 11, method: str = CELL_KEY) -> AnalysisContext:
+    ctx, problems = AnalysisContext.from_query(engine, query, DisclosurePolicy(min_cell, method))
     assert not problems, problems
     return ctx
 
@@ -186,9 +190,13 @@ def test_empty_cohort_after_filters_estimates_nothing_and_says_so(cohorts, run, 
     assert strict_json(result.to_json())["filters"] == "site=B&sex=female"
 
 
-def test_single_sex_gives_no_odds_ratio_but_a_note(cohorts):
-    result = odds_ratio(context(cohorts["mixed"], "sex=female"))
-    assert result.n == 120
+@pytest.mark.parametrize("method", [EXACT, CELL_KEY])
+def test_single_sex_gives_no_odds_ratio_but_a_note(cohorts, method):
+    result = odds_ratio(context(cohorts["mixed"], "sex=female", method=method))
+    if method == EXACT:
+        assert result.n == 120
+    else:  # cases plus non-cases, each released as its own cell (at most ±3 each)
+        assert abs(result.n - 120) <= 6
     assert result.estimates == () and result.tests == ()
     assert has_note(result, "does not have exactly two levels")
 
@@ -203,14 +211,21 @@ def test_single_sex_prevalence_has_no_ratio_of_women_to_men(cohorts):
 
 # --- perfect separation -------------------------------------------------------------------------------------
 
-def test_perfect_separation_zero_cell_handling(cohorts):
-    result = odds_ratio(context(cohorts["separated"]))
+@pytest.mark.parametrize("method", [EXACT, CELL_KEY])
+def test_perfect_separation_zero_cell_handling(cohorts, method):
+    result = odds_ratio(context(cohorts["separated"], method=method))
     groups = result.table("groups").set_index("group")
-    assert groups[["events", "n"]].to_dict("index") == {"women": {"events": 40, "n": 200},
-                                                         "men": {"events": 0, "n": 220}}
+    if method == EXACT:
+        assert groups[["events", "n"]].to_dict("index") == {"women": {"events": 40, "n": 200},
+                                                             "men": {"events": 0, "n": 220}}
+    else:  # a zero cell stays zero; the others are perturbed by at most 3 (n: two cells)
+        assert groups.loc["men", "events"] == 0
+        assert abs(groups.loc["women", "events"] - 40) <= 3
+        assert abs(groups.loc["women", "n"] - 200) <= 6 and abs(groups.loc["men", "n"] - 220) <= 6
+    a, n1, c, n2 = (int(groups.loc[g, col]) for g in ("women", "men") for col in ("events", "n"))
     crude = result.estimate("crude_or")
-    expected = (40.5 * 220.5) / (160.5 * 0.5)  # Haldane–Anscombe: 0.5 added to every cell
-    assert crude.estimate == pytest.approx(expected, rel=1e-12)
+    expected = ((a + .5) * (n2 - c + .5)) / ((n1 - a + .5) * (c + .5))  # Haldane–Anscombe: 0.5 added to every cell
+    assert crude.estimate == pytest.approx(expected, rel=1e-12)  # from the counts the table shows
     assert has_note(result, "zero cell", "0.5 was added")
     exact = result.estimate("exact_or")
     assert exact.estimate is None and exact.ci_high is None  # infinite: left empty, never a number
@@ -223,10 +238,15 @@ def test_perfect_separation_zero_cell_handling(cohorts):
 
 # --- biomarker bands ----------------------------------------------------------------------------------------
 
-def test_band_without_events_is_not_compared_and_the_others_are(cohorts):
-    result = biomarker_risk(context(cohorts["band_without_events"]))
+@pytest.mark.parametrize("method", [EXACT, CELL_KEY])
+def test_band_without_events_is_not_compared_and_the_others_are(cohorts, method):
+    result = biomarker_risk(context(cohorts["band_without_events"], method=method))
     bands = result.table("bands").set_index("band")
-    assert bands.loc["50-75", "n"] == 40 and bands.loc["50-75", "events"] == 0
+    assert bands.loc["50-75", "events"] == 0  # zeros stay zero in cell-key mode too
+    if method == EXACT:
+        assert bands.loc["50-75", "n"] == 40
+    else:
+        assert abs(bands.loc["50-75", "n"] - 40) <= 3
     assert has_note(result, "not compared", "50-75")
     assert not [m for m in measures(result) if m[1] == "50-75"]
     for measure in ("crude_or", "adjusted_or", "hr"):
@@ -249,11 +269,12 @@ def test_all_participants_in_one_band_gives_notes_not_an_error(cohorts):
 
 
 def test_kaplan_meier_is_withheld_for_bands_whose_counts_are_withheld(tmp_path):
-    # band 50-75 has 5 participants: it is suppressed, and so is the next smallest band (complementary);
-    # at risk at time 0 would otherwise be that band's n, and the total would give the small band away.
+    # exact mode: band 50-75 has 5 participants: it is suppressed, and so is the next smallest band (75-100, whose
+    # 9 events are small too); at risk at time 0 would otherwise be that band's n, and the total would give the
+    # small band away.
     groups = [people(50, sex="F", age=ages, rls=every(5)), people(50, sex="M", age=ages, rls=every(7)),
               treated(40, 30, 3), treated(5, 60, 2), treated(25, 85, 3), treated(60, 150, 4)]
-    result = biomarker_risk(context(open_engine(tmp_path / "km", groups)))
+    result = biomarker_risk(context(open_engine(tmp_path / "km", groups), method=EXACT))
     bands = result.table("bands")
     hidden = set(bands.loc[bands["suppressed"], "band"])
     assert hidden == {"50-75", "75-100"}
@@ -264,6 +285,41 @@ def test_kaplan_meier_is_withheld_for_bands_whose_counts_are_withheld(tmp_path):
         assert km.loc[~km["band"].isin(hidden), "survival"].notna().any(), name
     start = result.table("km_curve").query("time == 0").set_index("band")["at_risk"]
     assert start.loc[">=100"] == 60 and start.loc["<50"] == 40  # shown bands start with their n
+
+
+# Cell-key mode: every band but 50-75 has at least 14 events and 14 non-events (released: 11 or more); 50-75 has 8
+# participants, 4 with an event (released 1 … 7: small, never zero).
+KM_CELL_KEY = [people(50, sex="F", age=ages, rls=every(5)), people(50, sex="M", age=ages, rls=every(7)),
+               treated(42, 30, 3), treated(8, 60, 2), treated(45, 85, 3), treated(60, 150, 4)]
+
+
+def test_kaplan_meier_is_withheld_for_the_small_band_alone_in_cell_key_mode(tmp_path):
+    # totals are perturbed independently of their parts, so no complementary band is withheld
+    result = biomarker_risk(context(open_engine(tmp_path / "km", KM_CELL_KEY)))
+    bands = result.table("bands")
+    assert set(bands.loc[bands["suppressed"], "band"]) == {"50-75"}
+    assert bands.loc[bands["suppressed"], ["n", "events"]].isna().all().all()
+    assert has_note(result, "Kaplan–Meier estimates are withheld", ": 50-75.")
+    assert has_note(result, "Counts are perturbed (cell key method)")  # what perturbation costs the models
+    for name in ("km", "km_curve"):
+        km = result.table(name)
+        assert km.loc[km["band"] == "50-75", ["survival", "at_risk"]].isna().all().all(), name
+        for band in ("<50", "75-100", ">=100"):
+            assert km.loc[km["band"] == band, "survival"].notna().any(), (name, band)
+    start = result.table("km_curve").query("time == 0").set_index("band")["at_risk"]
+    assert {"<50", "75-100", ">=100"} <= set(start.index)  # 50-75 too, unless all its cells were released as 0
+    assert (start.drop("50-75", errors="ignore") >= 11).all()
+
+
+@pytest.mark.xfail(strict=False, reason="cell-key mode: the number at risk at time 0 is the sum of the band's "
+                   "perturbed (band, time, event) cells, not the band's released n (analyses/biomarker_risk.py "
+                   "_kaplan_meier); reported to the lead")
+def test_kaplan_meier_starts_with_the_bands_released_n_in_cell_key_mode(tmp_path):
+    result = biomarker_risk(context(open_engine(tmp_path / "km", KM_CELL_KEY)))
+    n = result.table("bands").set_index("band")["n"]
+    start = result.table("km_curve").query("time == 0").set_index("band")["at_risk"]
+    for band in ("<50", "75-100", ">=100"):
+        assert start.loc[band] == n.loc[band], band
 
 
 def test_mapping_without_biomarker_roles_is_refused(cohorts, tmp_path, capsys):
@@ -281,12 +337,15 @@ def test_mapping_without_biomarker_roles_is_refused(cohorts, tmp_path, capsys):
 
 # --- sparse data --------------------------------------------------------------------------------------------
 
-def test_fewer_than_ten_events_per_parameter_is_noted(cohorts):
-    result = odds_ratio(context(cohorts["sparse"]), OddsRatioOptions(strata=None, adjust=("age:spline", "site")))
-    adjusted = result.estimate("adjusted_or")
-    assert adjusted is not None and 0 < adjusted.ci_low < adjusted.ci_high < math.inf
-    assert has_note(result, "Fewer than 10 events per model parameter")
-    crude = odds_ratio(context(cohorts["large"]), OddsRatioOptions(strata=None, adjust=("age",)))
+@pytest.mark.parametrize("method", [EXACT, CELL_KEY])
+def test_fewer_than_ten_events_per_parameter_is_noted(cohorts, method):
+    result = odds_ratio(context(cohorts["sparse"], method=method),
+                        OddsRatioOptions(strata=None, adjust=("age:spline", "site")))
+    assert has_note(result, "Fewer than 10 events per model parameter")  # about 50 events, 8 parameters
+    if method == EXACT:  # in cell-key mode the perturbed sparse cells may separate the model (it is then withheld)
+        adjusted = result.estimate("adjusted_or")
+        assert adjusted is not None and 0 < adjusted.ci_low < adjusted.ci_high < math.inf
+    crude = odds_ratio(context(cohorts["large"], method=method), OddsRatioOptions(strata=None, adjust=("age",)))
     assert not has_note(crude, "events per model parameter")
 
 
@@ -330,34 +389,60 @@ def test_bands_that_split_an_open_standard_group_give_a_note_and_the_other_stand
 
 
 def test_withheld_standardization_is_noted_once_per_sex(cohorts):
-    result = prevalence(context(cohorts["mixed"]))  # bands of about a dozen people: some counts are small
+    # exact mode: bands of about a dozen people, some counts are small, so standardization is withheld
+    result = prevalence(context(cohorts["mixed"], method=EXACT))
     withheld = [n for n in result.notes if n.startswith("Age-standardized prevalence")]
     assert withheld and len(withheld) == len(set(withheld))
 
 
+def test_standardization_uses_every_released_band_in_cell_key_mode(cohorts):
+    # a small band's count is perturbed, so an estimate cannot be inverted to it: nothing is withheld
+    result = prevalence(context(cohorts["mixed"]))
+    assert not [n for n in result.notes if n.startswith("Age-standardized prevalence")]
+    assert {e.group for e in result.estimates if e.measure == "standardized_prevalence"} == {"women", "men"}
+    rows = result.table("rows")
+    assert rows["suppressed"].any() and rows.loc[rows["suppressed"], ["events", "n"]].isna().all().all()
+
+
 # --- the result object --------------------------------------------------------------------------------------
 
-class _ReversedRows(AnalysisContext):
-    """The same context, but the engine hands back aggregate rows in reverse order (DuckDB's order is not fixed)."""
+class _ReversedEngine:
+    """The same engine, but it hands back aggregate rows in reverse order (DuckDB's order is not fixed)."""
 
-    def run(self, expr):
-        frame, sql = super().run(expr)
-        return frame.iloc[::-1].reset_index(drop=True), sql
+    def __init__(self, engine: CohortEngine):
+        self._engine = engine
+        self.info = engine.info
+        self.dialect = engine.dialect
+        self.calls = 0
+
+    def table(self):
+        return self._engine.table()
+
+    def sql(self, expr):
+        return self._engine.sql(expr)
+
+    def execute(self, expr):
+        self.calls += 1
+        return self._engine.execute(expr).iloc[::-1].reset_index(drop=True)
 
 
 @pytest.mark.parametrize("run,options", [(odds_ratio, OddsRatioOptions(adjust=("age:spline", "site"))),
                                          (prevalence, PrevalenceOptions()),
                                          (biomarker_risk, BiomarkerRiskOptions(adjust=("age:spline", "sex")))],
                          ids=["odds-ratio", "prevalence", "biomarker-risk"])
-def test_to_json_is_deterministic_finite_and_independent_of_engine_row_order(cohorts, run, options):
-    ctx = context(cohorts["band_without_events"], min_cell=0)
+@pytest.mark.parametrize("min_cell,method", [(0, EXACT), (11, CELL_KEY)], ids=["exact", "cell-key"])
+def test_to_json_is_deterministic_finite_and_independent_of_engine_row_order(cohorts, run, options, min_cell,
+                                                                            method):
+    ctx = context(cohorts["band_without_events"], min_cell=min_cell, method=method)
     first, second = run(ctx, options), run(ctx, options)
     text = first.to_json()
     assert text == second.to_json()
     doc = strict_json(text)
     assert {"analysis", "n", "filters", "estimates", "tests", "notes"} <= set(doc)
-    reversed_ctx = _ReversedRows(ctx.engine, ctx.state, ctx.options, ctx.policy)
+    reversed_engine = _ReversedEngine(ctx.engine)
+    reversed_ctx = AnalysisContext(reversed_engine, ctx.state, ctx.options, ctx.policy)
     assert run(reversed_ctx, options).to_json() == text
+    assert reversed_engine.calls  # the analysis did read through the reversing engine
 
 
 def test_to_frame_and_table_return_copies(cohorts):

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import duckdb
 import pytest
 
+from disclosure.policy import DisclosurePolicy
 from queries import cohort, filters
 from queries.engine import CohortEngine
 
@@ -27,11 +28,13 @@ def test_locked_engine_refuses_file_access_and_configuration(engine, statement):
         cursor.execute(statement).fetchall()
 
 
-def test_queries_from_many_threads(engine, options):
+@pytest.mark.parametrize("policy", [DisclosurePolicy(11, "exact"), DisclosurePolicy(11, "cell_key")],
+                         ids=["exact", "cell-key"])
+def test_queries_from_many_threads(engine, options, policy):
     states = [filters.parse_query(q, options)[0] for q in ("sex=female", "sex=male", "site=A", "age=40-79")] * 4
-    expected = [cohort.outcome_counts(engine, s, options)["n"] for s in states]
+    expected = [cohort.outcome_counts(engine, s, options, policy)["n"] for s in states]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        got = list(pool.map(lambda s: cohort.outcome_counts(engine, s, options)["n"], states))
+        got = list(pool.map(lambda s: cohort.outcome_counts(engine, s, options, policy)["n"], states))
     assert got == expected
 
 

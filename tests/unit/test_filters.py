@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from disclosure.policy import DisclosurePolicy
 from queries import cohort, filters
 from queries.filters import parse_query, to_query
+
+EXACT = DisclosurePolicy(11, "exact")  # counts compared with an independent count are asserted in exact mode
+CELL_KEY = DisclosurePolicy(11, "cell_key")
 
 
 def test_round_trip_of_every_filter(options):
@@ -69,12 +73,14 @@ def test_english_description(options):
 
 def test_counts_match_an_independent_pandas_count(engine, options, participants):
     state, _ = parse_query("sex=female&site=A,B&age=40-79&exclude=secondary", options)
-    got = cohort.outcome_counts(engine, state, options)
+    got = cohort.outcome_counts(engine, state, options, EXACT)
     p = participants
     keep = ((p.sex == "F") & p.site.isin(["A", "B"]) & p.age.between(40, 79) & (p.pregnant != 1)
             & ~p.kidney_disease.isin(["ckd", "dialysis"]) & (p.iron_deficiency_anaemia != 1) & (p.antidepressant != 1))
     assert got["n"] == int(keep.sum())
     assert got["cases"] == int(p.loc[keep, "rls_irlssg"].sum())
+    released = cohort.outcome_counts(engine, state, options, CELL_KEY)
+    assert abs(released["n"] - got["n"]) <= 3 and abs(released["cases"] - got["cases"]) <= 3
 
 
 def test_drug_filter_matches_first_episode(engine, options, demo_dir, participants):
@@ -84,23 +90,40 @@ def test_drug_filter_matches_first_episode(engine, options, demo_dir, participan
     first = treatments.sort_values(["participant_id", "start_day", "episode"]).groupby("participant_id").head(1)
     state, _ = parse_query("drug=levodopa,untreated", options)
     expected = (first.drug == "levodopa").sum() + (len(participants) - len(first))
-    assert cohort.outcome_counts(engine, state, options)["n"] == expected
+    assert cohort.outcome_counts(engine, state, options, EXACT)["n"] == expected
 
 
 def test_attrition_accounts_for_everyone(engine, options):
     state, _ = parse_query("sex=female&age=40-79&exclude=secondary", options)
-    steps = cohort.attrition(engine, state, options)
+    steps = cohort.attrition(engine, state, options, EXACT)
     assert [s.description for s in steps] == ["All participants loaded", "Women", "Aged 40–79", "Excluding pregnancy, "
                                               "CKD or dialysis, iron-deficiency anaemia and antidepressant use"]
     assert steps[0].remaining - sum(s.removed for s in steps) == steps[-1].remaining
-    assert steps[-1].remaining == cohort.outcome_counts(engine, state, options)["n"]
+    assert steps[-1].remaining == cohort.outcome_counts(engine, state, options, EXACT)["n"]
+
+
+def test_released_attrition_is_consistent_with_the_cohort_size(engine, options):
+    """Cell-key mode: each step is its own cell, so the chain need not add up, but the same participants give the
+    same count: the last step's remaining equals the cohort size the Overview shows, and each count is within the
+    perturbation of the exact one."""
+    state, _ = parse_query("sex=female&age=40-79&exclude=secondary", options)
+    released = cohort.attrition(engine, state, options, CELL_KEY)
+    exact = cohort.attrition(engine, state, options, EXACT)
+    assert [s.description for s in released] == [s.description for s in exact]
+    assert released[-1].remaining == cohort.outcome_counts(engine, state, options, CELL_KEY)["n"]
+    for got, want in zip(released, exact):
+        assert abs(got.remaining - want.remaining) <= 3 and abs(got.removed - want.removed) <= 3
+    assert released[0].removed == 0
 
 
 @pytest.mark.parametrize("query", ["site=", "sex=", "drug="])
 def test_attrition_of_an_emptied_multiselect_removes_everyone(engine, options, query):
     state, _ = parse_query(query, options)
-    steps = cohort.attrition(engine, state, options)
+    steps = cohort.attrition(engine, state, options, EXACT)
     assert steps[-1].remaining == 0 and steps[-1].removed == steps[0].remaining == 20_000
+    released = cohort.attrition(engine, state, options, CELL_KEY)  # the same participants, the same released count
+    assert released[-1].remaining == 0 and released[-1].removed == released[0].remaining
+    assert abs(released[0].remaining - 20_000) <= 3
 
 
 def test_filter_values_reach_sql_only_as_whitelisted_literals(engine, options):

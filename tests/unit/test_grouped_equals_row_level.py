@@ -26,7 +26,7 @@ TOL = 1e-8
 
 @pytest.fixture(scope="module")
 def ctx(engine):
-    return AnalysisContext.from_query(engine, "", DisclosurePolicy(0))[0]
+    return AnalysisContext.from_query(engine, "", DisclosurePolicy(0, "exact"))[0]
 
 
 def _rows(engine, sql: str) -> pd.DataFrame:

@@ -12,6 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from data_schema.loading import LoadRefused
+from disclosure.policy import DisclosurePolicy
+from disclosure.record_keys import KEY_RANGE, RECORD_KEY
 from queries import aggregates, cohort, filters
 from queries.engine import CohortEngine, prepare
 from queries.store import DATABASE, MANIFEST, export_parquet, open_read_only
@@ -67,14 +69,17 @@ def test_two_processes_preparing_at_once_build_once(demo_dir, tmp_path):
     assert len(_folders(store_dir)) == 1
 
 
-def test_prepared_cohort_keeps_only_the_cohort_and_the_slices(demo_dir, store_dir, stored):
+def test_prepared_cohort_keeps_only_the_cohort_with_its_record_keys(demo_dir, store_dir, stored):
     con = open_read_only(prepare(demo_dir, None, store_dir)[0])
     try:
         tables = {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE "
                                                    "table_catalog = 'prepared'").fetchall()}
+        low, high, missing, n = con.execute(f"SELECT min({RECORD_KEY}), max({RECORD_KEY}), "
+                                            f"count(*) - count({RECORD_KEY}), count(*) FROM prepared.cohort").fetchone()
     finally:
         con.close()
-    assert tables == {"cohort", "cohort_slices"}  # no raw_* copies of the source files
+    assert tables == {"cohort"}  # no raw_* copies of the source files, no slice table
+    assert missing == 0 and n == 20_000 and 0 <= low < high < KEY_RANGE  # one key per participant, in range
 
 
 def test_same_report_and_numbers_as_in_memory(engine, options, stored):
@@ -83,7 +88,9 @@ def test_same_report_and_numbers_as_in_memory(engine, options, stored):
     assert cohort.filter_options(stored) == options
     for query in QUERIES:
         state = filters.parse_query(query, options)[0]
-        assert cohort.attrition(stored, state, options) == cohort.attrition(engine, state, options)
+        for policy in (DisclosurePolicy(11, "exact"), DisclosurePolicy(11, "cell_key")):
+            # the same record keys (same secret), so the same released counts
+            assert cohort.attrition(stored, state, options, policy) == cohort.attrition(engine, state, options, policy)
         keys = ["sex", "age", "site"]
         expr = aggregates.pattern_counts(filters.apply(stored.table(), state, options), keys, "outcome_rls")
         got = stored.execute(expr).sort_values(keys, na_position="first").reset_index(drop=True)
