@@ -98,7 +98,8 @@ def policy() -> DisclosurePolicy:
 
 def released_errors(failure: LoadFailure) -> tuple[Finding, ...]:
     """A refused load's errors, their row counts released under the deployment's policy."""
-    return release_report(failure.report, policy()).errors
+    cfg = settings()
+    return release_report(failure.report, policy(), f"{cfg.data}|{cfg.mapping}").errors
 
 
 def engine_or_stop() -> CohortEngine:

@@ -105,27 +105,25 @@ def release(engine, expr: ir.Table, policy: DisclosurePolicy) -> Released:
     return Released(raw, keys, counts, statistics, policy, engine.sql(expr))
 
 
-def release_report(report: ValidationReport, policy: DisclosurePolicy) -> ValidationReport:
+def release_report(report: ValidationReport, policy: DisclosurePolicy, source: str = "") -> ValidationReport:
     """The load report with its row counts released: each finding's count and each file's rows read and rejected
     are perturbed (cell-key mode) with a cell key named after the count (loaded = read − rejected), and a count
-    quoted in a finding's message is replaced by its released value (or "<k")."""
+    quoted in a finding's message is replaced by its released value (or "<k"). ``source`` (the data hash of the
+    files) goes into every cell key, so another file of the same name — an upload made to calibrate — gets other
+    noise."""
     if not policy.perturbed:
         return replace(report, findings=tuple(_quoted(f, f.count, policy) for f in report.findings))
     secret = deployment_secret()
     released = lambda name, count: int(default_ptable().perturb(  # noqa: E731
-        np.array([count]), np.array([named_cell_key(name, secret)]))[0])
+        np.array([count]), np.array([named_cell_key(f"{source}|{name}", secret)]))[0])
     # a finding exists, so a count of 1 … 3 released as 0 would contradict it ("0 rows ..."): at least 1 ("<k")
     findings = tuple(_quoted(f, max(released(f"finding|{f.file}|{f.rule}|{f.column}", f.count), bool(f.count)),
                              policy) for f in report.findings)
-    accounts = tuple(_account(a.file, released(f"read|{a.file}", a.rows_read),
-                              released(f"rejected|{a.file}", a.rows_rejected)) for a in report.accounts)
+    accounts = tuple(FileAccount(a.file, released(f"read|{a.file}", a.rows_read),
+                                 released(f"loaded|{a.file}", a.rows_loaded),
+                                 released(f"rejected|{a.file}", a.rows_rejected)) for a in report.accounts)
     return replace(report, findings=findings, accounts=accounts,
                    top_coded_ages=released("top-coded ages", report.top_coded_ages))
-
-
-def _account(file: str, read: int, rejected: int) -> FileAccount:
-    """Rows read and rejected released; loaded = read − rejected, so the accounting still adds up on screen."""
-    return FileAccount(file, read, max(read - rejected, 0), rejected)
 
 
 def _quoted(finding: Finding, count: int, policy: DisclosurePolicy) -> Finding:

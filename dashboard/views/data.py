@@ -14,7 +14,7 @@ st.markdown(f"**Source:** {info.label}  \n**Data hash:** `{info.data_hash}`  \n"
 upload.panel()
 
 st.subheader("Validation report")
-render.validation_report(release_report(info.load.report, ctx.policy), ctx.policy)
+render.validation_report(release_report(info.load.report, ctx.policy, info.data_hash), ctx.policy)
 
 st.subheader("Data dictionary")
 render.data_dictionary(info.mapping)

@@ -14,7 +14,7 @@ def test_data_page_shows_report_and_dictionary(app, engine, disclosure_method, m
     assert "The data can be used" in " ".join(m.value for m in at.markdown)
     accounts = at.dataframe[0].value
     assert list(accounts["File"]) == ["participants.parquet", "ferritin_labs.parquet", "treatments.parquet"]
-    released = release_report(engine.info.load.report, policy).accounts
+    released = release_report(engine.info.load.report, policy, engine.info.data_hash).accounts
     assert list(accounts["Loaded"]) == [policy.show_count(a.rows_loaded) for a in released]
     if method == "exact":
         assert accounts["Loaded"].iloc[0] == "20,000"

@@ -125,7 +125,7 @@ class Viewer:
     def load_report(self, report: ValidationReport) -> dict:
         """The Data page's validation report: per file the displayed rows read, loaded and rejected; per finding
         the displayed rows and message."""
-        released = release_report(report, self.policy)
+        released = release_report(report, self.policy, source=f"report-{id(report)}")  # each file its own data hash
         show = self.policy.show_count
         return {
             "accounts": {a.file: {"read": read(show(a.rows_read)), "loaded": read(show(a.rows_loaded)),

@@ -364,7 +364,7 @@ def test_cell_key_mode_perturbs_the_reports_counts(monkeypatch):
         assert got.file == want.file
         assert abs(got.rows_read - want.rows_read) <= MAX_PERTURBATION
         assert abs(got.rows_rejected - want.rows_rejected) <= MAX_PERTURBATION
-        assert got.rows_read == got.rows_loaded + got.rows_rejected  # the accounting still adds up
+        assert abs(got.rows_loaded - want.rows_loaded) <= MAX_PERTURBATION  # its own cell, not read − rejected
         moved += got != want
     assert moved  # ten files: some counts move
     monkeypatch.setenv(SECRET_ENV, secrets.token_hex(32))
