@@ -13,11 +13,11 @@ allow-list decides who may see the cohort.
 from __future__ import annotations
 
 import logging
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
 import streamlit as st
-import tomllib
 
 from dashboard.settings import AccessConfigError, AccessList, is_email, load_access
 

@@ -10,13 +10,7 @@ import streamlit as st
 
 from analyses import exports
 from analyses.context import AnalysisContext
-from analyses.report import (
-    Report,
-    build_report,
-    deck_bytes,
-    html_bytes,
-    run_page_analyses,
-)
+from analyses.report import Report, build_report, deck_bytes, html_bytes, run_page_analyses
 from analyses.results import AnalysisResult
 from analyses.table_one import TableOne
 from dashboard.frame import Context

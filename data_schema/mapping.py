@@ -7,11 +7,10 @@ unsafe name is a :class:`MappingError` naming the file, the key and the rule —
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 NAME_RULE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_COLUMN_NAME = 128

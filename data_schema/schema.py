@@ -6,11 +6,10 @@ them into frozen objects that the loader, the validator and the data dictionary 
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-import tomllib
 
 SCHEMA_DIR = Path(__file__).parent
 TABLES_DIR = SCHEMA_DIR / "tables"

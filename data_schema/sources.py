@@ -14,13 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from data_schema.mapping import (
-    Mapping,
-    MappingError,
-    ReadOptions,
-    default_mapping,
-    load_mapping,
-)
+from data_schema.mapping import Mapping, MappingError, ReadOptions, default_mapping, load_mapping
 from data_schema.reading import DataError, detect_format, read_csv_header
 from data_schema.schema import EXTRACT_TABLES
 

@@ -37,6 +37,7 @@ import os
 import re
 import stat
 import tempfile
+import tomllib
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -45,7 +46,6 @@ from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import tomllib
 
 MB = 1024 * 1024
 MAX_UPLOAD_BYTES = 50 * MB

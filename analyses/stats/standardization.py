@@ -29,13 +29,13 @@ Rates are per unit of ``n`` (per person for prevalence, per person-year for inci
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import tomllib
 from scipy import stats
 
 __all__ = [

@@ -13,13 +13,13 @@ import os
 import shutil
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import tomllib
 
 GENERATOR_VERSION = "1.0.0"
 CHUNK_SIZE = 250_000

@@ -274,8 +274,7 @@ def test_lookup_frame_uses_the_ons_rule_above_750():
 def _ons_bundled_ptable() -> pd.DataFrame:
     files = importlib.metadata.files("cell-key-perturbation") or []
     path = next((f.locate() for f in files if f.name == "ptable_10_5_rule.csv"), None)
-    if path is None:
-        pytest.skip("cell-key-perturbation is installed without its ptable_10_5_rule.csv")
+    assert path is not None, "cell-key-perturbation (pinned in requirements-dev.txt) lacks its ptable_10_5_rule.csv"
     return pd.read_csv(path)
 
 
