@@ -4,11 +4,12 @@ For every attempt whose true count is 1 … 10 the judge checks whether the atta
 printed at the end of the session). Cell-key mode: each attack succeeds for at most one distinct target in three and
 never with certainty. Exact mode: the rates observed are asserted as facts (the README's limits quote them).
 
-Two attacks beyond the issue's ten break cell-key mode, and their cell-key tests fail on purpose until the release
-layer changes: 10b (a load-report count's cell key depends on the file name only, so a same-named upload calibrates
-it) and 12 (averaging the Overview difference over every site set that isolates the same participants). Attack 4
-(MH inversion) recovers the released value of a withheld cell, right ≈ 0.3 of the time by the ptable's design: it
-passes at the edge of 1/3 and fails in some sessions.
+Two attacks go beyond the issue's ten. 10b calibrates a load-report count's noise with a same-named upload; it fails
+since the cell keys carry the data hash. 12 (averaging the Overview difference over every site set that isolates the
+same participants) breaks cell-key mode: a strict xfail, the README's documented limit. Attack 4 (MH inversion)
+recovers the released value of a withheld cell, right about 0.27 of the time by the ptable's design; it is measured on
+about 280 distinct targets (attacks 3 and 4 share their many states), so a session fails it by chance only about once
+in a hundred.
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ ATTACKS = {
     "1c KM at-risk steps": (lambda c, v, p, pick: attacks.km_steps(c, v, pick(p.biomarker_pairs)), 60),
     "2 inclusion-exclusion": (lambda c, v, p, pick: attacks.inclusion_exclusion(c, v, pick(p.quads)), 40),
     "3 two tables": (lambda c, v, p, pick: attacks.two_tables(
-        c, v, pick([s for s, _ in p.analysis_pairs]), p.edges), 60),
+        c, v, pick([s for s, _ in p.mh_states]), p.edges), 150),
     "4 MH inversion": (lambda c, v, p, pick: attacks.mh_inversion(
-        c, v, pick([s for s, _ in p.analysis_pairs]), p.edges), 60),
+        c, v, pick([s for s, _ in p.mh_states]), p.edges), 150),
     "5a age edge moved": (lambda c, v, p, pick: attacks.age_edge_lever(c, v, p.age_states, pick(p.age_sets), p.top),
                           80),
     "5b cut point moved": (lambda c, v, p, pick: attacks.cut_point_lever(c, v, [State()], pick(p.cut_sets)), 40),
