@@ -314,7 +314,7 @@ def plan_for(cohort: Cohort, variant: Cohort | None = None) -> Plan:
     numeric = {"demo": ["biomarker", "cov_irls_score", "cov_plms_index", "cov_ferritin_at_baseline"],
                "flchain": ["cov_creatinine"], "colon": ["biomarker", "cov_nodes"],
                "nafld1": ["cov_bmi", "cov_weight", "cov_height"]}[name]
-    plan.table_one_states = states_where(cohort, rng, 18 if name == "demo" else 4, _numeric_small(cohort, numeric),
+    plan.table_one_states = states_where(cohort, rng, 60 if name == "demo" else 12, _numeric_small(cohort, numeric),
                                          min_n=22, tries=3000, p_filter=0.8)
     if not plan.table_one_states:
         plan.skips["9 Table 1 n vs missing"] = ("no filter state has a numeric Table 1 row with 1-10 known values "

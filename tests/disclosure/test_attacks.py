@@ -67,7 +67,7 @@ ATTACKS = {
     "6 KM tail": (lambda c, v, p, pick: attacks.km_tail(c, v, pick(_km_views(p))), 15),
     "7 N of two analyses": (lambda c, v, p, pick: attacks.two_analyses_n(
         c, v, pick(p.n_states), p.edges, p.adjuster), 25),
-    "9 Table 1 n vs missing": (lambda c, v, p, pick: attacks.table_one_missing(c, v, pick(p.table_one_states)), 40),
+    "9 Table 1 n vs missing": (lambda c, v, p, pick: attacks.table_one_missing(c, v, pick(p.table_one_states)), 120),
     "11 pairs enumeration": (lambda c, v, p, pick: attacks.pairs_enumeration(c, v, pick(p.pairs)), 120),
     "12 averaging": (_averaging, 5),
 }
