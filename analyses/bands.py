@@ -85,3 +85,21 @@ def age_band_midpoint(label: str, top: float) -> float:
         return (low + max(top, low) + 1) / 2
     low, high = (float(part) for part in label.split("-"))
     return (low + high + 1) / 2
+
+
+NICE_STEPS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5)
+
+
+def cut_point_grid(mapped: tuple[float, ...], spread: float = 4.0) -> list[str]:
+    """The cut points a page offers: the mapping's, plus round numbers (1, 1.5, 2, 3, 5, 7.5 × 10^k) from a
+    ``spread``-th of the lowest to ``spread`` times the highest. The grid depends on the mapping only, never on the
+    data, and has no unit steps, so a band edge cannot be slid one unit at a time. For the demo's ferritin cuts
+    (50, 75, 100): 15, 20, 30, 50, 75, 100, 150, 200, 300."""
+    positive = [c for c in mapped if c > 0]
+    if not positive:
+        return [_fmt(c) for c in mapped]
+    low, high = min(positive) / spread, max(positive) * spread
+    grid = {_fmt(float(f"{step * 10.0 ** k:.6g}")) for k in range(int(np.floor(np.log10(low))),
+                                                                   int(np.ceil(np.log10(high))) + 1)
+            for step in NICE_STEPS if low <= step * 10.0 ** k <= high}
+    return sorted(grid | {_fmt(c) for c in mapped}, key=float)

@@ -1,14 +1,15 @@
 """Biomarker vs time-to-event risk (serum ferritin vs augmentation on the demo): bands, ORs, HRs, KM, dose–response.
 
-Population: participants who started a treatment and have a baseline biomarker value, in the filtered cohort.
+Needs the biomarker and time-to-event roles. Population: participants of the filtered cohort with a biomarker value —
+everyone, or only those who started a treatment (the default when the mapping has a treatment role).
 One aggregation query returns risk sets — participants per (biomarker value, adjusters, follow-up time, event) —
 and every table, curve and model is computed from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -41,9 +42,14 @@ MAX_LOG_HR = 700.0  # exp() of more overflows a float
 class BiomarkerRiskOptions:
     bands: BiomarkerBands | None = None  # None: the mapping's cut points
     reference_band: str | None = None  # None: the top band
-    adjust: tuple[str, ...] = ("age", "sex", "drug")
+    adjust: tuple[str, ...] | None = None  # None: age and sex, and drug among the treated (those the cohort has)
     at: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0)
     ties: str = "breslow"
+    population: str | None = None  # "treated" | "all"; None: "treated" when the mapping has a treatment role
+
+
+POPULATIONS = {"treated": "participants who started a treatment", "all": "all participants"}
+DEFAULT_ADJUSTERS = ("age", "sex", "drug")
 
 
 @dataclass(frozen=True)
@@ -54,26 +60,35 @@ class _Setup:
     adjusters: tuple
     biomarker: str
     event: str
+    population: str  # a key of POPULATIONS
+    log_scale: bool  # the dose–response spline is of log(biomarker); False when the biomarker may be zero or less
 
 
 def biomarker_risk(ctx: AnalysisContext, opts: BiomarkerRiskOptions = BiomarkerRiskOptions()) -> AnalysisResult:
-    """Risk of the mapped event by band of the mapped biomarker among the treated (see the module docstring)."""
+    """Risk of the mapped event by band of the mapped biomarker (see the module docstring)."""
     setup = _setup(ctx, opts)
     keys = list(dict.fromkeys(["biomarker"] + [v.column for v in setup.adjusters]))
     policy = ctx.policy
-    released = ctx.release(risk_sets(ctx.table(treated_only=True), keys, setup.bands.cut_points,
-                                     policy.continuous_digits, policy.time_step_days))
-    usable, notes = _usable(ctx, released, keys)
+    table = ctx.table(treated_only=setup.population == "treated")
+    released = ctx.release(risk_sets(table, keys, setup.bands.cut_points, policy.continuous_digits,
+                                     policy.time_step_days))
+    usable, notes = _usable(ctx, released, keys, setup)
     return _analyse(ctx, opts, setup, _Released(released, usable, setup), notes)
 
 
 def _setup(ctx: AnalysisContext, opts: BiomarkerRiskOptions) -> _Setup:
     mapping = ctx.engine.info.mapping
-    needed = {"biomarker": mapping.biomarker, "treatment": mapping.treatment, "time to event": mapping.time_to_event}
+    needed = {"biomarker": mapping.biomarker, "time to event": mapping.time_to_event}
     missing = [name for name, role in needed.items() if role is None]
     if missing:
         raise AnalysisInputError(f"Biomarker risk needs the {', '.join(missing)} role(s); the mapping does not name "
                                  "them.")
+    population = opts.population or ("treated" if mapping.treatment else "all")
+    if population not in POPULATIONS:
+        raise AnalysisInputError(f"Unknown population. Choose from: {', '.join(POPULATIONS)}.")
+    if population == "treated" and mapping.treatment is None:
+        raise AnalysisInputError("The treated population needs the treatment role; the mapping does not name it. "
+                                 "Use the population 'all'.")
     bands = opts.bands or BiomarkerBands(tuple(mapping.biomarker.cut_points) or (50.0, 75.0, 100.0))
     labels = bands.labels()
     reference = opts.reference_band or labels[-1]
@@ -83,32 +98,44 @@ def _setup(ctx: AnalysisContext, opts: BiomarkerRiskOptions) -> _Setup:
         raise AnalysisInputError("Ties must be 'breslow' or 'efron'.")
     if not opts.at or any(not np.isfinite(t) or t < 0 for t in opts.at):
         raise AnalysisInputError("Kaplan–Meier times must be zero or more (years).")
-    adjusters = resolve_all(opts.adjust, ctx.variables, "adjuster")
+    adjusters = resolve_all(default_adjusters(ctx.variables, population) if opts.adjust is None else opts.adjust,
+                            ctx.variables, "adjuster")
     label = f"{mapping.biomarker.label} ({mapping.biomarker.unit})" if mapping.biomarker.unit else \
         mapping.biomarker.label
-    return _Setup(bands, labels, reference, adjusters, label, mapping.time_to_event.label)
+    return _Setup(bands, labels, reference, adjusters, label, mapping.time_to_event.label, population,
+                  mapping.biomarker.positive)
 
 
-def _exclusions(keys: list[str]) -> dict[str, Callable[[pd.DataFrame], pd.Series]]:
+def default_adjusters(variables: Collection[str], population: str) -> tuple[str, ...]:
+    """Age and sex, and the drug among the treated: those of them among ``variables`` (the cohort's variable names).
+    An adjuster that one value fills after filtering is left out later, with a note."""
+    wanted = DEFAULT_ADJUSTERS if population == "treated" else tuple(a for a in DEFAULT_ADJUSTERS if a != "drug")
+    return tuple(a for a in wanted if a in variables)
+
+
+def _exclusions(keys: list[str], log_scale: bool) -> dict[str, Callable[[pd.DataFrame], pd.Series]]:
     """Why a risk-set row is left out (each a function of the key columns; the reasons are disjoint)."""
     no_marker = lambda k: k["biomarker"].isna()  # noqa: E731
     no_time = lambda k: ~no_marker(k) & (k["time_years"].isna() | k["event"].isna())  # noqa: E731
-    bad = lambda k: ~no_marker(k) & ~no_time(k) & ((k["time_years"] < 0) | (k["biomarker"] <= 0))  # noqa: E731
+    bad = lambda k: ~no_marker(k) & ~no_time(k) & ((k["time_years"] < 0) | (log_scale & (k["biomarker"] <= 0)))  # noqa: E731
     incomplete = lambda k: ~(no_marker(k) | no_time(k) | bad(k)) & k[keys].isna().any(axis=1)  # noqa: E731
-    return {"without a baseline biomarker value": no_marker,
+    invalid = ("with a non-positive biomarker value or negative follow-up time" if log_scale else
+               "with a negative follow-up time")
+    return {"without a biomarker value": no_marker,
             "without follow-up time or event status": no_time,
-            "with a non-positive biomarker value or negative follow-up time": bad,
+            invalid: bad,
             "with a missing adjuster (complete-case analysis)": incomplete}
 
 
-def _usable(ctx, released, keys: list[str]):
+def _usable(ctx, released, keys: list[str], setup: _Setup):
     """The rows every estimate uses (a function of the key columns) and the notes on who is left out."""
-    reasons = _exclusions(keys)
+    reasons = _exclusions(keys, setup.log_scale)
+    who = "treated participants" if setup.population == "treated" else "participants"
     notes = []
     for text, mask in reasons.items():
         count = released.total("count", where=mask)
         if count:
-            notes.append(f"{ctx.policy.show_count(count)} treated participants {text} are left out.")
+            notes.append(f"{ctx.policy.show_count(count)} {who} {text} are left out.")
     return (lambda k: ~np.logical_or.reduce([mask(k) for mask in reasons.values()])), notes
 
 
@@ -135,6 +162,7 @@ class _Released:
 
 
 def _analyse(ctx, opts, setup: _Setup, cells: _Released, notes) -> AnalysisResult:
+    setup = _without_constant_adjusters(setup, cells.fine, notes)
     used, sql = cells.fine, cells.sql
     n = int(cells.bands["count"].sum())
     events = int((cells.bands["count"] * cells.bands["event"]).sum())
@@ -153,7 +181,8 @@ def _analyse(ctx, opts, setup: _Setup, cells: _Released, notes) -> AnalysisResul
     cox_estimates, cox_tests = _band_hazard_ratios(ctx, used, setup, shown, opts.ties, notes, formulas)
     estimates += cox_estimates
     tests += cox_tests
-    km_at, km_curve = _kaplan_meier(ctx, cells.km, setup, opts.at, _withheld_bands(band_table, notes))
+    km_at, km_curve = _kaplan_meier(ctx, cells.km, setup, opts.at, _withheld_bands(band_table, notes),
+                                    band_table.set_index("band")["n"])
     tests += _logrank(cells.km, notes)
     dose = _dose_response(ctx, cells, setup, opts.ties, notes, formulas)
     return _result(ctx, opts, setup, n, estimates, tests, notes, band_table, km_at, km_curve, dose, formulas, sql)
@@ -300,17 +329,23 @@ def _withheld_bands(band_table: pd.DataFrame, notes) -> set[str]:
     return set(hidden)
 
 
-def _kaplan_meier(ctx, used, setup: _Setup, at_times, hidden: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _kaplan_meier(ctx, used, setup: _Setup, at_times, hidden: set[str],
+                  band_n: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """KM estimates per band. At time 0 the number at risk is the band's released n (the band table's count), not
+    the sum of its perturbed risk-set cells, so the two tables agree."""
     at_rows, curves = [], []
     for band in setup.labels:
         part = used[used["band"] == band]
         if part.empty:
             continue
         km = kaplan_meier(part["time_years"], part["event"], part["count"], conf_type="log-log", alpha=ctx.alpha)
+        shown_n = band_n.get(band)
+        start = int(shown_n) if pd.notna(shown_n) else int(part["count"].sum())  # a withheld band's curve is hidden
         at = survival_at(km, at_times)
+        at.loc[at["time"] <= 0, "at_risk"] = start
         at_rows.append(at.assign(band=band))
         steps = km[km["events"] > 0]
-        curves.append(pd.concat([pd.DataFrame({"time": [0.0], "at_risk": [int(part["count"].sum())],
+        curves.append(pd.concat([pd.DataFrame({"time": [0.0], "at_risk": [start],
                                                "survival": [1.0], "ci_low": [1.0], "ci_high": [1.0]}),
                                  steps[["time", "at_risk", "survival", "ci_low", "ci_high"]]]).assign(band=band))
     at_frame = _gate_at_risk(ctx, pd.concat(at_rows, ignore_index=True), hidden)
@@ -342,50 +377,93 @@ def _gate_at_risk(ctx, frame: pd.DataFrame, hidden: set[str]) -> pd.DataFrame:
     return out
 
 
+def _without_constant_adjusters(setup: _Setup, used: pd.DataFrame, notes) -> _Setup:
+    """Adjusters that take one value in this view (sex after filtering to women, say) are left out of the models, so
+    no method line claims an adjustment that did not happen."""
+    constant = [v for v in setup.adjusters if used.empty or used[v.column].nunique(dropna=True) <= 1]
+    if not constant:
+        return setup
+    notes.append(f"Not adjusted for {', '.join(v.label for v in constant)}: it takes one value in this view.")
+    return replace(setup, adjusters=tuple(v for v in setup.adjusters if v not in constant))
+
+
+def _population_text(setup: _Setup, description: str) -> str:
+    """Who the analysis covers, in the caption: the filters, and "treated only" where the population says so."""
+    if setup.population == "all":
+        return description
+    return "participants who started a treatment" if description == "all participants" else \
+        f"{description}; treated only"
+
+
 def _reference_value(setup: _Setup) -> float:
     i = setup.labels.index(setup.reference)
     cuts = setup.bands.cut_points
     return float(cuts[i - 1] if i > 0 else cuts[0])
 
 
+@dataclass(frozen=True)
+class _Scale:
+    """The scale the dose–response spline is formed on: log(biomarker), or the biomarker itself when the mapping's
+    range lets it be zero or negative."""
+
+    log: bool
+
+    def __call__(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return np.log(x) if self.log else x
+
+    def grid(self, low: float, high: float) -> np.ndarray:
+        return np.geomspace(low, high, GRID_POINTS) if self.log else np.linspace(low, high, GRID_POINTS)
+
+    @property
+    def term(self) -> str:
+        return "log(biomarker)" if self.log else "biomarker"
+
+
 def _dose_response(ctx, cells: _Released, setup: _Setup, ties, notes, formulas) -> pd.DataFrame:
     used = cells.fine
-    log_x = np.log(used["biomarker"].to_numpy(dtype=float))
-    spline = NaturalSpline.from_counts(log_x, used["count"].to_numpy(), SPLINE_DF)
+    scale = _Scale(setup.log_scale)
+    x, counts = used["biomarker"].to_numpy(dtype=float), used["count"].to_numpy()
+    spline = NaturalSpline.from_counts(scale(x), counts, SPLINE_DF, merge_ties=True)
     if not spline.defined:
-        notes.append(f"No dose–response curve: the spline of {setup.biomarker} cannot be formed in this cohort (too "
-                     "many participants share its highest value, so its knots coincide).")
+        notes.append(f"No dose–response curve: {setup.biomarker} takes a single value in this cohort.")
         return pd.DataFrame()
-    low, high = np.exp(weighted_quantiles(log_x, used["count"].to_numpy(), (0.01, 0.99)))
-    grid = np.unique(np.concatenate([np.geomspace(low, high, GRID_POINTS), setup.bands.cut_points]))
+    if spline.df < SPLINE_DF:
+        notes.append(f"The dose–response spline has {spline.df} df instead of {SPLINE_DF}: many participants share "
+                     f"a value of {setup.biomarker}, so some of its quantile knots coincide and are merged.")
+    low, high = weighted_quantiles(x, counts, (0.01, 0.99))
+    if not low < high:
+        low, high = float(x.min()), float(x.max())
+    grid = np.unique(np.concatenate([scale.grid(low, high), setup.bands.cut_points]))
     grid = grid[(grid >= low) & (grid <= high)]
-    risk = _risk_curve(ctx, cells.values, spline, grid, formulas)
-    hr = _hazard_curve(ctx, used, setup, spline, grid, ties, formulas)
+    risk = _risk_curve(ctx, cells.values, spline, scale, grid, formulas)
+    hr = _hazard_curve(ctx, used, setup, spline, scale, grid, ties, formulas)
     if risk is None or hr is None:
         notes.append("The dose–response curve could not be fitted.")
         return pd.DataFrame()
     return pd.DataFrame({"biomarker": grid, **risk, **hr})
 
 
-def _risk_curve(ctx, used, spline: NaturalSpline, grid, formulas) -> dict | None:
+def _risk_curve(ctx, used, spline: NaturalSpline, scale: _Scale, grid, formulas) -> dict | None:
     patterns = used.assign(events=used["count"] * used["event"]).groupby("biomarker")[["events", "count"]].sum()
-    basis = spline.basis(np.log(patterns.index.to_numpy(dtype=float)))
+    basis = spline.basis(scale(patterns.index.to_numpy(dtype=float)))
     X = pd.DataFrame(np.column_stack([np.ones(len(basis)), basis]))
     fit = fit_logistic(X, patterns["events"].to_numpy(), patterns["count"].to_numpy())
-    formulas.append(f"event ~ {spline.describe('log(biomarker)')} (logistic, unadjusted risk curve)")
+    formulas.append(f"event ~ {spline.describe(scale.term)} (logistic, unadjusted risk curve)")
     if fit.separation or not fit.converged:
         return None
-    pred = fit.linear_predictor(pd.DataFrame(np.column_stack([np.ones(len(grid)), spline.basis(np.log(grid))])),
+    pred = fit.linear_predictor(pd.DataFrame(np.column_stack([np.ones(len(grid)), spline.basis(scale(grid))])),
                                 ctx.alpha)
     return {"risk": expit(pred["eta"]).to_numpy(), "risk_low": expit(pred["low"]).to_numpy(),
             "risk_high": expit(pred["high"]).to_numpy()}
 
 
-def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, grid, ties, formulas) -> dict | None:
+def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, scale: _Scale, grid, ties,
+                  formulas) -> dict | None:
     terms = [make_term(v, used, "count") for v in setup.adjusters]
     if undefined_spline_note(terms):  # noted with the HRs
         return None
-    basis = pd.DataFrame(spline.basis(np.log(used["biomarker"].to_numpy(dtype=float))), index=used.index,
+    basis = pd.DataFrame(spline.basis(scale(used["biomarker"])), index=used.index,
                          columns=[f"s{i}" for i in range(spline.df)])
     X = pd.concat([basis, design_matrix(used, terms).drop(columns="Intercept")], axis=1)
     X = X.loc[:, X.std() > 0]
@@ -394,12 +472,12 @@ def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, grid, ties, f
     except SurvivalDataError:  # no event among the released cells: no curve (noted by the caller)
         return None
     ref = _reference_value(setup)
-    formulas.append(f"Surv(time, event) ~ {spline.describe('log(biomarker)')}"
+    formulas.append(f"Surv(time, event) ~ {spline.describe(scale.term)}"
                     + "".join(f" + {t.formula()}" for t in terms) + f" (Cox, {ties} ties; HR relative to {ref:g})")
     if not fit.ok:
         return None
     k = spline.df
-    contrast = spline.basis(np.log(grid)) - spline.basis(np.log([ref]))
+    contrast = spline.basis(scale(grid)) - spline.basis(scale([ref]))
     beta, cov = np.asarray(fit.params)[:k], np.asarray(fit.cov)[:k, :k]
     eta = contrast @ beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", contrast, cov, contrast))
@@ -413,18 +491,20 @@ def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, grid, ties, f
 def _result(ctx, opts, setup: _Setup, n, estimates, tests, notes, bands, km_at, km_curve, dose, formulas,
             sql) -> AnalysisResult:
     cohort = ctx.cohort()
-    caption = (f"{setup.event} by band of {setup.biomarker} among treated participants; {cohort.description}; "
+    caption = (f"{setup.event} by band of {setup.biomarker}; {_population_text(setup, cohort.description)}; "
                f"N = {ctx.policy.show_count(n)}; reference band {setup.reference}.")
-    methods = (f"Population: participants who started a treatment and have a baseline value of {setup.biomarker}; "
-               "follow-up from treatment start to the event or censoring. Per band: cumulative risk (events / n) "
+    scale = _Scale(setup.log_scale)
+    methods = (f"Population: {POPULATIONS[setup.population]} with a value of {setup.biomarker}; follow-up time and "
+               f"event as the mapping defines them ({setup.event}). Per band: cumulative risk (events / n) "
                "with Wilson 95% CIs; incidence rate per 100 person-years with exact Poisson (Garwood) CIs. ORs per "
                "band vs the reference from logistic regression, crude and adjusted, Wald CIs. HRs per band from a Cox "
                f"model ({opts.ties} ties) fitted to aggregated risk sets (identical to the participant-level fit), "
                "Wald CIs; proportional hazards checked with the Grambsch–Therneau score test (KM time scale). "
                "Kaplan–Meier event-free survival per band with Greenwood variance and log-log 95% CIs; log-rank test "
-               f"across bands. Dose–response: natural cubic spline of log biomarker ({SPLINE_DF} df, knots at "
-               "quantiles of the participants) in an unadjusted logistic model (risk curve) and in the adjusted Cox "
-               f"model (HR relative to {_reference_value(setup):g}), Wald 95% bands. {ctx.policy.note}")
+               f"across bands. Dose–response: natural cubic spline of {scale.term} (up to {SPLINE_DF} df, knots at "
+               "quantiles of the participants" + ("" if setup.log_scale else "; a linear scale, as the mapping's "
+               "range allows values of zero or below") + ") in an unadjusted logistic model (risk curve) and in the "
+               f"adjusted Cox model (HR relative to {_reference_value(setup):g}), Wald 95% bands. {ctx.policy.note}")
     tables = (("bands", bands), ("km", km_at), ("km_curve", km_curve), ("dose_response", dose))
     return AnalysisResult("biomarker-risk", f"{setup.event} by {setup.biomarker} band", cohort,
                           None if ctx.policy.is_small(n) else n, tuple(estimates), tuple(tests), tuple(notes), tables,

@@ -50,9 +50,10 @@ class LoadResult:
     n_participants: int
 
 
-def _role_check(role: str, column: str, kind: str, **extra) -> ColumnCheck:
+def _role_check(role: str, column: str, kind: str, range_override=None, **extra) -> ColumnCheck:
+    """The check of a role's column: the role's built-in plausible range unless the mapping declares its own."""
     spec = roles()[role]
-    return ColumnCheck(column, role, kind, range=spec.range, **extra)
+    return ColumnCheck(column, role, kind, range=range_override or spec.range, **extra)
 
 
 def canonical_checks(mapping: Mapping) -> list[ColumnCheck]:
@@ -71,7 +72,7 @@ def canonical_checks(mapping: Mapping) -> list[ColumnCheck]:
     if "baseline_year" in cols:
         checks.append(_role_check("baseline_year", cols["baseline_year"], "integer"))
     if mapping.biomarker:
-        checks.append(_role_check("biomarker", mapping.biomarker.column, "float"))
+        checks.append(_role_check("biomarker", mapping.biomarker.column, "float", mapping.biomarker.range))
     if mapping.treatment:
         checks.append(ColumnCheck(mapping.treatment.column, "treatment_raw", "string"))
     if mapping.time_to_event:

@@ -60,6 +60,12 @@ class Biomarker:
     label: str
     unit: str
     cut_points: tuple[float, ...]
+    range: tuple[float, float] | None = None  # None: the built-in plausible range of roles.toml
+
+    @property
+    def positive(self) -> bool:
+        """True when every plausible value is above zero (a log scale applies)."""
+        return self.range is None or self.range[0] > 0
 
 
 @dataclass(frozen=True)
@@ -235,14 +241,23 @@ def _covariates(r: _Reader) -> dict[str, Covariate]:
 
 
 def _biomarker(r: _Reader) -> Biomarker:
-    r.only({"column", "label", "unit", "cut_points"})
+    r.only({"column", "label", "unit", "cut_points", "range"})
     cuts = r.get("cut_points", list, default=[50, 75, 100])
-    if not cuts or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cuts):
+    if not cuts or not _numbers(cuts):
         raise r.fail("cut_points", "must be a list of numbers")
-    if list(cuts) != sorted(set(cuts)) or cuts[0] <= 0:
-        raise r.fail("cut_points", "must be positive and strictly increasing")
+    bounds = r.get("range", list, default=None)
+    if bounds is not None and (len(bounds) != 2 or not _numbers(bounds) or not bounds[0] < bounds[1]):
+        raise r.fail("range", "must be two numbers [low, high] with low < high")
+    low, high = bounds if bounds is not None else (0, float("inf"))
+    if list(cuts) != sorted(set(cuts)) or not low < cuts[0] or not cuts[-1] < high:
+        raise r.fail("cut_points", "must be strictly increasing and inside the biomarker's range (above zero "
+                     "unless `range` says otherwise)")
     return Biomarker(r.column("column"), r.get("label", str, default="Biomarker"), r.get("unit", str, default=""),
-                     tuple(float(c) for c in cuts))
+                     tuple(float(c) for c in cuts), None if bounds is None else (float(low), float(high)))
+
+
+def _numbers(values: list) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def _time_to_event(r: _Reader) -> TimeToEvent:

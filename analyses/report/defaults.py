@@ -19,10 +19,10 @@ DEFAULT_STANDARD = "esp2013"
 def page_options(ctx: AnalysisContext) -> dict[str, object]:
     """Each analysis page's options before any control is touched: outcome from the case definition, age strata and
     age adjustment for the odds ratios; 10-year bands and the European standard for prevalence; the mapping's cut
-    points, the top band as reference and age, sex and drug (those the cohort has) for the biomarker."""
-    adjust = tuple(v for v in BiomarkerRiskOptions.adjust if v in ctx.variables)
+    points, the top band as reference, the treated where a treatment role exists, and age, sex and drug (those
+    the cohort has) for the biomarker."""
     return {"odds-ratio": OddsRatioOptions(), "prevalence": PrevalenceOptions(standard=DEFAULT_STANDARD),
-            "biomarker-risk": BiomarkerRiskOptions(adjust=adjust)}
+            "biomarker-risk": BiomarkerRiskOptions()}
 
 
 def run_page_analyses(ctx: AnalysisContext) -> list[AnalysisResult | Unavailable]:

@@ -40,12 +40,18 @@ class NaturalSpline:
     boundary: tuple[float, float]
 
     @classmethod
-    def from_counts(cls, values, counts, df: int = 4) -> "NaturalSpline":
-        """Knots at quantiles of the people (not of distinct values), as ``ns(x, df=df)`` would place them."""
+    def from_counts(cls, values, counts, df: int = 4, merge_ties: bool = False) -> "NaturalSpline":
+        """Knots at quantiles of the people (not of distinct values), as ``ns(x, df=df)`` would place them.
+
+        ``merge_ties``: where many people share a value (a biomarker with a mass at zero, a node count) quantile knots
+        coincide with each other or with a boundary; they are merged, so the spline has fewer df but is defined."""
         probs = np.arange(1, df) / df
         knots = weighted_quantiles(values, counts, probs)
         values = np.asarray(values, dtype=float)
-        return cls(tuple(float(k) for k in knots), (float(values.min()), float(values.max())))
+        lo, hi = float(values.min()), float(values.max())
+        if merge_ties:
+            knots = [k for k in np.unique(knots) if lo < k < hi]
+        return cls(tuple(float(k) for k in knots), (lo, hi))
 
     @property
     def df(self) -> int:
@@ -55,7 +61,7 @@ class NaturalSpline:
     def defined(self) -> bool:
         """False when a knot sits on the upper boundary (a quarter or more of the people share the highest value,
         e.g. the top-coded age 90): the truncated-power basis would divide by zero."""
-        return max(self.knots) < self.boundary[1]
+        return self.boundary[0] < self.boundary[1] and (not self.knots or max(self.knots) < self.boundary[1])
 
     def basis(self, x) -> np.ndarray:
         """Truncated-power basis of the natural cubic splines (Hastie, Tibshirani & Friedman, eq. 5.4–5.5).

@@ -35,8 +35,7 @@ def test_odds_ratios_equal_the_project(setup):
 
 def test_biomarker_band_ratios_equal_the_project(setup):
     ctx, parquet = setup
-    adjust = tuple(v for v in BiomarkerRiskOptions.adjust if v in ctx.variables)
-    project = run_analysis(ctx, "biomarker-risk", BiomarkerRiskOptions(adjust=adjust))
+    project = run_analysis(ctx, "biomarker-risk", BiomarkerRiskOptions())
     rows = naive.biomarker_risk(parquet)
     bands = ["<50", "50-75", "75-100"]
     assert list(rows["or"]) == pytest.approx([project.estimate("adjusted_or", b).estimate for b in bands], rel=1e-6)

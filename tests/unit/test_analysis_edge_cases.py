@@ -311,9 +311,6 @@ def test_kaplan_meier_is_withheld_for_the_small_band_alone_in_cell_key_mode(tmp_
     assert (start.drop("50-75", errors="ignore") >= 11).all()
 
 
-@pytest.mark.xfail(strict=False, reason="cell-key mode: the number at risk at time 0 is the sum of the band's "
-                   "perturbed (band, time, event) cells, not the band's released n (analyses/biomarker_risk.py "
-                   "_kaplan_meier); reported to the lead")
 def test_kaplan_meier_starts_with_the_bands_released_n_in_cell_key_mode(tmp_path):
     result = biomarker_risk(context(open_engine(tmp_path / "km", KM_CELL_KEY)))
     n = result.table("bands").set_index("band")["n"]
@@ -324,14 +321,14 @@ def test_kaplan_meier_starts_with_the_bands_released_n_in_cell_key_mode(tmp_path
 
 def test_mapping_without_biomarker_roles_is_refused(cohorts, tmp_path, capsys):
     ctx = context(cohorts["no_risk_roles"])
-    with pytest.raises(AnalysisInputError, match="needs the biomarker, treatment, time to event role"):
+    with pytest.raises(AnalysisInputError, match="needs the biomarker, time to event role"):
         biomarker_risk(ctx)
     data, mapping = write_cohort(tmp_path / "no_roles", MIXED, risk=False)
     assert main(["biomarker-risk", "--data", str(data), "--mapping", str(mapping), "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.strip().splitlines() == [
-        "Error: Biomarker risk needs the biomarker, treatment, time to event role(s); the mapping does not name "
+        "Error: Biomarker risk needs the biomarker, time to event role(s); the mapping does not name "
         "them."]
 
 

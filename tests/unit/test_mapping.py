@@ -148,13 +148,31 @@ def test_sex_codes_parse():
     ("[true]", "must be a list of numbers"),
     ("[100, 50]", "strictly increasing"),
     ("[50, 50]", "strictly increasing"),
-    ("[0, 50]", "must be positive"),
-    ("[-5]", "must be positive"),
+    ("[0, 50]", "above zero unless `range` says otherwise"),
+    ("[-5]", "above zero unless `range` says otherwise"),
     ("50", "must be a list"),
 ])
 def test_bad_cut_points_are_named(cuts, rule):
     message = error(f'[biomarker]\ncolumn = "f"\ncut_points = {cuts}\n')
     assert "key 'biomarker.cut_points'" in message and rule in message
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("range = [10]", "two numbers [low, high]"),
+    ("range = [5, 5]", "low < high"),
+    ('range = ["0", 9]', "two numbers"),
+    ("range = [0, 40]\ncut_points = [50]", "inside the biomarker's range"),
+    ("range = [0, 100]\ncut_points = [0, 50]", "inside the biomarker's range"),
+])
+def test_bad_biomarker_range_is_named(text, rule):
+    assert rule in error(f'[biomarker]\ncolumn = "f"\n{text}\n')
+
+
+def test_biomarker_range_allows_zero_cut_points_above_its_low_end():
+    biomarker = parse('[biomarker]\ncolumn = "f"\nrange = [-10, 1000]\ncut_points = [0, 20]\n').biomarker
+    assert biomarker.range == (-10.0, 1000.0) and biomarker.cut_points == (0.0, 20.0)
+    assert not biomarker.positive
+    assert parse('[biomarker]\ncolumn = "f"\n').biomarker.positive  # the built-in range starts above zero
 
 
 def test_cut_points_parse_as_floats():
