@@ -1,5 +1,6 @@
 """``python -m analyses {odds-ratio,prevalence,biomarker-risk}``: the dashboard's analyses, headless;
-``python -m analyses report``: their slide deck (PPTX) or printable report (HTML).
+``python -m analyses report``: their slide deck (PPTX) or printable report (HTML);
+``python -m analyses validate``: the source's validation report and which analyses its mapping enables.
 
 ``--filters`` takes the dashboard URL's query string, so a view reproduces from its link. ``--json`` prints one
 JSON object (the contract is in the README). Exit codes: 0 done (notes may say an estimate was withheld);
@@ -9,6 +10,7 @@ JSON object (the contract is in the README). Exit codes: 0 done (notes may say a
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +21,7 @@ from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
-from analyses.registry import ANALYSES, run_analysis
+from analyses.registry import ANALYSES, Availability, enabled_analyses, run_analysis
 from analyses.report import (
     Unavailable,
     build_report,
@@ -31,6 +33,7 @@ from analyses.report.output import checked_output, write_atomically
 from analyses.results import AnalysisResult
 from analyses.variables import AnalysisInputError
 from dashboard.settings import load_settings
+from data_schema.cli import validate_source
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
@@ -51,7 +54,8 @@ def _names(text: str) -> tuple[str, ...]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analyses", description=__doc__.splitlines()[0],
                                      epilog="python -m analyses report --help: the slide deck or printable report "
-                                     "of all three analyses.")
+                                     "of all three analyses. python -m analyses validate --help: which analyses a "
+                                     "source and its mapping enable.")
     parser.add_argument("analysis", choices=list(ANALYSES))
     parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
     parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
@@ -158,11 +162,24 @@ def _report_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _validate_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analyses validate", description="Check a source (as python -m "
+                                     "data_schema validate does) and say which analyses its mapping enables and "
+                                     "which roles the others miss. Exit 0: usable; 2: refused; 3: internal error.")
+    parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
+    parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["report"]:
         args = _report_parser().parse_args(argv[1:])
         return guarded(lambda: _report(args))
+    if argv[:1] == ["validate"]:
+        args = _validate_parser().parse_args(argv[1:])
+        return guarded(lambda: _validate(args))
     args = _parser().parse_args(argv)
     return guarded(lambda: _analysis(args))
 
@@ -237,3 +254,29 @@ def _report(args: argparse.Namespace) -> int:
     write_atomically(out, content)
     print(f"Wrote {out} ({len(content):,} bytes) in {time.perf_counter() - started:.1f} s.")
     return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """The data_schema validation report plus an "Analyses" section: each analysis enabled, or the roles it misses.
+    Exit 0 when the data can be used, 2 when they are refused (the analyses section then says what the mapping
+    would enable once the errors are fixed)."""
+    report, mapping = validate_source(args.data, args.mapping)
+    available = enabled_analyses(mapping) if mapping is not None else None
+    if args.json:
+        out = report.to_dict()
+        out["analyses"] = None if available is None else {
+            name: {**a.to_dict(), "enabled": a.enabled and report.usable} for name, a in available.items()}
+        print(json.dumps(out, indent=2))
+    else:
+        print("\n".join([report.to_text(), *_analyses_lines(available, report.usable)]))
+    return 0 if report.usable else 2
+
+
+def _analyses_lines(available: dict[str, Availability] | None, usable: bool) -> list[str]:
+    if available is None:
+        return ["Analyses: unknown, the mapping could not be read (see above)."]
+    lines = ["Analyses:" if usable else "Analyses (none can run until the errors above are fixed; with this "
+             "mapping):"]
+    for name, a in available.items():
+        lines.append(f"  {name}: {a.describe()}")
+    return lines

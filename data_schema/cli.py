@@ -1,7 +1,11 @@
 """``python -m data_schema {synthesize,validate}``: build the demo extract; check a source before use.
 
-Exit codes: 0 the data can be used (warnings allowed); 2 refused or bad arguments; 3 internal error. Messages name
-files, columns and rules, never data values, and never show a traceback.
+``validate`` reports rule, column and counts per file and which roles the mapping binds (each missing one is a
+warning saying what it would enable); ``validate --suggest-mapping`` prints a mapping file (TOML) for a source
+without one, guessed from column names and values.
+
+Exit codes: 0 the data can be used (warnings allowed) or the mapping was suggested; 2 refused or bad arguments;
+3 internal error. Messages name files, columns and rules, never data values, and never show a traceback.
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 
+from data_schema.bound_roles import roles_section
 from data_schema.loading import LoadRefused, load_cohort
-from data_schema.mapping import MappingError
+from data_schema.mapping import Mapping, MappingError
 from data_schema.reading import DataError
 from data_schema.sources import resolve_mapping
 from data_schema.validation import Finding, ValidationReport
@@ -32,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--data", type=Path)
     val.add_argument("--mapping", type=Path)
     val.add_argument("--json", action="store_true", help="print one JSON object")
+    val.add_argument("--suggest-mapping", action="store_true", help="print a suggested mapping file (TOML) for "
+                     "--data, guessed from column names and values, instead of the report")
     return parser
 
 
@@ -53,24 +61,52 @@ def synthesize_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def validate_report(data: Path | None, mapping_file: Path | None) -> ValidationReport:
-    """Load the source into a scratch in-memory database and return what validation found."""
+def validate_source(data: Path | None, mapping_file: Path | None) -> tuple[ValidationReport, Mapping | None]:
+    """Load the source into a scratch in-memory database: what validation found, with the roles section when the
+    mapping could be read, and that mapping (None if it could not be)."""
+    mapping = None
     try:
         mapping = resolve_mapping(data, mapping_file)
         with duckdb.connect(":memory:") as con:
-            return load_cohort(con, mapping).report
+            report = load_cohort(con, mapping).report
     except LoadRefused as refused:
-        return refused.report
+        report = refused.report
     except DataError as exc:
-        return ValidationReport((Finding("error", exc.file, exc.rule, exc.detail, exc.column),))
+        report = ValidationReport((Finding("error", exc.file, exc.rule, exc.detail, exc.column),))
     except MappingError as exc:
-        return ValidationReport((Finding("error", "mapping", "mapping", str(exc)),))
+        report = ValidationReport((Finding("error", "mapping", "mapping", str(exc)),))
+    return (report if mapping is None else replace(report, roles=roles_section(mapping))), mapping
+
+
+def validate_report(data: Path | None, mapping_file: Path | None) -> ValidationReport:
+    """Load the source into a scratch in-memory database and return what validation found."""
+    return validate_source(data, mapping_file)[0]
 
 
 def validate_command(args: argparse.Namespace) -> int:
+    if args.suggest_mapping:
+        return suggest_command(args)
     report = validate_report(args.data, args.mapping)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
     return 0 if report.usable else 2
+
+
+def suggest_command(args: argparse.Namespace) -> int:
+    """Print a suggested mapping for ``--data`` on stdout (so it can be redirected to a file)."""
+    from data_schema.suggest import suggest_mapping
+
+    if args.data is None or args.mapping is not None or args.json:
+        print("--suggest-mapping takes --data FILE only (no --mapping, no --json).", file=sys.stderr)
+        return 2
+    try:
+        text = suggest_mapping(args.data)
+    except DataError as exc:
+        print(f"Error: {exc.file}: {exc.detail}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    print(f"Suggested a mapping for {args.data.name}: check the lines marked CHECK, then run python -m data_schema "
+          "validate --data FILE --mapping MAPPING.", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,12 +39,75 @@ class FileAccount:
 
 
 @dataclass(frozen=True)
+class RoleBinding:
+    """A role the mapping binds: the source columns it reads (and, for outcomes, exclusions and covariates, the
+    names the mapping gives them)."""
+
+    role: str
+    columns: tuple[str, ...]
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MissingRole:
+    """A role the mapping does not bind: where in the mapping file it would go and what it would enable. Always a
+    warning: the data stay usable without it."""
+
+    role: str
+    where: str
+    enables: str
+    severity: str = "warning"
+
+    @property
+    def message(self) -> str:
+        return f"role '{self.role}' is not mapped ({self.where}); it would enable {self.enables}"
+
+
+@dataclass(frozen=True)
+class RolesSection:
+    """Which roles the mapping binds and which it lacks. ``mapping`` names the mapping file (None: no mapping file,
+    roles bound to columns of the same name). Names columns and roles only, never a value."""
+
+    mapping: str | None
+    bound: tuple[RoleBinding, ...] = ()
+    missing: tuple[MissingRole, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"mapping": self.mapping,
+                "bound": [{"role": b.role, "columns": list(b.columns), "names": list(b.names)} for b in self.bound],
+                "missing": [{**asdict(m), "message": m.message} for m in self.missing]}
+
+    def to_lines(self) -> list[str]:
+        source = f"the mapping file {self.mapping}" if self.mapping else "column names (no mapping file)"
+        lines = [f"Roles bound by {source}:" if self.bound else f"Roles bound by {source}: none."]
+        for b in self.bound:
+            lines.append(f"  {b.role}: {_binding_text(b)}")
+        if self.missing:
+            lines.append("Roles not mapped (warnings; the data stay usable):")
+            lines += [f"  [{m.severity}] {m.message}" for m in self.missing]
+        if not self.mapping and self.missing:
+            lines.append("  To bind them, write a mapping file: python -m data_schema validate --data FILE "
+                         "--suggest-mapping > mapping.toml, then check it and pass --mapping mapping.toml.")
+        return lines
+
+
+def _binding_text(binding: RoleBinding) -> str:
+    columns = ", ".join(f"'{c}'" for c in binding.columns)
+    word = "column" if len(binding.columns) == 1 else "columns"
+    if binding.names:
+        return f"{', '.join(binding.names)} ({word} {columns})"
+    return f"{word} {columns}"
+
+
+@dataclass(frozen=True)
 class ValidationReport:
-    """What loading found: every finding and the row accounting of every file."""
+    """What loading found: every finding and the row accounting of every file; ``roles`` (when the mapping could
+    be read) lists the roles the mapping binds and those it lacks."""
 
     findings: tuple[Finding, ...] = ()
     accounts: tuple[FileAccount, ...] = ()
     top_coded_ages: int = 0
+    roles: RolesSection | None = None
 
     @property
     def usable(self) -> bool:
@@ -55,12 +118,15 @@ class ValidationReport:
         return tuple(f for f in self.findings if f.severity == "error")
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "usable": self.usable,
             "findings": [asdict(f) for f in self.findings],
             "files": [asdict(a) for a in self.accounts],
             "top_coded_ages": self.top_coded_ages,
         }
+        if self.roles is not None:
+            out["roles"] = self.roles.to_dict()
+        return out
 
     def to_text(self) -> str:
         head = "Data can be used." if self.usable else "Data refused."
@@ -70,6 +136,8 @@ class ValidationReport:
                          f"{a.rows_rejected:,} rejected")
         for f in self.findings:
             lines.append(f"  [{f.severity}] {f.file}: {f.message}")
+        if self.roles is not None:
+            lines += self.roles.to_lines()
         return "\n".join(lines)
 
 
