@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cut-points", help="biomarker cut points (default: the mapping's, else 50,75,100)")
     parser.add_argument("--reference-band", help="reference biomarker band label, e.g. '>=100' (default: top band)")
     parser.add_argument("--treated-only", action="store_true", help="only participants who started a treatment")
+    parser.add_argument("--population", choices=("all", "treated"), help="biomarker-risk: everyone with a "
+                        "biomarker value, or only the treated (default: treated when the mapping has a treatment role)")
     parser.add_argument("--at", default="0.5,1,2,3,5", help="times (years) for Kaplan–Meier estimates")
     parser.add_argument("--standard", help="standard population for age standardization (default: all)")
     parser.add_argument("--ties", choices=("breslow", "efron"), default="breslow", help="Cox tie handling")
@@ -117,10 +119,11 @@ def _options(args: argparse.Namespace):
                                 () if adjust == ("none",) else adjust, age_bands, args.treated_only)
     if args.analysis == "prevalence":
         return PrevalenceOptions(args.outcome, age_bands, args.standard, args.treated_only)
-    adjust = BiomarkerRiskOptions.adjust if args.adjust is None else _names(args.adjust)
+    adjust = None if args.adjust is None else _names(args.adjust)
     cuts = BiomarkerBands(_numbers("--cut-points", args.cut_points, float, "50,75,100")) if args.cut_points else None
     return BiomarkerRiskOptions(cuts, args.reference_band, () if adjust == ("none",) else adjust,
-                                _numbers("--at", args.at, float, "0.5,1,2,3,5"), args.ties)
+                                _numbers("--at", args.at, float, "0.5,1,2,3,5"), args.ties,
+                                "treated" if args.treated_only else args.population)
 
 
 def _text(result: AnalysisResult, seconds: float) -> str:

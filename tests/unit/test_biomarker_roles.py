@@ -143,3 +143,14 @@ def test_the_cut_point_grid_follows_the_mapping(mapped, expected):
     assert grid == expected
     assert all(b / a >= 1.25 or f"{b:g}" in [f"{m:g}" for m in mapped] or f"{a:g}" in [f"{m:g}" for m in mapped]
                for a, b in zip(map(float, grid), map(float, grid[1:])))
+
+
+def test_cli_population_option(receptor, tmp_path, capsys):
+    from analyses.cli import main
+
+    data, mapping = _write(tmp_path / "cli", with_range=True)
+    assert main(["biomarker-risk", "--data", str(data), "--mapping", str(mapping), "--population", "treated"]) == 2
+    assert "needs the treatment role" in capsys.readouterr().err
+    assert main(["biomarker-risk", "--data", str(data), "--mapping", str(mapping), "--population", "all",
+                 "--method", "exact", "--json"]) == 0
+    assert f'"n": {N}' in capsys.readouterr().out
