@@ -412,6 +412,10 @@ class _Scale:
         x = np.asarray(x, dtype=float)
         return np.log(x) if self.log else x
 
+    def inverse(self, y) -> np.ndarray:
+        y = np.asarray(y, dtype=float)
+        return np.exp(y) if self.log else y
+
     def grid(self, low: float, high: float) -> np.ndarray:
         return np.geomspace(low, high, GRID_POINTS) if self.log else np.linspace(low, high, GRID_POINTS)
 
@@ -431,7 +435,7 @@ def _dose_response(ctx, cells: _Released, setup: _Setup, ties, notes, formulas) 
     if spline.df < SPLINE_DF:
         notes.append(f"The dose–response spline has {spline.df} df instead of {SPLINE_DF}: many participants share "
                      f"a value of {setup.biomarker}, so some of its quantile knots coincide and are merged.")
-    low, high = weighted_quantiles(x, counts, (0.01, 0.99))
+    low, high = scale.inverse(weighted_quantiles(scale(x), counts, (0.01, 0.99)))
     if not low < high:
         low, high = float(x.min()), float(x.max())
     grid = np.unique(np.concatenate([scale.grid(low, high), setup.bands.cut_points]))
