@@ -32,11 +32,11 @@ from analyses.report import (
 from analyses.report.output import checked_output, write_atomically
 from analyses.results import AnalysisResult
 from analyses.variables import AnalysisInputError
-from dashboard.settings import load_settings
 from data_schema.cli import validate_source
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
+from deployment.settings import load_settings
 from disclosure.policy import (
     DEFAULT_METHOD,
     DEFAULT_MIN_CELL,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.settings import AccessConfigError, AccessList, is_email, load_access
+from deployment.settings import AccessConfigError, AccessList, is_email, load_access
 
 LOG = logging.getLogger(__name__)
 PROVIDER_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")

@@ -14,11 +14,11 @@ from analyses.context import AnalysisContext
 from analyses.registry import run_analysis
 from analyses.variables import AnalysisInputError
 from dashboard import controls
-from dashboard.settings import Settings, load_settings
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
 from data_schema.validation import Finding, ValidationReport
+from deployment.settings import Settings, load_settings
 from disclosure.policy import DisclosurePolicy
 from queries import cohort, engines, filters
 from queries.engine import CohortEngine

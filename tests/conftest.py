@@ -106,7 +106,7 @@ def participants(demo_dir) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def app_data(demo_dir):
-    """Point the dashboard at the session's demo extract (read by dashboard.settings)."""
+    """Point the dashboard at the session's demo extract (read by deployment.settings)."""
     os.environ["RLS_DATA"] = str(demo_dir)
     return demo_dir
 

@@ -11,7 +11,7 @@ from streamlit.runtime.secrets import Secrets
 from streamlit import config as streamlit_config
 
 from dashboard.auth import PROVIDER_KEYS, SecretsUnreadable, auth_section, claimed_email, is_allowed
-from dashboard.settings import ROOT, AccessConfigError, AccessList, access_list, config_file, load_access
+from deployment.settings import ROOT, AccessConfigError, AccessList, access_list, config_file, load_access
 
 ALLOWED = AccessList(frozenset({"alice@example.org", "kate@example.org"}), frozenset({"clinic.example.net"}), True)
 
