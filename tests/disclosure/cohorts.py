@@ -105,8 +105,8 @@ class Where:
     """Participants of a state the target counts (all conditions must hold; ``None`` = no condition).
 
     ``outcome``: "case", "noncase", "known" or "unknown" of ``outcome_name``; ``sex_age``: sex and age known (the
-    prevalence and odds-ratio denominators); ``usable``: treated with biomarker, follow-up time and event known
-    (biomarker-risk's population, no adjusters); ``missing``/``present``: a canonical column is / is not null."""
+    prevalence and odds-ratio denominators); ``usable``: with biomarker, follow-up time and event known, and treated
+    where the mapping has a treatment role (biomarker-risk's default population, no adjusters); ``missing``/``present``: a canonical column is / is not null."""
 
     sex: str | None = None
     age: tuple[float, float] | None = None  # inclusive
@@ -140,9 +140,10 @@ class Target:
 class Truth:
     """The canonical participants, re-read with pandas (the judge's data; never given to an attack)."""
 
-    def __init__(self, frame: pd.DataFrame, options: FilterOptions):
+    def __init__(self, frame: pd.DataFrame, options: FilterOptions, treated_only: bool = True):
         self.frame = frame
         self.options = options
+        self.treated_only = treated_only  # biomarker risk's default population: the treated where a role exists
         self._masks: dict[State, np.ndarray] = {}
         self._wheres: dict[Where, np.ndarray] = {}
         self._parts: dict = {}
@@ -218,7 +219,8 @@ class Truth:
             true = value.fillna(False).to_numpy(dtype=bool)
             keep &= {"case": true, "noncase": known & ~true, "known": known, "unknown": ~known}[where.outcome]
         if where.usable:
-            keep &= (f["treatment"].notna() & f["biomarker"].notna() & (f["biomarker"] > 0) & f["time_years"].notna()
+            treated = f["treatment"].notna() if self.treated_only else True
+            keep &= (treated & f["biomarker"].notna() & (f["biomarker"] > 0) & f["time_years"].notna()
                      & (f["time_years"] >= 0) & f["event"].notna()).to_numpy(dtype=bool)
         if where.band is not None:
             keep &= ((f["biomarker"] >= where.band[0]) & (f["biomarker"] < where.band[1])).fillna(False).to_numpy(bool)
@@ -254,7 +256,7 @@ class Cohort:
     @property
     def has_biomarker_risk(self) -> bool:
         m = self.engine.info.mapping
-        return m.biomarker is not None and m.treatment is not None and m.time_to_event is not None
+        return m.biomarker is not None and m.time_to_event is not None
 
     @property
     def outcome(self) -> str:
@@ -370,7 +372,8 @@ def open_cohort(name: str, data: Path, mapping: Path | None, frame: pd.DataFrame
                 engine: CohortEngine | None = None) -> Cohort:
     engine = engine or CohortEngine.open(data, mapping)
     options = filter_options(engine)
-    return Cohort(name, engine, options, Truth(frame, options), data, mapping)
+    treated_only = engine.info.mapping.treatment is not None
+    return Cohort(name, engine, options, Truth(frame, options, treated_only), data, mapping)
 
 
 def real_cohort(name: str, mapping: Path | None = None) -> Cohort:

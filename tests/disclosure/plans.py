@@ -291,7 +291,7 @@ def plan_for(cohort: Cohort, variant: Cohort | None = None) -> Plan:
         else:  # few patients have many positive nodes: move the last cut of an open top band, one node at a time
             plan.cut_sets = [[(c, None)] for c in range(6, 15)]
     else:
-        reason = "no treatment role (biomarker-risk needs biomarker, treatment and time to event)"
+        reason = "no biomarker or no time-to-event role (biomarker-risk needs both)"
         for attack in ("1b biomarker band rows", "1c KM at-risk steps", "5b cut point moved",
                        "5c KM `at` moved", "6 KM tail"):
             plan.skips[attack] = reason
