@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analyses.figures.figure import figure_caption
+from analyses.figures.prevalence import peak_label
 from analyses.results import AnalysisResult, Estimate, TestResult
 from analyses.stats.standardization import standard_populations
 
@@ -24,10 +25,27 @@ def fmt(value, digits: int = 2) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
 
+P_FLOOR = 0.001  # p-values below this are shown as "< 0.001" (the exact value goes to the hover text and the CSV)
+
+
 def fmt_p(p) -> str:
+    """A p-value as displayed: three significant digits ("0.583", "0.0457", "0.00123"), "< 0.001" below 0.001."""
     if p is None or pd.isna(p):
         return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return "< 0.001" if p < P_FLOOR else f"{float(p):#.3g}"
+
+
+def p_clause(p) -> str:
+    """'p = 0.0457' or 'p < 0.001' (never 'p = < 0.001')."""
+    shown = fmt_p(p)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+
+
+def exact_p(p) -> str | None:
+    """The exact value of a p-value shown as "< 0.001" (e.g. "p = 3.2e-45"), for hover text; None otherwise."""
+    if p is None or pd.isna(p) or p >= P_FLOOR:
+        return None
+    return f"p = {float(p):.3g}"
 
 
 def shown(e: Estimate | None) -> bool:
@@ -46,7 +64,16 @@ def estimate_rows(result: AnalysisResult, measures: tuple[str, ...] | None = Non
 
 
 def estimates_caption(result: AnalysisResult) -> str:
-    return f"{result.caption} Method of each estimate in its row; 95% confidence intervals."
+    return (f"{result.caption} Method of each estimate in its row; 95% confidence intervals; p-values to three "
+            "significant digits, below 0.001 as \"< 0.001\" (exact values in the CSV).")
+
+
+def estimates_frame(result: AnalysisResult, measures: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The estimates as a tidy table for the CSV: exact estimates, CIs and p-values (no rounding)."""
+    frame = result.estimates_frame()
+    if measures is not None:
+        frame = frame[frame["measure"].isin(measures)]
+    return frame.assign(measure_name=frame["measure"].map(lambda m: MEASURE_NAMES.get(m, m)))
 
 
 @dataclass(frozen=True)
@@ -93,7 +120,7 @@ def test_sentence(test: TestResult | None) -> str | None:
     if verdict is None:
         return None
     return (f"{verdict} ({TEST_WORDING[test.test].name}: χ² = {test.statistic:.2f}, df = {test.df}, "
-            f"p = {fmt_p(test.p_value)}).")
+            f"{p_clause(test.p_value)}).")
 
 
 # --- prevalence summary ----------------------------------------------------------------------------------------
@@ -119,7 +146,7 @@ def prevalence_summary(result: AnalysisResult) -> list[Metric]:
     """Peak age per sex, standardized prevalence per sex and the women/men ratio."""
     peaks = result.extra("peak", {})
     metrics = [Metric(f"Peak age, {sex}", "–" if peaks.get(sex) is None or peaks[sex]["at_edge"]
-                      else f"{peaks[sex]['age']:g} y", note=PEAK_NOTE) for sex in ("women", "men")]
+                      else peak_label(peaks[sex]["age"]), note=PEAK_NOTE) for sex in ("women", "men")]
     standardized = {e.group: e for e in result.estimates if e.measure == "standardized_prevalence"}
     for sex in ("women", "men"):
         e, label = standardized.get(sex), f"Standardized, {sex}"

@@ -24,18 +24,23 @@ PNG_PPI = 200
 VL_VERSION = "_".join(alt.SCHEMA_VERSION.split(".")[:2])
 
 
-def figure_png(figure: Figure, ppi: int = PNG_PPI) -> bytes:
+def figure_png(figure: Figure, ppi: int = PNG_PPI, captioned: bool = False) -> bytes:
     """The figure as PNG at ``ppi`` (vl-convert scales the pixels by ppi/72, so the physical size stays), deflated
-    again by Pillow: the same pixels in about a fifth of the bytes."""
-    png = vlc.vegalite_to_png(figure.spec(export=True), vl_version=VL_VERSION, ppi=ppi, allowed_base_urls=[])
+    again by Pillow: the same pixels in about a fifth of the bytes. ``captioned`` prints the figure's caption
+    (cohort, N, method, disclosure rule) inside the image, under the chart: a downloaded file names its cohort
+    wherever it ends up (slides and the report print the caption next to the image instead)."""
+    spec = figure.spec(export=True, captioned=captioned)
+    png = vlc.vegalite_to_png(spec, vl_version=VL_VERSION, ppi=ppi, allowed_base_urls=[])
     buffer = io.BytesIO()
     Image.open(io.BytesIO(png)).save(buffer, "PNG", compress_level=6, dpi=(ppi, ppi))
     return buffer.getvalue()
 
 
-def figure_svg(figure: Figure) -> bytes:
-    """The figure as SVG (text and shapes stay editable in slide and drawing programs)."""
-    return vlc.vegalite_to_svg(figure.spec(export=True), vl_version=VL_VERSION, allowed_base_urls=[]).encode()
+def figure_svg(figure: Figure, captioned: bool = False) -> bytes:
+    """The figure as SVG (text and shapes stay editable in slide and drawing programs); ``captioned`` as for
+    :func:`figure_png`."""
+    return vlc.vegalite_to_svg(figure.spec(export=True, captioned=captioned), vl_version=VL_VERSION,
+                               allowed_base_urls=[]).encode()
 
 
 def header_lines(result: AnalysisResult, today: dt.date | None = None) -> list[str]:

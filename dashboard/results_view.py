@@ -14,19 +14,40 @@ from analyses.figures import Figure
 from analyses.results import AnalysisResult, software_versions
 
 
+# The estimates table's columns: the short ones sized to their content, the method given the rest of the width and
+# wrapped over up to three lines (the grid wraps text only in rows taller than 4rem), so no method is cut off.
+ESTIMATE_COLUMNS = {
+    "Measure": st.column_config.TextColumn(width=170),
+    "Comparison": st.column_config.TextColumn(width=130),
+    "Estimate": st.column_config.TextColumn(width=80),
+    "95% CI": st.column_config.TextColumn(width=110),
+    "p": st.column_config.TextColumn(width=80, help="Three significant digits; values below 0.001 show as "
+                                     "\"< 0.001\" — the CSV below holds the exact p-values."),
+    "Method": st.column_config.TextColumn(width="large"),
+}
+WRAPPED_ROW_HEIGHT = 72  # px: three lines of wrapped text
+
+
 def estimates_table(result: AnalysisResult, measures: tuple[str, ...] | None = None) -> None:
+    """The estimates as displayed, their caption and a CSV with the exact values (p-values unrounded)."""
     rows = display.estimate_rows(result, measures)
-    if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        st.caption(display.estimates_caption(result))
+    if not rows:
+        return
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=ESTIMATE_COLUMNS,
+                 row_height=WRAPPED_ROW_HEIGHT, height="content")
+    st.caption(display.estimates_caption(result))
+    _download("CSV", lambda: exports.frame_csv(result, display.estimates_frame(result, measures)),
+              f"{exports.file_stem(result, 'estimates')}.csv", "estimates",
+              "The estimates with exact confidence limits and p-values, with a header naming the cohort")
 
 
 def test_sentences(result: AnalysisResult) -> None:
-    """The view's tests in words: '<subject> <verdict> (<name>: χ² = …, df = …, p = …).'"""
+    """The view's tests in words: '<subject> <verdict> (<name>: χ² = …, df = …, p = …).'; a p-value shown as
+    "< 0.001" has its exact value in the hover text."""
     for test in display.stated_tests(result):
         sentence = display.test_sentence(test)
         if sentence:
-            st.markdown(sentence)
+            st.markdown(sentence, help=display.exact_p(test.p_value))
 
 
 def prevalence_summary(result: AnalysisResult, standard_label: str) -> None:
@@ -58,10 +79,11 @@ def figure_panel(figure: Figure, result: AnalysisResult) -> None:
     stem = exports.file_stem(result, figure.key)
     png, svg, csv, _ = st.columns([1, 1, 1, 5])
     with png:
-        _download("PNG", lambda: exports.figure_png(figure), f"{stem}.png", f"{figure.key}_png",
-                  "200 ppi, for slides and print")
+        _download("PNG", lambda: exports.figure_png(figure, captioned=True), f"{stem}.png", f"{figure.key}_png",
+                  "200 ppi, for slides and print; the caption (cohort, N, method) is printed under the chart")
     with svg:
-        _download("SVG", lambda: exports.figure_svg(figure), f"{stem}.svg", f"{figure.key}_svg", "Vector graphic")
+        _download("SVG", lambda: exports.figure_svg(figure, captioned=True), f"{stem}.svg", f"{figure.key}_svg",
+                  "Vector graphic, with the caption under the chart")
     with csv:
         _download("CSV", lambda: exports.frame_csv(result, figure.data), f"{stem}.csv", f"{figure.key}_csv",
                   "The data the figure draws, with a header naming the cohort")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from analyses.figures.figure import Figure, figure_caption
+from analyses.figures.figure import PERCENT_FORMAT, Figure, figure_caption, log_ticks
 from analyses.figures.theme import REFERENCE_LINE_COLOR, band_colors
 from analyses.results import AnalysisResult
 
@@ -14,6 +14,11 @@ FERRITIN_REFERENCE_LINES = (50.0, 75.0)
 MEASURES = {"crude_or": "Crude OR", "adjusted_or": "Adjusted OR", "hr": "Adjusted HR"}
 MEASURE_COLORS = ("#E69F00", "#009E73", "#0072B2")
 KM_WIDTH = 640
+# Numbers at risk are printed only at times at least one label apart: about 9 px per character of 13 px type (a
+# margin for presentation mode, where the type grows a little faster than the width) and a 14 px gap.
+AT_RISK_CHAR_PX = 9
+AT_RISK_GAP_PX = 14
+KM_X_PADDING = 32  # px left and right of the time axis, so the labels at time 0 clear the band names
 
 
 def band_scale(result: AnalysisResult) -> alt.Scale:
@@ -36,12 +41,15 @@ def effects_chart(frame: pd.DataFrame, result: AnalysisResult, title: str) -> al
                                                                 range=list(MEASURE_COLORS)))
     offset = alt.YOffset("measure:N", sort=list(MEASURES.values()))
     x_scale = alt.Scale(type="log", nice=False, padding=12)
+    low = min(float(frame["ci_low"].min()), 1.0)
+    high = max(float(frame["ci_high"].max()), 1.0)
+    x_axis = alt.Axis(values=log_ticks(low, high), format="~g")
     base = alt.Chart(frame)
     one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4], color=REFERENCE_LINE_COLOR,
                                                           strokeWidth=1.5).encode(x="x:Q")
     return alt.layer(
         one,
-        base.mark_rule().encode(x=alt.X("ci_low:Q", scale=x_scale,
+        base.mark_rule().encode(x=alt.X("ci_low:Q", scale=x_scale, axis=x_axis,
                                         title=f"Ratio vs reference band {result.extra('reference_band')} (log scale)"),
                                 x2="ci_high:Q", y=y, yOffset=offset, color=color),
         base.mark_point(filled=True, opacity=1, size=90).encode(
@@ -60,7 +68,7 @@ def dose_response_chart(result: AnalysisResult, title: str) -> alt.LayerChart:
     layers = [base.mark_area(opacity=0.2, color="#0072B2").encode(x=x, y="risk_low:Q", y2="risk_high:Q"),
               base.mark_line(color="#0072B2").encode(
                   x=x, y=alt.Y("risk:Q", title=f"Risk of {result.extra('event_label', 'the event').lower()}",
-                               axis=alt.Axis(format=".0%")),
+                               axis=alt.Axis(format=PERCENT_FORMAT)),
                   tooltip=[alt.Tooltip("biomarker:Q", format=".0f", title=label),
                            alt.Tooltip("risk:Q", format=".1%"), alt.Tooltip("risk_low:Q", format=".1%", title="CI low"),
                            alt.Tooltip("risk_high:Q", format=".1%", title="CI high")])]
@@ -88,16 +96,26 @@ def km_chart(result: AnalysisResult, title: str) -> alt.VConcatChart:
     curve = curve[~curve["suppressed"].astype(bool)].dropna(subset=["survival"]).astype(
         {"time": float, "survival": float, "ci_low": float, "ci_high": float})
     color = alt.Color("band:N", scale=band_scale(result), title="Band",
-                      legend=alt.Legend(symbolOpacity=1, symbolType="circle"))
+                      legend=alt.Legend(symbolOpacity=1, symbolType="circle", orient="right"))
     base = alt.Chart(curve)
-    x = alt.X("time:Q", title="Years since treatment start", axis=alt.Axis(format="~g"))
+    x_scale = alt.Scale(domain=[0, km_end(result)], nice=False, padding=KM_X_PADDING)
+    x = alt.X("time:Q", title="Years since treatment start", scale=x_scale,
+              axis=alt.Axis(format="d", tickMinStep=1))
     plot = alt.layer(
         base.mark_area(opacity=0.12, interpolate="step-after").encode(x=x, y="ci_low:Q", y2="ci_high:Q", color=color),
         base.mark_line(interpolate="step-after").encode(
             x=x, y=alt.Y("survival:Q", title=f"Free of {result.extra('event_label', 'the event').lower()}",
-                         axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])), color=color),
+                         axis=alt.Axis(format=PERCENT_FORMAT), scale=alt.Scale(domain=[0, 1])), color=color),
     ).properties(title=title, width=KM_WIDTH, height=320)
-    return alt.vconcat(plot, at_risk_chart(result), spacing=6).resolve_scale(x="shared", color="shared")
+    return alt.vconcat(plot, at_risk_chart(result, x_scale), spacing=6).resolve_scale(x="shared", color="shared")
+
+
+def km_end(result: AnalysisResult) -> float:
+    """The right end of the time axis: the last time drawn (a curve or a number at risk), at least one year."""
+    times = [result.table(name)["time"].astype(float).max() for name in ("km_curve", "km")
+             if not result.table(name).empty]
+    times = [t for t in times if pd.notna(t)]
+    return max([1.0, *times])
 
 
 def at_risk_rows(result: AnalysisResult) -> pd.DataFrame:
@@ -109,14 +127,43 @@ def at_risk_rows(result: AnalysisResult) -> pd.DataFrame:
     return pd.DataFrame({"band": km["band"], "time": km["time"].astype(float), "text": text})
 
 
-def at_risk_chart(result: AnalysisResult) -> alt.Chart:
+def at_risk_labels(result: AnalysisResult) -> pd.DataFrame:
+    """The numbers at risk printed under the plot: at time 0 (everyone in the band, from the curve's start, when
+    the reporting times lack it) and at the reporting times, leaving out a time that would print too close to the
+    one before it."""
     rows = at_risk_rows(result)
+    curve = result.table("km_curve")
+    if not curve.empty and not (rows["time"].astype(float) <= 0).any():
+        start = curve[curve["time"].astype(float) <= 0]
+        rows = pd.concat([pd.DataFrame({"band": start["band"], "time": 0.0,
+                                        "text": ["withheld" if pd.isna(n) else f"{int(n):,}"
+                                                 for n in start["at_risk"]]}), rows], ignore_index=True)
+    if rows.empty:
+        return rows
+    label_px = AT_RISK_CHAR_PX * int(rows["text"].str.len().max()) + AT_RISK_GAP_PX
+    kept = spaced_times(sorted(rows["time"].astype(float).unique()), km_end(result), label_px)
+    return rows[rows["time"].astype(float).isin(kept)].reset_index(drop=True)
+
+
+def spaced_times(times: list[float], end: float, label_px: int, width: int = KM_WIDTH) -> list[float]:
+    """The times, first kept, each next one only when it lies at least ``label_px`` (one label and a gap) from
+    the last kept on an axis of ``width`` px from 0 to ``end``."""
+    gap = end * label_px / width
+    kept: list[float] = []
+    for t in times:
+        if not kept or t - kept[-1] >= gap:
+            kept.append(t)
+    return kept
+
+
+def at_risk_chart(result: AnalysisResult, x_scale: alt.Scale) -> alt.Chart:
+    rows = at_risk_labels(result)
     order = result.extra("band_labels", [])
     return alt.Chart(rows).mark_text().encode(
-        x=alt.X("time:Q", title="Number at risk", axis=alt.Axis(orient="top", labels=False, ticks=False,
-                                                                 domain=False, grid=False)),
+        x=alt.X("time:Q", title="Number at risk", scale=x_scale,
+                axis=alt.Axis(orient="top", labels=False, ticks=False, domain=False, grid=False)),
         y=alt.Y("band:N", sort=order, title=None, axis=alt.Axis(grid=False, domain=False, ticks=False)),
-        text="text:N", color=alt.Color("band:N", scale=band_scale(result)),
+        text="text:N", color=alt.Color("band:N", scale=band_scale(result), legend=None),
     ).properties(width=KM_WIDTH, height=24 * max(1, len(order)))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from analyses.figures.figure import Figure, figure_caption
+from analyses.figures.figure import Figure, figure_caption, log_ticks
 from analyses.figures.theme import POOLED_COLOR, REFERENCE_LINE_COLOR
 from analyses.results import AnalysisResult
 
@@ -38,7 +38,9 @@ def forest_chart(frame: pd.DataFrame, x_title: str, title: str) -> alt.LayerChar
     color = alt.Color("kind:N", scale=alt.Scale(domain=["stratum", "pooled"], range=["#000000", POOLED_COLOR]),
                       legend=None)
     base = alt.Chart(frame)
-    whiskers = base.mark_rule().encode(x=alt.X("ci_low:Q", scale=x_scale, title=x_title), x2="ci_high:Q", y=y,
+    x_axis = alt.Axis(values=log_ticks(min(float(frame["ci_low"].min()), 1.0), max(float(frame["ci_high"].max()), 1.0)),
+                      format="~g")
+    whiskers = base.mark_rule().encode(x=alt.X("ci_low:Q", scale=x_scale, title=x_title, axis=x_axis), x2="ci_high:Q", y=y,
                                        color=color)
     points = base.mark_point(filled=True, opacity=1).encode(
         x=alt.X("or:Q", scale=x_scale), y=y, color=color,

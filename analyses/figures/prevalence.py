@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from analyses.bands import age_band_midpoint
-from analyses.figures.figure import Figure, figure_caption
+from analyses.figures.figure import PERCENT_FORMAT, Figure, figure_caption
 from analyses.figures.theme import SEX_COLORS
 from analyses.results import AnalysisResult
 
@@ -30,16 +30,33 @@ def band_points(result: AnalysisResult) -> pd.DataFrame:
         {"prevalence": float, "ci_low": float, "ci_high": float})
 
 
+def peak_label(age: float) -> str:
+    """A peak age as shown everywhere (chart and metrics): one decimal, always ("65.0 y", "66.6 y")."""
+    return f"{age:.1f} y"
+
+
 def peak_points(result: AnalysisResult) -> pd.DataFrame:
     peaks = result.extra("peak", {})
     return pd.DataFrame([{"sex": s, "age": p["age"], "prevalence": p["prevalence"],
-                          "label": f"peak {p['age']:g} y"} for s, p in peaks.items() if not p.get("at_edge")],
+                          "label": f"peak {peak_label(p['age'])}"} for s, p in peaks.items() if not p.get("at_edge")],
                         columns=["sex", "age", "prevalence", "label"])
 
 
+def sex_legend(peaks: pd.DataFrame) -> alt.Legend:
+    """The sex legend, each sex's peak age in its label ("women, peak 65.3 y"): the peak is named where it can
+    cross no whisker, band or curve, in the sex's colour key, and the triangle on the curve marks where it is."""
+    labels = dict(zip(peaks["sex"], peaks["label"]))
+    if not labels:
+        return SOLID_LEGEND
+    expr = " : ".join([f"datum.label === {sex!r} ? {f'{sex}, {text}'!r}" for sex, text in labels.items()]
+                      + ["datum.label"])
+    return alt.Legend(symbolOpacity=1, symbolType="circle", labelExpr=expr)
+
+
 def curve_chart(result: AnalysisResult, title: str) -> alt.LayerChart:
-    color = alt.Color("sex:N", scale=SEX_SCALE, title="Sex", legend=SOLID_LEGEND)
-    y_axis = alt.Axis(format=".0%")
+    peaks = peak_points(result)
+    color = alt.Color("sex:N", scale=SEX_SCALE, title="Sex", legend=sex_legend(peaks))
+    y_axis = alt.Axis(format=PERCENT_FORMAT)
     curve = result.table("curve")
     layers = []
     if not curve.empty:
@@ -55,13 +72,11 @@ def curve_chart(result: AnalysisResult, title: str) -> alt.LayerChart:
                    x=alt.X("age:Q", title="Age (years)", scale=alt.Scale(zero=False, nice=False, padding=10)),
                    y=alt.Y("prevalence:Q", title="Prevalence", axis=y_axis, scale=alt.Scale(zero=True)),
                    color=color, tooltip=tooltip)]
-    peaks = peak_points(result)
     if not peaks.empty:
-        marks = alt.Chart(peaks)
-        layers += [marks.mark_point(shape="triangle-down", filled=True, size=140, opacity=1, yOffset=-14).encode(
-                       x="age:Q", y="prevalence:Q", color=color),
-                   marks.mark_text(dy=-30, fontWeight="bold").encode(x="age:Q", y="prevalence:Q", text="label:N",
-                                                                     color=color)]
+        layers.append(alt.Chart(peaks).mark_point(shape="triangle-down", filled=True, size=140, opacity=1,
+                                                  yOffset=-12).encode(
+            x="age:Q", y="prevalence:Q", color=color,
+            tooltip=[alt.Tooltip("sex:N"), alt.Tooltip("label:N", title="peak age")]))
     return alt.layer(*layers).properties(title=title, height=380)
 
 
@@ -77,8 +92,9 @@ def standardized_chart(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     y = alt.Y("sex:N", sort=SEX_DOMAIN, title=None)
     base = alt.Chart(frame)
     return alt.layer(
-        base.mark_rule().encode(x=alt.X("ci_low:Q", title="Age-standardized prevalence", axis=alt.Axis(format=".0%"),
-                                        scale=alt.Scale(zero=True)), x2="ci_high:Q", y=y, color=color),
+        base.mark_rule().encode(x=alt.X("ci_low:Q", title="Age-standardized prevalence",
+                                        axis=alt.Axis(format=PERCENT_FORMAT), scale=alt.Scale(zero=True)),
+                                x2="ci_high:Q", y=y, color=color),
         base.mark_point(filled=True, opacity=1, size=160).encode(
             x="prevalence:Q", y=y, color=color,
             tooltip=[alt.Tooltip("sex:N"), alt.Tooltip("prevalence:Q", format=".2%"),
@@ -103,7 +119,8 @@ def figures(result: AnalysisResult) -> list[Figure]:
         what = f"{result.title}: age bands and fitted curves"
         out.append(Figure("curve", what, curve_chart(result, what), figure_caption(
             result, what, "Points: prevalence per age band with Wilson 95% CIs, at the band's middle age. Lines: "
-            "logistic regression on a natural spline of age per sex with 95% bands; triangles mark the peak age"),
+            "logistic regression on a natural spline of age per sex with 95% bands; triangles mark the peak age, "
+            "named in the legend"),
             curve_data(result)))
     standardized = standardized_rows(result)
     if not standardized.empty:

@@ -7,7 +7,7 @@ and returns a headline per figure key; a figure whose estimate is withheld keeps
 
 from __future__ import annotations
 
-from analyses.display import fmt, fmt_p, shown, stated_tests, test_verdict
+from analyses.display import fmt, p_clause, shown, stated_tests, test_verdict
 from analyses.figures import Figure
 from analyses.results import AnalysisResult
 
@@ -65,8 +65,7 @@ def biomarker_findings(result: AnalysisResult) -> dict[str, str]:
     logrank = next((t for t in stated_tests(result) if t.test == "logrank"), None)
     verdict = None if logrank is None else test_verdict(logrank)
     if verdict:
-        p = fmt_p(logrank.p_value)
-        out["km"] = f"{verdict} (log-rank p {p if p.startswith('<') else f'= {p}'})"
+        out["km"] = f"{verdict} (log-rank {p_clause(logrank.p_value)})"
     return out
 
 
