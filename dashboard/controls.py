@@ -19,6 +19,7 @@ PAGE_KEYS = {
     "bands": "Age & prevalence: age band width in years (5, 10, 20)",
     "standard": "Age & prevalence: standard population (esp2013, who2000, us2000)",
     "population": "Biomarker risk: treated (default where a treatment role exists) or all",
+    "upload": "an uploaded cohort's opaque id (no data), kept while the upload lasts",
     "therapy": "Ferritin & augmentation: first drug, or all",
     "cuts": "Ferritin & augmentation: biomarker cut points, comma-separated",
     "ref": "Ferritin & augmentation: reference band",

@@ -17,6 +17,7 @@ from dashboard import controls
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
+from data_schema.upload_registry import UploadRegistry
 from data_schema.validation import Finding, ValidationReport
 from deployment.settings import Settings, load_settings
 from disclosure.policy import DisclosurePolicy
@@ -80,14 +81,42 @@ def open_engine(data: str | None, mapping: str | None) -> CohortEngine | LoadFai
 
 
 UPLOADED_COHORT = "uploaded_cohort"  # session key: (data path, mapping path) of a checked upload, or absent
+UPLOAD_ID = "upload_id"  # session key: the upload's opaque id in the registry
+UPLOAD_KEY = "upload"  # URL key: the same id, so a reload (or a shared link) finds the upload while it lasts
+UPLOAD_EXPIRED = "_upload_expired"  # session flag: the upload this session used has been removed
+
+
+@st.cache_resource
+def upload_registry() -> UploadRegistry:
+    """The uploads this server process holds (one registry shared by every browser session)."""
+    return UploadRegistry()
 
 
 def settings() -> Settings:
     """This server's settings (read on each run: cheap, and a changed environment takes effect); a cohort the
-    user uploaded in this session replaces the configured source for this session only."""
+    user uploaded replaces the configured source for the sessions whose URL carries its id."""
     cfg = load_settings()
-    uploaded = st.session_state.get(UPLOADED_COHORT)
+    uploaded = _live_upload()
     return replace(cfg, data=uploaded[0], mapping=uploaded[1]) if uploaded else cfg
+
+
+def _live_upload() -> tuple[str, str | None] | None:
+    """The paths of this session's upload: from the session, else from the URL's id (a reload or a shared link);
+    None, with the session and URL cleared, once the registry has removed it."""
+    upload_id = st.session_state.get(UPLOAD_ID) or st.query_params.get(UPLOAD_KEY)
+    if not upload_id:
+        return None
+    paths = upload_registry().lookup(upload_id)
+    if paths is None:
+        for key in (UPLOADED_COHORT, UPLOAD_ID):
+            st.session_state.pop(key, None)
+        st.query_params.pop(UPLOAD_KEY, None)
+        st.session_state[UPLOAD_EXPIRED] = True
+        return None
+    st.session_state[UPLOADED_COHORT], st.session_state[UPLOAD_ID] = paths, upload_id
+    if st.query_params.get(UPLOAD_KEY) != upload_id:
+        st.query_params[UPLOAD_KEY] = upload_id
+    return paths
 
 
 def policy() -> DisclosurePolicy:
@@ -211,6 +240,9 @@ def _write_url(state: FilterState, options: FilterOptions) -> None:
 def context() -> Context:
     """Build the frame: engine (or error panel), sidebar filters, policy."""
     cfg = settings()
+    if st.session_state.pop(UPLOAD_EXPIRED, False):
+        st.warning("The uploaded file of this link was removed (unused for a while, or left); this is the configured "
+                   "cohort. Upload the file again on the Data page to go on.", icon=":material/history:")
     engine = engine_or_stop()
     options = cached_options(cfg.data, cfg.mapping)
     state = sidebar_filters(options)

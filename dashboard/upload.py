@@ -1,5 +1,7 @@
 """The Data page's "Analyse your own file" panel: a checked upload replaces the configured cohort for this
-browser session only (``frame.UPLOADED_COHORT``); a button goes back to the configured cohort.
+browser session (``frame.UPLOADED_COHORT``). It is registered under an opaque id that the URL carries
+(``?upload=…``), so a reload keeps it and the link can be shared while the upload lasts; it is removed from disk an
+hour after its last use, or when its user goes back to the configured cohort (``data_schema.upload_registry``).
 
 :func:`accept` is the whole server-side path without widgets — checks (``data_schema.uploads``), then loading
 through the same cached ``frame.open_engine`` the pages use — so it can be tested on its own.
@@ -23,10 +25,11 @@ FILTER_SESSION_KEYS = ("_filters_seeded", "_filter_initial", "_filter_problems")
 
 @dataclass(frozen=True)
 class UploadOutcome:
-    """The (data, mapping) paths to use, or the messages saying why the upload cannot be used."""
+    """The (data, mapping) paths to use and the upload's id, or the messages saying why the upload cannot be used."""
 
     paths: tuple[str, str | None] | None
     errors: tuple[str, ...] = ()
+    upload_id: str | None = None
 
 
 def limits() -> UploadLimits:
@@ -45,15 +48,24 @@ def accept(name: str, content: bytes, mapping_name: str | None = None, mapping: 
     engine = frame.open_engine(*paths)
     if isinstance(engine, frame.LoadFailure):
         return UploadOutcome(None, tuple(f"{f.file}: {f.message}" for f in frame.released_errors(engine)))
-    return UploadOutcome(paths)
+    try:
+        return UploadOutcome(paths, upload_id=frame.upload_registry().register(paths))
+    except UploadRefused as refused:  # the server holds as many uploads as it may
+        return UploadOutcome(None, (str(refused),))
 
 
-def use_cohort(paths: tuple[str, str | None] | None) -> None:
-    """Switch this session to ``paths`` (None: the configured cohort); filters restart from their defaults."""
-    if paths:
-        st.session_state[frame.UPLOADED_COHORT] = paths
+def use_cohort(outcome: UploadOutcome | None) -> None:
+    """Switch this session to an accepted upload (None: back to the configured cohort, and the upload's files are
+    removed); filters restart from their defaults."""
+    if outcome is not None:
+        st.session_state[frame.UPLOADED_COHORT] = outcome.paths
+        st.session_state[frame.UPLOAD_ID] = outcome.upload_id
+        st.query_params[frame.UPLOAD_KEY] = outcome.upload_id
     else:
-        st.session_state.pop(frame.UPLOADED_COHORT, None)
+        frame.upload_registry().remove(st.session_state.get(frame.UPLOAD_ID))
+        for key in (frame.UPLOADED_COHORT, frame.UPLOAD_ID):
+            st.session_state.pop(key, None)
+        st.query_params.pop(frame.UPLOAD_KEY, None)
     for key in [k for k in st.session_state if k in FILTER_SESSION_KEYS or str(k).startswith("filter_")]:
         del st.session_state[key]
     for key in FILTERS_BY_KEY:
@@ -67,22 +79,29 @@ def panel() -> None:
     with st.expander("Analyse your own file", expanded=bool(current), icon=":material/upload_file:"):
         if current:
             st.info(f"This session analyses the uploaded file **{_plain(Path(current[0]).name)}**; other users "
-                    "still see the configured cohort.")
+                    "see the configured cohort unless you share this page's link.")
             if st.button("Back to the configured cohort", key="upload_back"):
                 use_cohort(None)
         st.caption(f"CSV (UTF-8), Parquet, .csv.gz, or a .zip holding one CSV or Parquet file; at most "
                    f"{limits().max_bytes // MB} MB. Add a mapping file (TOML) when your columns are not named like "
-                   "the roles (see the README, *Using your own data*). The file is checked, stored privately on "
-                   "the server and used for this browser session only.")
+                   "the roles (see the README, *Using your own data*). The file is checked and stored privately on "
+                   "the server. The page's link then carries an id for it (no data): a reload keeps it, and whoever "
+                   f"you share the link with sees it too, until it is removed {_ttl_text()} after its last use or "
+                   "when you go back to the configured cohort.")
         data = st.file_uploader("Cohort file", type=FILE_TYPES, key="upload_data")
         mapping = st.file_uploader("Mapping file (optional)", type=["toml"], key="upload_mapping")
         if st.button("Check and analyse", key="upload_go", disabled=data is None, type="primary"):
             outcome = accept(data.name, data.getvalue(), mapping.name if mapping else None,
                              mapping.getvalue() if mapping else None)
             if outcome.paths:
-                use_cohort(outcome.paths)
+                use_cohort(outcome)
             st.error("The file was not used. Nothing from it is shown.\n\n"
                      + "\n".join(f"- {_plain(message)}" for message in outcome.errors), icon=":material/block:")
+
+
+def _ttl_text() -> str:
+    minutes = round(frame.upload_registry().ttl_seconds / 60)
+    return "an hour" if minutes == 60 else f"{minutes} minutes"
 
 
 def _plain(text: str) -> str:

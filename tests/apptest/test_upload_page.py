@@ -101,3 +101,46 @@ def test_the_handler_without_widgets():
     success = upload.accept("demo_cohort.csv", COHORT.read_bytes(), "demo_cohort.toml", MAPPING.read_bytes(), caps)
     assert not success.errors and success.paths[0].endswith("demo_cohort.csv")
     assert frame.open_engine(*success.paths).info.data_hash == CohortEngine.open(COHORT, MAPPING).info.data_hash
+
+
+FLCHAIN = ROOT / "tests" / "data" / "cohorts" / "flchain"
+
+
+def test_an_upload_brings_its_own_filters_and_survives_a_reload(app, engine):
+    """flchain (no site, no treatment, its own outcomes): the sidebar, case definition and pages follow the upload;
+    the URL carries an opaque id, so a reload (a new session with that URL) finds the upload again."""
+    at = submit(app({"site": "A"}, page=DATA_PAGE), "flchain.csv", (FLCHAIN / "flchain.csv").read_bytes())
+    at.file_uploader(key="upload_mapping").upload("mapping.toml", (FLCHAIN / "mapping.toml").read_bytes())
+    at.run()
+    at.button(key="upload_go").click().run()
+    upload_id = at.query_params[frame.UPLOAD_KEY]
+    upload_id = upload_id[0] if isinstance(upload_id, list) else upload_id
+    assert upload_id and "flchain" not in upload_id and "site" not in at.query_params
+    at.switch_page("views/overview.py").run()
+    assert not at.exception
+    case_definition = [s for s in at.sidebar.selectbox if s.label == "Case definition"][0]
+    assert "Death during follow-up" in case_definition.options
+    assert not [m for m in at.sidebar.multiselect if m.label == "Site"]  # flchain has no site column
+
+    reloaded = app({frame.UPLOAD_KEY: upload_id}, page="views/overview.py")
+    assert reloaded.session_state[frame.UPLOADED_COHORT][0].endswith("flchain.csv")
+    assert [s for s in reloaded.sidebar.selectbox if s.label == "Case definition"][0].options == \
+        case_definition.options
+    reloaded.switch_page("views/ferritin_augmentation.py").run()  # biomarker risk in everyone: no treatment role
+    assert not reloaded.exception and not reloaded.error
+
+    at.switch_page(DATA_PAGE).run()
+    at.button(key="upload_back").click().run()  # leaving removes the upload: its link no longer finds it
+    gone = app({frame.UPLOAD_KEY: upload_id})  # a reload lands on the link's page in one run: the Overview here
+    assert any("was removed" in w.value for w in gone.warning)
+    assert frame.UPLOADED_COHORT not in gone.session_state
+    gone.switch_page(DATA_PAGE).run()
+    assert engine.info.data_hash in gone.markdown[0].value
+
+
+def test_an_unknown_upload_id_shows_the_configured_cohort_with_a_warning(app, engine):
+    at = app({frame.UPLOAD_KEY: "no-such-upload"})
+    assert any("was removed" in w.value for w in at.warning)
+    assert frame.UPLOAD_KEY not in at.query_params
+    at.switch_page(DATA_PAGE).run()
+    assert engine.info.data_hash in at.markdown[0].value
