@@ -119,6 +119,7 @@ class Run:
     last: int
     length: int
     side: str  # "high" (above the centre line) or "low"
+    points: tuple[int, ...] = ()  # positions of the run's points (without those on the centre line or missing)
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ class RunsAnalysis:
     @property
     def run_signal_points(self) -> tuple[int, ...]:
         """0-based positions of the useful points that belong to a signalling run."""
-        return tuple(i for run in self.long_runs for i in range(run.first, run.last + 1))
+        return tuple(i for run in self.long_runs for i in run.points)
 
 
 def runs_analysis(values, centre, offset: int = 0) -> RunsAnalysis:
@@ -168,7 +169,8 @@ def runs_analysis(values, centre, offset: int = 0) -> RunsAnalysis:
     lengths = ends - starts
     limit = longest_run_limit(signs.size)
     long_runs = tuple(
-        Run(int(useful[a] + offset), int(useful[b - 1] + offset), int(b - a), "high" if signs[a] > 0 else "low")
+        Run(int(useful[a] + offset), int(useful[b - 1] + offset), int(b - a), "high" if signs[a] > 0 else "low",
+            tuple(int(i + offset) for i in useful[a:b]))
         for a, b in zip(starts, ends) if b - a > limit)
     return RunsAnalysis(len(y), int(signs.size), int(lengths.max()), limit, int(lengths.size - 1),
                         crossings_limit(signs.size), long_runs)

@@ -108,6 +108,8 @@ def test_cases_show_the_signals_they_were_built_for(charts):
     assert charts["laney_large"].phases[0].sigma_z > 2  # large denominators: p-chart limits would be too narrow
     assert len(charts["p_phases"].phases) == 2 and len(charts["run_phases"].phases) == 3
     assert charts["p_freeze"].phases[0].baseline_periods == 12
+    inside = charts["run_long_median_inside"].points
+    assert inside["in_long_run"].iloc[5:15].tolist() == [True, True, False, True, False] + [True] * 5
 
 
 @pytest.fixture(scope="module")
