@@ -12,22 +12,22 @@ from analyses.variables import Variable, catalog
 from disclosure.policy import DisclosurePolicy
 from queries import aggregates, filters
 from queries.cohort import filter_options
-from queries.engine import CohortEngine
 from queries.filters import FilterOptions, FilterState
+from queries.protocol import Engine
 from queries.release import Released, release
 
 
 @dataclass(frozen=True)
 class AnalysisContext:
-    engine: CohortEngine
+    engine: Engine
     state: FilterState
     options: FilterOptions
     policy: DisclosurePolicy = DisclosurePolicy()
     alpha: float = 0.05
 
     @classmethod
-    def from_query(cls, engine: CohortEngine, query: str, policy: DisclosurePolicy) -> tuple["AnalysisContext",
-                                                                                              list[str]]:
+    def from_query(cls, engine: Engine, query: str,
+                   policy: DisclosurePolicy) -> tuple["AnalysisContext", list[str]]:
         """A context from a dashboard/CLI query string; the second item lists filter values that were dropped."""
         options = filter_options(engine)
         state, problems = filters.parse_query(query, options)

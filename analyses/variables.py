@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from queries.engine import CohortInfo
+from queries.protocol import CohortInfo
 
 SPLINE_SUFFIX = ":spline"
 SEX_GROUPS = {"female": "women", "male": "men"}  # canonical sex code → group name in text and tables

@@ -24,6 +24,7 @@ from disclosure.policy import DisclosurePolicy
 from queries import cohort, engines, filters
 from queries.engine import CohortEngine
 from queries.filters import FilterOptions, FilterState
+from queries.protocol import Engine
 from queries.release import release_report
 from queries.store import default_store_dir
 
@@ -39,7 +40,7 @@ class LoadFailure:
 class Context:
     """What a page needs: the engine, the cohort's filter options, the current filter state and policy."""
 
-    engine: CohortEngine
+    engine: Engine
     options: FilterOptions
     state: FilterState
     policy: DisclosurePolicy
@@ -54,7 +55,7 @@ class Context:
 
 
 @st.cache_resource(show_spinner="Loading and checking the cohort (a large cohort is checked once, then reused)…")
-def open_engine(data: str | None, mapping: str | None) -> CohortEngine | LoadFailure:
+def open_engine(data: str | None, mapping: str | None) -> Engine | LoadFailure:
     """Open the source once per server process; a refusal is returned as a report, not raised.
 
     The configured source is prepared once into the store and run on the configured engine; any other source (a
@@ -131,7 +132,7 @@ def released_errors(failure: LoadFailure) -> tuple[Finding, ...]:
     return release_report(failure.report, policy(), f"{cfg.data}|{cfg.mapping}").errors
 
 
-def engine_or_stop() -> CohortEngine:
+def engine_or_stop() -> Engine:
     """The engine, or an error panel naming what is wrong (and the script stops)."""
     cfg = settings()
     engine = open_engine(cfg.data, cfg.mapping)

@@ -15,7 +15,7 @@ from data_schema.schema import extract_schemas, roles
 from data_schema.validation import ValidationReport
 from disclosure.policy import DisclosurePolicy
 from queries.cohort import AttritionStep
-from queries.engine import CohortEngine
+from queries.protocol import Engine
 
 ANALYSIS_PAGES = (
     ("views/sex_differences.py", "Sex differences", "Odds ratios of RLS in women vs men."),
@@ -74,7 +74,7 @@ def analysis_links(query: str) -> None:
         st.page_link(page, label=f"{title} — {text}", query_params=params, icon=":material/arrow_forward:")
 
 
-def variable_labels(engine: CohortEngine) -> dict[str, str]:
+def variable_labels(engine: Engine) -> dict[str, str]:
     """Display label of every canonical column."""
     mapping = engine.info.mapping
     labels = {"age": "Age (years)", "site": "Site", "sex": "Sex", "baseline_year": "Baseline year",
@@ -147,7 +147,7 @@ def data_dictionary(mapping: Mapping) -> None:
                                    for k, (t, u, d) in DERIVED_COLUMNS.items()]), hide_index=True, width="stretch")
 
 
-def adjuster_choices(engine: CohortEngine, exclude: tuple[str, ...] = ("sex",)) -> dict[str, str]:
+def adjuster_choices(engine: Engine, exclude: tuple[str, ...] = ("sex",)) -> dict[str, str]:
     """Adjusters an analysis page offers: name → label (age also as a natural spline)."""
     out = {}
     for name, variable in catalog(engine.info).items():

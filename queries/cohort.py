@@ -15,8 +15,8 @@ import pandas as pd
 from disclosure.policy import DisclosurePolicy
 from queries import filters
 from queries.aggregates import cell, round_significant
-from queries.engine import CohortEngine
 from queries.filters import UNTREATED, FilterOptions, FilterState
+from queries.protocol import Engine
 from queries.release import levels, release
 
 
@@ -29,7 +29,7 @@ class AttritionStep:
     removed: int
 
 
-def filter_options(engine: CohortEngine) -> FilterOptions:
+def filter_options(engine: Engine) -> FilterOptions:
     """The cohort's own values for every filter (one aggregate query)."""
     t = engine.table()
     cols = set(t.columns)
@@ -64,12 +64,12 @@ def _sorted(values) -> tuple[str, ...]:
     return tuple(sorted(str(v) for v in values if v is not None))
 
 
-def filtered(engine: CohortEngine, state: FilterState, options: FilterOptions) -> ir.Table:
+def filtered(engine: Engine, state: FilterState, options: FilterOptions) -> ir.Table:
     """The canonical table with the state's filters applied (an expression; nothing runs)."""
     return filters.apply(engine.table(), state, options)
 
 
-def attrition(engine: CohortEngine, state: FilterState, options: FilterOptions,
+def attrition(engine: Engine, state: FilterState, options: FilterOptions,
               policy: DisclosurePolicy) -> list[AttritionStep]:
     """Who each active filter removes and who is left, in the fixed filter order (one query; each count released
     as its own cell)."""
@@ -89,7 +89,7 @@ def attrition(engine: CohortEngine, state: FilterState, options: FilterOptions,
     return steps
 
 
-def outcome_counts(engine: CohortEngine, state: FilterState, options: FilterOptions,
+def outcome_counts(engine: Engine, state: FilterState, options: FilterOptions,
                    policy: DisclosurePolicy) -> dict[str, int]:
     """Participants, and cases and known values of the chosen case definition, in the filtered cohort (released;
     known = cases + non-cases, as on the analysis pages)."""
@@ -128,7 +128,7 @@ def value_counts(table: ir.Table, column: str, group: str | None, digits: int) -
     return table.group_by(keys).aggregate(**cell(table, "n"))
 
 
-def table_one_inputs(engine: CohortEngine, state: FilterState, options: FilterOptions,
+def table_one_inputs(engine: Engine, state: FilterState, options: FilterOptions,
                      policy: DisclosurePolicy) -> dict[str, pd.DataFrame]:
     """Released inputs of Table 1 by sex, one small frame per variable: counts per level of categorical columns;
     for numeric columns the exact summary (exact mode) or counts per grouped value (cell-key mode, summarised by
@@ -147,7 +147,7 @@ def table_one_inputs(engine: CohortEngine, state: FilterState, options: FilterOp
     return out
 
 
-def table_one_variables(engine: CohortEngine) -> list[tuple[str, str]]:
+def table_one_variables(engine: Engine) -> list[tuple[str, str]]:
     """(canonical column, 'numeric' | 'categorical') rows of Table 1, in display order."""
     schema = engine.info.schema
     mapping = engine.info.mapping

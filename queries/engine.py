@@ -1,10 +1,10 @@
-"""The query engine: one embedded DuckDB database holding the loaded cohort, locked after loading.
+"""The DuckDB engine (the default): one embedded DuckDB database holding the loaded cohort, locked after loading.
 
-Queries are engine-agnostic Ibis expressions over :func:`cohort_table` (an unbound table with the canonical
-schema); the engine compiles them for its dialect and runs each on its own cursor, so Streamlit sessions
-(threads) never share a result. User values reach SQL only as typed, escaped literals of values that were first
-validated against the cohort's own options (see ``queries.filters``); column names come only from the
-canonical schema.
+It implements ``queries.protocol.Engine``. Queries are engine-agnostic Ibis expressions over
+``queries.protocol.cohort_table`` (an unbound table with the canonical schema); the engine compiles them for its
+dialect and runs each on its own cursor, so Streamlit sessions (threads) never share a result. User values reach
+SQL only as typed, escaped literals of values that were first validated against the cohort's own options (see
+``queries.filters``); column names come only from the canonical schema.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import hashlib
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -30,21 +29,12 @@ from data_schema.reading import run, table_schema
 from data_schema.sources import resolve_mapping, source_files
 from disclosure.record_keys import deployment_secret
 from queries import store
-
-
-@dataclass(frozen=True)
-class CohortInfo:
-    """What the pages need to know about the loaded cohort (no participant data)."""
-
-    label: str
-    data_hash: str
-    mapping: Mapping
-    load: LoadResult
-    schema: dict[str, str]
+from queries.protocol import CohortInfo, cohort_table
 
 
 class CohortEngine:
-    """Holds the locked DuckDB connection and runs Ibis expressions on per-query cursors."""
+    """Holds the locked DuckDB connection and runs Ibis expressions on per-query cursors (a
+    ``queries.protocol.Engine``)."""
 
     dialect = "duckdb"
 
@@ -95,6 +85,11 @@ class CohortEngine:
         with self._cursor() as cursor:
             return cursor.sql(sql).to_arrow_table()
 
+    def close(self) -> None:
+        """Close the connection (idempotent); queries after this fail."""
+        with self._lock:
+            self._con.close()
+
     @contextlib.contextmanager
     def _cursor(self):
         """A cursor of its own for one query (DuckDB refuses one connection shared across threads)."""
@@ -104,10 +99,6 @@ class CohortEngine:
             yield cursor
         finally:
             cursor.close()
-
-
-_IBIS_TYPES = {"VARCHAR": "string", "BIGINT": "int64", "INTEGER": "int32", "DOUBLE": "float64",
-               "BOOLEAN": "boolean", "TINYINT": "int8", "SMALLINT": "int16", "FLOAT": "float32"}
 
 
 def prepare(data: Path | None, mapping_file: Path | None, store_dir: Path) -> tuple[store.Prepared, CohortInfo]:
@@ -120,16 +111,6 @@ def prepare(data: Path | None, mapping_file: Path | None, store_dir: Path) -> tu
 
 def _info(mapping: Mapping, source_hash: str, load: LoadResult, schema: dict[str, str]) -> CohortInfo:
     return CohortInfo(_label(mapping), source_hash, mapping, load, schema)
-
-
-def unbound_table(schema: dict[str, str], name: str) -> ir.Table:
-    """An unbound Ibis table of DuckDB column types."""
-    return ibis.table({k: _IBIS_TYPES.get(v, "string") for k, v in schema.items()}, name=name)
-
-
-def cohort_table(schema: dict[str, str]) -> ir.Table:
-    """An unbound Ibis table named like the canonical table, with its column types."""
-    return unbound_table(schema, COHORT_TABLE)
 
 
 @functools.cache

@@ -1,7 +1,9 @@
 """Which engine runs the queries: DuckDB (embedded, the default) or Apache Spark (scale-out, optional extra).
 
-Both run the same Ibis query definitions (``queries.cohort``, ``queries.aggregates``, ``queries.filters``); only where the canonical cohort lives differs. The cohort is always checked and prepared once
-by the loader (``queries.store``); Spark then reads the prepared cohort as Parquet.
+Both implement ``queries.protocol.Engine`` and run the same Ibis query definitions (``queries.cohort``,
+``queries.aggregates``, ``queries.filters``); only where the canonical cohort lives differs. The cohort is always
+checked and prepared once by the loader (``queries.store``); Spark then reads the prepared cohort as Parquet. This
+module is the only one that knows both engines; neither engine imports it or the other.
 """
 
 from __future__ import annotations
@@ -11,17 +13,15 @@ from pathlib import Path
 from ibis import _
 
 from queries.engine import CohortEngine, prepare
+from queries.protocol import Engine, EngineUnavailable
 from queries.store import default_store_dir, export_parquet
 
 ENGINES = ("duckdb", "spark")
-
-
-class EngineUnavailable(RuntimeError):
-    """The chosen engine cannot start here (e.g. Spark without pyspark or Java); the message says what to install."""
+__all__ = ["ENGINES", "EngineUnavailable", "open_engine"]
 
 
 def open_engine(data: Path | None, mapping: Path | None, store_dir: Path | None, engine: str = "duckdb",
-                spark_master: str | None = None, spark_parquet: str | None = None):
+                spark_master: str | None = None, spark_parquet: str | None = None) -> Engine:
     """The engine over the cohort at ``data`` (``store_dir`` None: loaded in memory; DuckDB only).
 
     Spark reads the prepared cohort's Parquet export from the store, or from ``spark_parquet`` — any URL the

@@ -30,6 +30,7 @@ from disclosure.policy import DisclosurePolicy
 from disclosure.ptable import default_ptable
 from disclosure.record_keys import KEY_RANGE, deployment_secret, named_cell_key
 from queries.aggregates import KEY_SUFFIX
+from queries.protocol import Engine
 
 KeyFunction = Callable[[pd.DataFrame], pd.Series]
 
@@ -89,7 +90,7 @@ class Released:
         return out
 
 
-def release(engine, expr: ir.Table, policy: DisclosurePolicy) -> Released:
+def release(engine: Engine, expr: ir.Table, policy: DisclosurePolicy) -> Released:
     """Run an aggregate query whose counts are cells and hold its result for release under ``policy``.
 
     Columns named ``<count>__key`` mark the cells; other columns named in ``expr``'s group keys are grouping keys;
@@ -134,7 +135,7 @@ def _quoted(finding: Finding, count: int, policy: DisclosurePolicy) -> Finding:
     return replace(finding, count=count, message=message)
 
 
-def levels(engine, expr: ir.Table) -> pd.Series:
+def levels(engine: Engine, expr: ir.Table) -> pd.Series:
     """The one row of a query that describes the cohort's structure — the levels of its categorical columns and
     the range of its integer ones (e.g. the filters' options) — and returns no count."""
     return engine.execute(expr).iloc[0]

@@ -1,9 +1,10 @@
 """The scale-out engine: Apache Spark (local mode, a cluster, or Spark Connect) running the same Ibis query
 definitions as the embedded DuckDB engine.
 
-It offers the interface the release layer uses — ``info``, ``table()``, ``sql(expr)``, ``execute(expr)`` — over a
-canonical cohort Parquet file (written by the DuckDB loader, so every check of ``data_schema`` has already run and
-every participant has its cell-key record key). The Parquet file becomes the cached temporary view ``cohort``.
+It implements ``queries.protocol.Engine`` — the interface the release layer uses: ``info``, ``table()``,
+``sql(expr)``, ``execute(expr)`` — over a canonical cohort Parquet file (written by the DuckDB loader, so every
+check of ``data_schema`` has already run and every participant has its cell-key record key). The Parquet file
+becomes the cached temporary view ``cohort``. It imports neither the DuckDB engine nor ``queries.engines``.
 
 Queries run through the Ibis pyspark backend's own ``execute`` (Ibis cannot compile to the pyspark dialect without
 a backend). Results get the dtypes the DuckDB engine gives — see :func:`conform` for what Spark returns differently
@@ -34,8 +35,7 @@ import pandas as pd
 import pyspark  # noqa: F401  (the optional extra: without it, importing this module raises ImportError)
 
 from data_schema.loading import COHORT_TABLE
-from queries.engine import CohortInfo, cohort_table
-from queries.engines import EngineUnavailable
+from queries.protocol import CohortInfo, EngineUnavailable, cohort_table
 
 DEFAULT_MASTER = "local[2]"
 # Small and quiet: no web UI, no progress bars, few shuffle partitions (the results are small aggregates),
@@ -78,7 +78,7 @@ class SparkEngineError(EngineUnavailable):
 
 
 class SparkCohortEngine:
-    """Runs the analyses' Ibis expressions on a Spark session; same interface as ``CohortEngine``.
+    """Runs the analyses' Ibis expressions on a Spark session (a ``queries.protocol.Engine``, like DuckDB's).
 
     Each engine has a session of its own (``newSession()`` on the process's SparkContext, or its own Spark Connect
     session), so two engines in one process never see each other's ``cohort`` views. Spark sessions are safe to use
@@ -87,8 +87,9 @@ class SparkCohortEngine:
 
     dialect = "pyspark"
 
-    def __init__(self, backend, info: CohortInfo, release):
-        self._backend = backend
+    def __init__(self, backend, session, info: CohortInfo, release):
+        self._backend = backend  # the Ibis pyspark backend over ``session``: compiles and runs the expressions
+        self._session = session  # this engine's own Spark session (kept here, not read from the backend)
         self._release = release
         self._closed = False
         self._lock = threading.Lock()
@@ -118,7 +119,7 @@ class SparkCohortEngine:
             with contextlib.suppress(Exception):  # keep the first error, not one from cleaning up after it
                 release(session)
             raise
-        return cls(backend, info, release)
+        return cls(backend, session, info, release)
 
     def table(self) -> ir.Table:
         """The canonical cohort table as an unbound Ibis table (the same expression the DuckDB engine gets)."""
@@ -135,7 +136,7 @@ class SparkCohortEngine:
 
     def execute_sql(self, sql: str):
         """Run Spark SQL this engine compiled (the benchmark's floor) and return the result as an Arrow table."""
-        return self._backend._session.sql(sql).toArrow()
+        return self._session.sql(sql).toArrow()
 
     def close(self) -> None:
         """Release the views and their cache; stop Spark when this process started it and no engine is left."""
@@ -143,7 +144,7 @@ class SparkCohortEngine:
             if self._closed:
                 return
             self._closed = True
-        self._release(self._backend._session)
+        self._release(self._session)
 
     def __enter__(self) -> "SparkCohortEngine":
         return self

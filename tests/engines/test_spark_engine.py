@@ -4,6 +4,7 @@ in one process kept apart, and queries from several threads at once."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from data_schema.reading import run
 from disclosure.record_keys import RECORD_KEY
 from queries import cohort, filters
 from queries.cohort import filter_options
+from queries.protocol import Engine
 from tests.conftest import ROOT
 from tests.engines.compare import assert_same_frame
 from tests.engines.conftest import POLICIES
@@ -30,6 +32,11 @@ CELL_KEY = POLICIES["cell_key"]
 
 def test_the_engine_offers_the_cohort_engines_interface(engines):
     duck, spark = engines
+    assert isinstance(spark, Engine) and isinstance(duck, Engine)
+    for name, member in vars(Engine).items():  # the protocol's parameters, as on DuckDB (tests/unit/test_engine.py)
+        if inspect.isfunction(member) and not name.startswith("_"):
+            assert inspect.signature(getattr(type(spark), name)).parameters.keys() == \
+                inspect.signature(member).parameters.keys(), name
     assert spark.dialect == "pyspark"
     assert (spark.info.schema, spark.info.mapping) == (duck.info.schema, duck.info.mapping)
     assert spark.table().schema() == duck.table().schema()
@@ -134,7 +141,7 @@ def test_without_java_the_engine_is_unavailable_not_broken(demo_dir, cohort_parq
     """A fresh process with no Java on the PATH: ``open`` raises ``EngineUnavailable`` (which the CLI and the
     dashboard turn into their message) instead of a JVM launch error."""
     code = ("import sys\nfrom pathlib import Path\nfrom queries.engine import CohortEngine\n"
-            "from queries.engines import EngineUnavailable\nfrom queries.spark import SparkCohortEngine\n"
+            "from queries.protocol import EngineUnavailable\nfrom queries.spark import SparkCohortEngine\n"
             "info = CohortEngine.open(Path(sys.argv[1])).info\n"
             "try:\n    SparkCohortEngine.open(sys.argv[2], info)\nexcept EngineUnavailable as exc:\n"
             "    print('unavailable:', exc)\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
@@ -11,6 +12,7 @@ import pytest
 from disclosure.policy import DisclosurePolicy
 from queries import cohort, filters
 from queries.engine import CohortEngine
+from queries.protocol import Engine
 
 
 @pytest.mark.parametrize("statement", [
@@ -61,3 +63,21 @@ def test_loading_never_writes_the_sources(demo_dir):
     CohortEngine.open(demo_dir)
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in demo_dir.iterdir()}
     assert before == after
+
+
+def test_the_engine_implements_the_engine_protocol(engine):
+    """Every member of ``queries.protocol.Engine``, with the protocol's parameters (the Spark engine: tests/engines)."""
+    assert isinstance(engine, Engine)
+    for name, member in vars(Engine).items():
+        if inspect.isfunction(member) and not name.startswith("_"):
+            assert inspect.signature(getattr(CohortEngine, name)).parameters.keys() == \
+                inspect.signature(member).parameters.keys(), name
+
+
+def test_close_is_idempotent_and_ends_queries(engine):
+    closing = CohortEngine(duckdb.connect(":memory:"), engine.info)
+    assert closing.execute_sql("SELECT 1 AS one").num_rows == 1
+    closing.close()
+    closing.close()
+    with pytest.raises(duckdb.Error):
+        closing.execute_sql("SELECT 1 AS one")

@@ -269,7 +269,7 @@ ALLOWED = {
     # opening Spark: the Parquet file's row count is compared with the loaded cohort's (not via the release layer)
     ("queries/engines.py", "open_engine", "spark"),
 }
-PRIVATE_HANDLES = {"_con": {"queries/engine.py"}, "_backend": {"queries/spark.py"}}
+PRIVATE_HANDLES = {"_con": {"queries/engine.py"}, "_backend": {"queries/spark.py"}, "_session": {"queries/spark.py"}}
 
 
 def _project_sources() -> list[Path]:
