@@ -15,8 +15,7 @@ SCHEMA_DIR = Path(__file__).parent
 TABLES_DIR = SCHEMA_DIR / "tables"
 EXTRACT_TABLES = ("participants", "ferritin_labs", "treatments")
 
-# Declared type -> DuckDB/Ibis type used when loading.
-SQL_TYPES = {"string": "string", "integer": "int64", "float": "float64", "flag": "int64"}
+COLUMN_TYPES = ("string", "integer", "float", "flag")  # the types a declared column may have
 
 
 @dataclass(frozen=True)
@@ -35,10 +34,6 @@ class ColumnSpec:
     def allowed_codes(self) -> tuple | None:
         """Codes the column may hold; flags hold 0 or 1."""
         return (0, 1) if self.type == "flag" else self.codes
-
-    @property
-    def sql_type(self) -> str:
-        return SQL_TYPES[self.type]
 
 
 @dataclass(frozen=True)
@@ -73,7 +68,7 @@ class RoleSpec:
 
 
 def _column(name: str, raw: dict) -> ColumnSpec:
-    if raw["type"] not in SQL_TYPES:
+    if raw["type"] not in COLUMN_TYPES:
         raise ValueError(f"column {name}: unknown type {raw['type']!r}")
     return ColumnSpec(
         name=name,
