@@ -1,4 +1,4 @@
-"""``python -m analyses {odds-ratio,prevalence,biomarker-risk}``: the dashboard's analyses, headless;
+"""``python -m analyses {odds-ratio,prevalence,biomarker-risk,diagnostic}``: the dashboard's analyses, headless;
 ``python -m analyses report``: their slide deck (PPTX) or printable report (HTML);
 ``python -m analyses validate``: the source's validation report and which analyses its mapping enables.
 
@@ -19,6 +19,7 @@ from pathlib import Path
 from analyses.bands import AgeBands, BandError, BiomarkerBands, parse_numbers
 from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
+from analyses.diagnostic import DiagnosticOptions
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
 from analyses.registry import ANALYSES, Availability, enabled_analyses, run_analysis
@@ -61,8 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
     parser.add_argument("--outcome", help="binary outcome name from the mapping (default: the first)")
     parser.add_argument("--exposure", default="sex", help="two-level exposure for odds-ratio (default: sex)")
-    parser.add_argument("--strata", default="age", help="stratifier for Mantel–Haenszel (default: age bands; "
-                        "'none' to skip)")
+    parser.add_argument("--strata", help="stratifier: odds-ratio's Mantel–Haenszel strata (default: age bands; "
+                        "'none' to skip); diagnostic's per-stratum accuracy (default: none)")
+    parser.add_argument("--test", help="diagnostic: the index test, a binary or numeric variable")
+    parser.add_argument("--threshold", type=float, help="diagnostic: a numeric test is positive at or above it "
+                        "(default: the Youden-optimal value)")
+    parser.add_argument("--prevalence", type=float, help="diagnostic: also give PPV and NPV at this prevalence "
+                        "(0-1)")
+    parser.add_argument("--lower-is-positive", action="store_true", help="diagnostic: a numeric test is positive "
+                        "at or below the threshold (e.g. a low ferritin)")
     parser.add_argument("--adjust", help="adjusters, comma-separated (age, age:spline, sex, site, drug, year or a "
                         "covariate name); 'none' for crude models")
     parser.add_argument("--age-bands", default="30,40,50,60,70,80", help="lower edges of the age bands after the "
@@ -113,12 +121,16 @@ def _numbers(flag: str, text: str, kind: type, example: str) -> tuple:
 
 def _options(args: argparse.Namespace):
     age_bands = AgeBands(_numbers("--age-bands", args.age_bands, int, "30,40,50,60,70,80"))
+    strata = None if args.strata == "none" else args.strata
     if args.analysis == "odds-ratio":
         adjust = ("age",) if args.adjust is None else _names(args.adjust)
-        return OddsRatioOptions(args.outcome, args.exposure, None if args.strata == "none" else args.strata,
+        return OddsRatioOptions(args.outcome, args.exposure, "age" if args.strata is None else strata,
                                 () if adjust == ("none",) else adjust, age_bands, args.treated_only)
     if args.analysis == "prevalence":
         return PrevalenceOptions(args.outcome, age_bands, args.standard, args.treated_only)
+    if args.analysis == "diagnostic":
+        return DiagnosticOptions(args.outcome, args.test, args.threshold, strata, args.prevalence,
+                                 lower_is_positive=args.lower_is_positive, age_bands=age_bands)
     adjust = None if args.adjust is None else _names(args.adjust)
     cuts = BiomarkerBands(_numbers("--cut-points", args.cut_points, float, "50,75,100")) if args.cut_points else None
     return BiomarkerRiskOptions(cuts, args.reference_band, () if adjust == ("none",) else adjust,

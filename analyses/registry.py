@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 from analyses.biomarker_risk import biomarker_risk
 from analyses.context import AnalysisContext
+from analyses.diagnostic import diagnostic
 from analyses.odds_ratio import odds_ratio
 from analyses.prevalence import prevalence
 from analyses.results import AnalysisResult
 from data_schema.bound_roles import bound_roles
 from data_schema.mapping import Mapping
 
-ANALYSES = {"odds-ratio": odds_ratio, "prevalence": prevalence, "biomarker-risk": biomarker_risk}
+ANALYSES = {"odds-ratio": odds_ratio, "prevalence": prevalence, "biomarker-risk": biomarker_risk,
+            "diagnostic": diagnostic}
 
 
 def run_analysis(ctx: AnalysisContext, name: str, opts) -> AnalysisResult:
@@ -49,6 +51,11 @@ ROLES_NEEDED: dict[str, tuple[RoleNeed, ...]] = {
     "biomarker-risk": (
         RoleNeed("biomarker", "the biomarker whose bands are compared"),
         RoleNeed("time_to_event", "the event and the follow-up time"),
+    ),
+    "diagnostic": (
+        RoleNeed("outcome", "the reference standard"),
+        RoleNeed("covariate", "the index test (a binary or numeric variable)",
+                 "or name an exclusion flag with --test"),
     ),
 }
 # Roles an analysis's default options use, though it runs without them with other options.
