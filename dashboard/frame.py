@@ -54,7 +54,18 @@ class Context:
         return filters.describe(self.state, self.options)
 
 
-@st.cache_resource(show_spinner="Loading and checking the cohort (a large cohort is checked once, then reused)…")
+def _open_cohorts_kept() -> int:
+    """The configured cohort and as many uploads as the registry may hold (a bad dashboard.toml is reported when
+    the page reads its settings, not here)."""
+    try:
+        return load_settings().max_uploads + 2
+    except ValueError:
+        return 10
+
+
+# At most that many cohorts stay open (least recently used goes first), so uploads cannot fill the memory.
+@st.cache_resource(show_spinner="Loading and checking the cohort (a large cohort is checked once, then reused)…",
+                   max_entries=_open_cohorts_kept())
 def open_engine(data: str | None, mapping: str | None) -> Engine | LoadFailure:
     """Open the source once per server process; a refusal is returned as a report, not raised.
 
@@ -89,8 +100,10 @@ UPLOAD_EXPIRED = "_upload_expired"  # session flag: the upload this session used
 
 @st.cache_resource
 def upload_registry() -> UploadRegistry:
-    """The uploads this server process holds (one registry shared by every browser session)."""
-    return UploadRegistry()
+    """The uploads this server process holds (one registry shared by every browser session), with the deployment's
+    time to live and cap ([uploads] in dashboard.toml, read when the server starts)."""
+    cfg = load_settings()
+    return UploadRegistry(ttl_seconds=60 * cfg.upload_ttl_minutes, max_uploads=cfg.max_uploads)
 
 
 def settings() -> Settings:

@@ -31,6 +31,8 @@ class Settings:
     spark_master: str | None = None  # [engine] spark_master: a master URL or a Spark Connect sc:// URL
     store: str | None = None  # [engine] store: where prepared cohorts are kept (default: queries.store)
     spark_parquet: str | None = None  # [engine] spark_parquet: the prepared cohort's Parquet export for a cluster
+    upload_ttl_minutes: int = 60  # [uploads] ttl_minutes: an upload unused this long is removed from disk
+    max_uploads: int = 8  # [uploads] max_uploads: uploads held at once; one more is refused with a message
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,20 @@ def load_settings(argv: list[str] | None = None) -> Settings:
                     min_cell, method=_method(disclosure),
                     engine=args.engine or os.environ.get("RLS_ENGINE") or engine.get("name", "duckdb"),
                     spark_master=args.spark_master or os.environ.get("RLS_SPARK_MASTER") or engine.get("spark_master"),
-                    store=store, spark_parquet=os.environ.get("RLS_SPARK_PARQUET") or engine.get("spark_parquet"))
+                    store=store, spark_parquet=os.environ.get("RLS_SPARK_PARQUET") or engine.get("spark_parquet"),
+                    **_uploads(config.get("uploads", {})))
+
+
+def _uploads(table: dict) -> dict:
+    """``[uploads]``: whole numbers of at least 1, or a clear error naming the key."""
+    out = {}
+    for key, field_name in (("ttl_minutes", "upload_ttl_minutes"), ("max_uploads", "max_uploads")):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"[uploads] {key} in dashboard.toml must be a whole number of at least 1.")
+            out[field_name] = value
+    return out
 
 
 def _method(disclosure: dict) -> str:

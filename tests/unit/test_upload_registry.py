@@ -76,3 +76,16 @@ def test_the_cap_is_refused_with_a_message_until_one_expires(tmp_path):
     clock.now = 61
     assert registry.register((str(tmp_path / f"{FOLDER_PREFIX}c" / "cohort.csv"), None))
     assert len(registry) == 1
+
+
+def test_the_deployment_sets_the_time_to_live_and_the_cap(tmp_path, monkeypatch):
+    from deployment.settings import load_settings
+
+    config = tmp_path / "dashboard.toml"
+    config.write_text("[uploads]\nttl_minutes = 15\nmax_uploads = 3\n", encoding="utf-8")
+    monkeypatch.setenv("RLS_DASHBOARD_CONFIG", str(config))
+    settings = load_settings([])
+    assert (settings.upload_ttl_minutes, settings.max_uploads) == (15, 3)
+    config.write_text("[uploads]\nmax_uploads = 0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"\[uploads\] max_uploads .* at least 1"):
+        load_settings([])
