@@ -1,4 +1,5 @@
 """Age–prevalence: prevalence by age band and sex, a spline curve per sex with its peak, direct standardisation.
+A cohort without a sex role gets the same for one group, everyone.
 
 One aggregation query returns counts per (sex, single year of age); bands, curves and standardised figures are
 all computed from it.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
 import numpy as np
 import pandas as pd
 from scipy.special import expit
@@ -29,6 +31,9 @@ from queries.aggregates import pattern_counts, with_known
 SPLINE_DF = 4
 PEAK_GRID_STEP = 0.1
 SEXES = ("female", "male")
+EVERYONE = "all"  # the one group of a cohort without a sex role
+GROUPS = SEXES + (EVERYONE,)
+GROUP_NAMES = SEX_GROUPS | {EVERYONE: "everyone"}
 
 
 @dataclass(frozen=True)
@@ -44,12 +49,15 @@ def prevalence(ctx: AnalysisContext, opts: PrevalenceOptions = PrevalenceOptions
     outcome = opts.outcome or ctx.default_outcome()
     if outcome not in ctx.engine.info.mapping.outcomes:
         raise AnalysisInputError(f"Unknown outcome. Choose from: {', '.join(ctx.engine.info.mapping.outcomes)}.")
-    if not (ctx.has("age") and ctx.has("sex")):
-        raise AnalysisInputError("Age–prevalence needs the age and sex roles; the mapping does not name them.")
+    if not ctx.has("age"):
+        raise AnalysisInputError("Age–prevalence needs the age role; the mapping does not name it.")
     standards = standard_populations()
     if opts.standard is not None and opts.standard not in standards:
         raise AnalysisInputError(f"Unknown standard population. Choose from: {', '.join(standards)}.")
-    released = ctx.release(pattern_counts(ctx.table(opts.treated_only), ["sex", "age"], f"outcome_{outcome}"))
+    table = ctx.table(opts.treated_only)
+    if not ctx.has("sex"):  # one group, everyone: curves, bands and standardised prevalence without a sex split
+        table = table.mutate(sex=ibis.literal(EVERYONE))
+    released = ctx.release(pattern_counts(table, ["sex", "age"], f"outcome_{outcome}"))
     notes = _missing_notes(ctx, released)
     fine = with_known(released.cells(where=_known_sex_and_age))
     fine["age"] = fine["age"].astype(int)
@@ -57,7 +65,7 @@ def prevalence(ctx: AnalysisContext, opts: PrevalenceOptions = PrevalenceOptions
 
 
 def _known_sex_and_age(keys: pd.DataFrame) -> pd.Series:
-    return keys["sex"].isin(SEXES) & keys["age"].notna()
+    return keys["sex"].isin(GROUPS) & keys["age"].notna()
 
 
 def _missing_notes(ctx, released) -> list[str]:
@@ -90,13 +98,14 @@ def _analyse(ctx, opts, outcome, released, fine, notes) -> AnalysisResult:
     # estimate cannot be inverted to it); exact mode: withheld when a band count is withheld
     counted = _band_rows(ctx, bands, opts.age_bands.labels(min_age), gated=False) if ctx.policy.perturbed else rows
     estimates = _standardized(ctx, counted, opts, min_age, notes)
-    formula = f"outcome_{outcome} ~ {spline.describe('age')}, fitted separately for women and men"
+    split = "fitted separately for women and men" if ctx.has("sex") else "one curve for everyone (no sex role)"
+    formula = f"outcome_{outcome} ~ {spline.describe('age')}, {split}"
     return _result(ctx, opts, outcome, n, estimates, notes, rows, curve, peaks, sql, formula)
 
 
 def _band_rows(ctx, bands: pd.DataFrame, labels: list[str], gated: bool = True) -> pd.DataFrame:
     """Prevalence per sex and age band with Wilson CIs; ``gated``: rows with a small count withheld."""
-    grid = pd.MultiIndex.from_product([SEXES, labels], names=["sex", "age_band"])
+    grid = pd.MultiIndex.from_product([GROUPS, labels], names=["sex", "age_band"])
     sums = bands.set_index(["sex", "age_band"])[["events", "n"]].reindex(grid, fill_value=0).reset_index()
     sums = sums[sums.groupby("sex")["n"].transform("sum") > 0]
     sums["non_events"] = sums["n"] - sums["events"]
@@ -104,7 +113,7 @@ def _band_rows(ctx, bands: pd.DataFrame, labels: list[str], gated: bool = True) 
     sums["ci_low"], sums["ci_high"] = wilson_ci(sums["events"].to_numpy(), sums["n"].to_numpy(), ctx.alpha)
     gated = ctx.policy.gate_frame(sums, ["events", "non_events", "n"], ["prevalence", "ci_low", "ci_high"], ["sex"]) \
         if gated else sums.assign(suppressed=False)
-    gated["sex"] = gated["sex"].map(SEX_GROUPS)
+    gated["sex"] = gated["sex"].map(GROUP_NAMES)
     return gated[["sex", "age_band", "events", "n", "prevalence", "ci_low", "ci_high", "suppressed"]]
 
 
@@ -117,21 +126,21 @@ def _curves(ctx, used, by_sex: pd.DataFrame, spline: NaturalSpline, notes) -> tu
     low, high = spline.boundary
     ages = np.arange(low, high + 1)
     fine = np.arange(low, high + PEAK_GRID_STEP / 2, PEAK_GRID_STEP)
-    for sex in SEXES:
+    for sex in GROUPS:
         part = used[used["sex"] == sex]
         events, n = (int(by_sex[c].get(sex, 0)) for c in ("events", "n"))
         if ctx.policy.withholds(n, events, n - events) or events == 0 or events == n:
             if n:
-                notes.append(f"No prevalence curve for {SEX_GROUPS[sex]}: too few cases or participants.")
+                notes.append(f"No prevalence curve for {GROUP_NAMES[sex]}: too few cases or participants.")
             continue
         fit = fit_logistic(_spline_design(spline, part["age"]), part["events"], part["n"])
         if fit.separation or not fit.converged:
-            notes.append(f"The prevalence curve for {SEX_GROUPS[sex]} could not be fitted (separation).")
+            notes.append(f"The prevalence curve for {GROUP_NAMES[sex]} could not be fitted (separation).")
             continue
         pred = fit.linear_predictor(_spline_design(spline, ages), ctx.alpha)
-        frames.append(pd.DataFrame({"sex": SEX_GROUPS[sex], "age": ages, "prevalence": expit(pred["eta"]),
+        frames.append(pd.DataFrame({"sex": GROUP_NAMES[sex], "age": ages, "prevalence": expit(pred["eta"]),
                                     "ci_low": expit(pred["low"]), "ci_high": expit(pred["high"])}))
-        peaks[SEX_GROUPS[sex]] = _peak(fit, spline, fine, notes, SEX_GROUPS[sex])
+        peaks[GROUP_NAMES[sex]] = _peak(fit, spline, fine, notes, GROUP_NAMES[sex])
     curve = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return curve, peaks
 
@@ -162,7 +171,7 @@ def _standardized(ctx, rows: pd.DataFrame, opts, min_age: int, notes) -> list[Es
 def _standardizable(rows: pd.DataFrame, notes) -> dict[str, pd.DataFrame]:
     """Per sex, the age bands with participants — or nothing (with a note) when a band count is withheld."""
     parts = {}
-    for group in ("women", "men"):
+    for group in GROUP_NAMES.values():
         part = rows[(rows["sex"] == group)]
         part = part[part["n"].isna() | (part["n"] > 0)]
         if part.empty:
@@ -201,16 +210,18 @@ def _standardized_to(ctx, standard, parts: dict[str, pd.DataFrame], bounds, note
 def _result(ctx, opts, outcome, n, estimates, notes, rows, curve, peaks, sql, formula) -> AnalysisResult:
     label = ctx.outcome_label(outcome)
     cohort = ctx.cohort()
-    caption = f"Prevalence of {label} by age and sex; {cohort.description}; N = {ctx.policy.show_count(n)}."
+    by = "age and sex" if ctx.has("sex") else "age"
+    caption = f"Prevalence of {label} by {by}; {cohort.description}; N = {ctx.policy.show_count(n)}."
     methods = (f"Outcome: {label}; denominator: participants with a known outcome. Prevalence per age band with "
                "Wilson score 95% CIs. Curves: logistic regression of the outcome on a natural cubic spline of age "
                f"({SPLINE_DF} df, knots at quantiles of the participants' ages), fitted to counts per single year of "
-               "age for each sex, with Wald 95% bands on the logit scale; the peak is the age of highest fitted "
+               f"age {'for each sex' if ctx.has('sex') else 'for everyone (no sex role)'}, with Wald 95% bands on "
+               "the logit scale; the peak is the age of highest fitted "
                "prevalence on a 0.1-year grid. Direct standardization to the chosen standard population, its "
                "weights spread evenly over single years within each standard age group and renormalised over the "
                "bands present; gamma CIs of Fay & Feuer (1997); the ratio women/men with a log-normal CI. "
                f"{ctx.policy.note}")
-    return AnalysisResult("prevalence", f"Prevalence of {label} by age and sex", cohort,
+    return AnalysisResult("prevalence", f"Prevalence of {label} by {by}", cohort,
                           n if n is None or not ctx.policy.is_small(n) else None, tuple(estimates), (), tuple(notes),
                           (("rows", rows), ("curve", curve)), caption, methods, (formula,) if formula else (), (sql,),
                           (("outcome", outcome), ("outcome_label", label), ("peak", peaks)))

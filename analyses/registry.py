@@ -46,7 +46,6 @@ ROLES_NEEDED: dict[str, tuple[RoleNeed, ...]] = {
     "prevalence": (
         RoleNeed("outcome", "the binary outcome"),
         RoleNeed("age", "the age bands and the age curve"),
-        RoleNeed("sex", "prevalence per sex"),
     ),
     "biomarker-risk": (
         RoleNeed("biomarker", "the biomarker whose bands are compared"),
@@ -60,6 +59,7 @@ ROLES_NEEDED: dict[str, tuple[RoleNeed, ...]] = {
 }
 # Roles an analysis's default options use, though it runs without them with other options.
 DEFAULT_OPTION_ROLES: dict[str, tuple[RoleNeed, ...]] = {
+    "prevalence": (RoleNeed("sex", "prevalence per sex", "it shows one curve for everyone instead"),),
     "odds-ratio": (RoleNeed("age", "the default stratifier and adjuster", "run it with --strata none --adjust none "
                             "(or a stratifier and adjusters the mapping has)"),),
 }

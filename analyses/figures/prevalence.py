@@ -11,7 +11,14 @@ from analyses.figures.theme import SEX_COLORS
 from analyses.results import AnalysisResult
 
 SEX_DOMAIN = list(SEX_COLORS)
-SEX_SCALE = alt.Scale(domain=SEX_DOMAIN, range=[SEX_COLORS[s] for s in SEX_DOMAIN])
+
+
+def sex_scale(*frames: pd.DataFrame) -> alt.Scale:
+    """The colour scale of the groups present (women and men, or everyone where the cohort has no sex), so the
+    legend lists only those."""
+    present = set().union(*(set(f["sex"]) for f in frames if "sex" in f))
+    domain = [s for s in SEX_DOMAIN if s in present] or SEX_DOMAIN[:2]
+    return alt.Scale(domain=domain, range=[SEX_COLORS[s] for s in domain])
 # Legend symbols drawn solid (the first layer is a pale CI band, whose look the legend would otherwise copy).
 SOLID_LEGEND = alt.Legend(symbolOpacity=1, symbolType="circle")
 DODGE = {"women": -0.6, "men": 0.6}  # years, so the two sexes' whiskers do not overlap
@@ -55,7 +62,8 @@ def sex_legend(peaks: pd.DataFrame) -> alt.Legend:
 
 def curve_chart(result: AnalysisResult, title: str) -> alt.LayerChart:
     peaks = peak_points(result)
-    color = alt.Color("sex:N", scale=SEX_SCALE, title="Sex", legend=sex_legend(peaks))
+    color = alt.Color("sex:N", scale=sex_scale(result.table("curve"), result.table("rows")), title="Sex",
+                      legend=sex_legend(peaks))
     y_axis = alt.Axis(format=PERCENT_FORMAT)
     curve = result.table("curve")
     layers = []
@@ -88,7 +96,7 @@ def standardized_rows(result: AnalysisResult) -> pd.DataFrame:
 
 
 def standardized_chart(frame: pd.DataFrame, title: str) -> alt.LayerChart:
-    color = alt.Color("sex:N", scale=SEX_SCALE, legend=None)
+    color = alt.Color("sex:N", scale=sex_scale(frame), legend=None)
     y = alt.Y("sex:N", sort=SEX_DOMAIN, title=None)
     base = alt.Chart(frame)
     return alt.layer(

@@ -6,7 +6,7 @@ from __future__ import annotations
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 
-SEX_COLORS = {"women": "#CC79A7", "men": "#0072B2"}
+SEX_COLORS = {"women": "#CC79A7", "men": "#0072B2", "everyone": "#009E73"}  # "everyone": a cohort without sex
 POOLED_COLOR = "#D55E00"
 REFERENCE_LINE_COLOR = "#555555"
 # Band colours by position, lowest band first (the low-ferritin band is the warm, alarming one).

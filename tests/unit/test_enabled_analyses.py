@@ -31,7 +31,7 @@ def test_every_analysis_declares_roles_of_the_report():
     declared = {need.role for needs in (*ROLES_NEEDED.values(), *DEFAULT_OPTION_ROLES.values()) for need in needs}
     assert declared <= set(ROLES)
     assert {n.role for n in ROLES_NEEDED["odds-ratio"]} == {"outcome", "sex"}
-    assert {n.role for n in ROLES_NEEDED["prevalence"]} == {"outcome", "age", "sex"}
+    assert {n.role for n in ROLES_NEEDED["prevalence"]} == {"outcome", "age"}  # without sex: one curve
     assert {n.role for n in ROLES_NEEDED["biomarker-risk"]} == {"biomarker", "time_to_event"}  # treatment optional
 
 
@@ -55,7 +55,7 @@ def test_real_cohort_mappings(cohort, disabled):
 def test_a_file_without_a_mapping_names_the_missing_roles():
     available = enabled_analyses(default_mapping(["age", "site"], (Path("/c.csv"),)))
     assert {name: a.missing_roles for name, a in available.items()} == {
-        "odds-ratio": ("outcome", "sex"), "prevalence": ("outcome", "sex"),
+        "odds-ratio": ("outcome", "sex"), "prevalence": ("outcome",),
         "biomarker-risk": ("biomarker", "time_to_event"), "diagnostic": ("outcome", "covariate")}
     odds = available["odds-ratio"]
     assert not odds.enabled
