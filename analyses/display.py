@@ -143,15 +143,19 @@ PEAK_NOTE = "Age of the highest fitted prevalence (none when it is at the edge o
 
 
 def prevalence_summary(result: AnalysisResult) -> list[Metric]:
-    """Peak age per sex, standardized prevalence per sex and the women/men ratio."""
+    """Peak age per sex, standardized prevalence per sex and the women/men ratio (for a cohort without sex: the
+    peak and standardized prevalence of everyone)."""
     peaks = result.extra("peak", {})
-    metrics = [Metric(f"Peak age, {sex}", "–" if peaks.get(sex) is None or peaks[sex]["at_edge"]
-                      else peak_label(peaks[sex]["age"]), note=PEAK_NOTE) for sex in ("women", "men")]
     standardized = {e.group: e for e in result.estimates if e.measure == "standardized_prevalence"}
-    for sex in ("women", "men"):
+    groups = ("everyone",) if "everyone" in set(result.table("rows").get("sex", ())) else ("women", "men")
+    metrics = [Metric(f"Peak age, {sex}", "–" if peaks.get(sex) is None or peaks[sex]["at_edge"]
+                      else peak_label(peaks[sex]["age"]), note=PEAK_NOTE) for sex in groups]
+    for sex in groups:
         e, label = standardized.get(sex), f"Standardized, {sex}"
         metrics.append(Metric(label, f"{100 * e.estimate:.1f}%", f"{100 * e.ci_low:.1f}–{100 * e.ci_high:.1f}%",
                               e.method) if shown(e) else Metric(label, "–"))
+    if groups == ("everyone",):
+        return metrics
     ratio = result.estimate("standardized_ratio")
     metrics.append(Metric("Women / men", f"{ratio.estimate:.2f}", f"{ratio.ci_low:.2f}–{ratio.ci_high:.2f}",
                           ratio.method) if shown(ratio) else Metric("Women / men", "–"))

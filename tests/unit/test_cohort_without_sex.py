@@ -60,3 +60,10 @@ def test_biomarker_risk_and_diagnostic_run_without_sex(ctx):
     assert all("sex" not in e.method for e in risk.estimates)
     accuracy = diagnostic(ctx, DiagnosticOptions("death", "lambda", 2.63, strata="age"))
     assert accuracy.estimate("sensitivity") is not None and len(accuracy.table("strata")) >= 3
+
+
+def test_the_page_summary_names_everyone_and_no_ratio(ctx):
+    from analyses.display import prevalence_summary
+
+    labels = [m.label for m in prevalence_summary(prevalence(ctx))]
+    assert labels == ["Peak age, everyone", "Standardized, everyone"]
