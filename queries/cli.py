@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     prep.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
     prep.add_argument("--store", type=Path, help="where prepared cohorts are kept (default: RLS_STORE_DIR, else "
                       "~/.cache/rls-dashboard/prepared)")
+    prep.add_argument("--summary", action="store_true", help="print one line (participants, time) instead of the "
+                      "whole validation report")
     prep.add_argument("--export", type=Path, help="also write the prepared cohort to this Parquet file (to copy "
                       "to object storage for a Spark cluster)")
     return parser
@@ -51,7 +53,8 @@ def prepare_command(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     began = time.perf_counter()
     prepared, info = prepare(args.data, args.mapping, store)
-    print(info.load.report.to_text())
+    if not args.summary:
+        print(info.load.report.to_text())
     print(f"Prepared {info.load.n_participants:,} participants in {prepared.folder} "
           f"({time.perf_counter() - began:.1f} s this run; {prepared.seconds:.1f} s when first built).")
     if args.export:

@@ -26,6 +26,9 @@ def test_prepare_then_reuse_then_export(demo_dir, tmp_path):
     assert again.code == 0, again.stderr
     assert pq.read_metadata(tmp_path / "c.parquet").num_rows == 20_000
     assert len([p for p in store.iterdir() if not p.name.startswith(".")]) == 1
+    summary = prepare("--data", demo_dir, "--store", store, "--summary")  # what `make run` prints
+    assert summary.code == 0 and summary.stdout.strip().startswith("Prepared 20,000 participants")
+    assert len(summary.stdout.strip().splitlines()) == 1 and len(first.stdout.splitlines()) > 1
 
 
 def test_export_into_the_source_folder_is_refused(demo_dir, tmp_path):
