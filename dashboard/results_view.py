@@ -16,16 +16,18 @@ from analyses.results import AnalysisResult, software_versions
 
 # The estimates table's columns: the short ones sized to their content, the method given the rest of the width and
 # wrapped over up to three lines (the grid wraps text only in rows taller than 4rem), so no method is cut off.
+# Widths sum to 790 px, inside the narrowest main column (about 820 px at 1280 px with the sidebar open); wider
+# screens stretch them.
 ESTIMATE_COLUMNS = {
-    "Measure": st.column_config.TextColumn(width=170),
-    "Comparison": st.column_config.TextColumn(width=130),
-    "Estimate": st.column_config.TextColumn(width=80),
-    "95% CI": st.column_config.TextColumn(width=110),
-    "p": st.column_config.TextColumn(width=80, help="Three significant digits; values below 0.001 show as "
+    "Measure": st.column_config.TextColumn(width=150),
+    "Comparison": st.column_config.TextColumn(width=110),
+    "Estimate": st.column_config.TextColumn(width=70),
+    "95% CI": st.column_config.TextColumn(width=95),
+    "p": st.column_config.TextColumn(width=65, help="Three significant digits; values below 0.001 show as "
                                      "\"< 0.001\" — the CSV below holds the exact p-values."),
-    "Method": st.column_config.TextColumn(width="large"),
+    "Method": st.column_config.TextColumn(width=300),
 }
-WRAPPED_ROW_HEIGHT = 72  # px: three lines of wrapped text
+WRAPPED_ROW_HEIGHT = 84  # px: four lines of wrapped text
 
 
 def estimates_table(result: AnalysisResult, measures: tuple[str, ...] | None = None) -> None:
