@@ -6,6 +6,8 @@ formats it.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -27,7 +29,14 @@ ESTIMATE_COLUMNS = {
                                      "\"< 0.001\" — the CSV below holds the exact p-values."),
     "Method": st.column_config.TextColumn(width=300),
 }
-WRAPPED_ROW_HEIGHT = 84  # px: four lines of wrapped text
+METHOD_LINE_CHARS = 40  # characters of a method on one line of the 300 px column
+
+
+def row_height(rows: list[dict[str, str]]) -> int | None:
+    """Rows tall enough for the longest method wrapped over the method column (the grid wraps text only in rows
+    taller than 4rem); the default height when every method fits one line."""
+    lines = max(math.ceil(len(r["Method"]) / METHOD_LINE_CHARS) for r in rows)
+    return None if lines <= 1 else max(66, 20 * lines + 16)
 
 
 def estimates_table(result: AnalysisResult, measures: tuple[str, ...] | None = None) -> None:
@@ -36,7 +45,7 @@ def estimates_table(result: AnalysisResult, measures: tuple[str, ...] | None = N
     if not rows:
         return
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=ESTIMATE_COLUMNS,
-                 row_height=WRAPPED_ROW_HEIGHT, height="content")
+                 row_height=row_height(rows), height="content")
     st.caption(display.estimates_caption(result))
     _download("CSV", lambda: exports.frame_csv(result, display.estimates_frame(result, measures)),
               f"{exports.file_stem(result, 'estimates')}.csv", "estimates",
