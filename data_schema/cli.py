@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     syn.add_argument("--participants", type=int, default=50_000)
     syn.add_argument("--seed", type=int, default=2024)
     syn.add_argument("--out", type=Path, required=True)
+    syn.add_argument("--months", action="store_true", help="a limited data set: also write the calendar month of "
+                     "treatment starts and labs (Safe Harbor keeps only years), declared in its mapping.toml")
     val = sub.add_parser("validate", help="check a cohort source and report rule, column and counts")
     val.add_argument("--data", type=Path)
     val.add_argument("--mapping", type=Path)
@@ -54,7 +56,7 @@ def synthesize_command(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\r  {done:,} / {total:,} participants", end="", file=sys.stderr, flush=True)
 
-    summary = synthesize(args.participants, args.seed, args.out, progress=progress)
+    summary = synthesize(args.participants, args.seed, args.out, progress=progress, months=args.months)
     print(file=sys.stderr)
     rows = ", ".join(f"{k} {v:,}" for k, v in summary.items() if isinstance(v, int))
     print(f"Wrote {args.out} ({rows}) in {time.perf_counter() - started:.1f} s.")

@@ -4,7 +4,14 @@ The canonical table has one row per participant and columns named by role, so ev
 columns from this fixed whitelist, never from user text:
 
 ``pid, site, sex ('female'/'male'), age, baseline_year, outcome_<name>, biomarker, treatment, event,
-time_years, exclude_<name>, cov_<name>``.
+time_years, exclude_<name>, cov_<name>``, and per declared measure (``[measures.NAME]``):
+
+- ``measure_<name>_in`` (boolean, never null): in the measure's denominator — in its population, with a known
+  period (and month, where one is declared), a known outcome and, for a rate, a known person-time;
+- ``measure_<name>_num`` (boolean, never null): in the denominator and meeting the measure (an event, for a rate);
+- ``measure_<name>_period`` (integer): the calendar year the participant counts in;
+- ``measure_<name>_month`` (integer 1-12): only where the mapping declares a month (a limited data set);
+- ``measure_<name>_pt`` (float, person-years): only for a rate (``person_time``); NULL outside the denominator.
 """
 
 from __future__ import annotations
@@ -50,6 +57,9 @@ class LoadResult:
     n_participants: int
 
 
+MONTH_RANGE = (1, 12)
+
+
 def _role_check(role: str, column: str, kind: str, range_override=None, **extra) -> ColumnCheck:
     """The check of a role's column: the role's built-in plausible range unless the mapping declares its own."""
     spec = roles()[role]
@@ -79,7 +89,43 @@ def canonical_checks(mapping: Mapping) -> list[ColumnCheck]:
         checks.append(_role_check("time", mapping.time_to_event.time, "float"))
     for cov in mapping.covariates.values():
         checks.append(ColumnCheck(cov.column, f"cov_{cov.name}", "float" if cov.type == "numeric" else "string"))
-    return checks
+    return checks + _measure_checks(mapping, checks)
+
+
+def _measure_checks(mapping: Mapping, checks: list[ColumnCheck]) -> list[ColumnCheck]:
+    """The typed period, month and person-time columns of the measures (``__m_<name>_…``); a column already
+    checked the same way (by a role or another measure) is not checked twice (see :func:`_measure_sources`)."""
+    out: list[ColumnCheck] = []
+    for _name, _source, check in _measure_typed(mapping):
+        if _same_check(check, checks + out) is None:
+            out.append(check)
+    return out
+
+
+def _measure_typed(mapping: Mapping) -> list[tuple[str, str, ColumnCheck]]:
+    """(measure, source column, check) of every typed column the measures read."""
+    year_range, time_range = roles()["baseline_year"].range, roles()["time"].range
+    out = []
+    for name, m in mapping.measures.items():
+        out.append((name, m.time, ColumnCheck(m.time, f"__m_{name}_period", "integer", range=year_range)))
+        if m.month:
+            out.append((name, m.month, ColumnCheck(m.month, f"__m_{name}_month", "integer", range=MONTH_RANGE)))
+        if m.person_time:
+            out.append((name, m.person_time, ColumnCheck(m.person_time, f"__m_{name}_pt", "float", range=time_range)))
+    return out
+
+
+def _same_check(check: ColumnCheck, checks: list[ColumnCheck]) -> ColumnCheck | None:
+    return next((c for c in checks if (c.source, c.type, c.range) == (check.source, check.type, check.range)), None)
+
+
+def _measure_sources(mapping: Mapping) -> dict[str, str]:
+    """Target of each measure's typed column -> the typed column holding it (its own, or an earlier same check)."""
+    checks = canonical_checks(mapping)
+    aliases = {}
+    for _name, _source, check in _measure_typed(mapping):
+        aliases[check.target] = _same_check(check, checks).target
+    return aliases
 
 
 def _binary(table: ir.Table, column: str, positive: tuple) -> ir.BooleanValue:
@@ -97,6 +143,10 @@ def _binaries(mapping: Mapping) -> dict[str, BinaryColumn]:
     if mapping.time_to_event:
         tte = mapping.time_to_event
         out["event"] = BinaryColumn("event", tte.event, tte.event_positive, tte.label)
+    for name, m in mapping.measures.items():
+        out[f"__m_{name}_outcome"] = m.outcome
+        if m.denominator is not None:
+            out[f"__m_{name}_population"] = m.denominator
     return out
 
 
@@ -126,8 +176,8 @@ def canonical(table: ir.Table, mapping: Mapping, file: str, is_text: bool,
 
 
 def _finish(table: ir.Table, mapping: Mapping) -> ir.Table:
-    """Recode sex, treatment and time; add row numbers as ids when no id is mapped."""
-    out = table
+    """Add the measures' columns; recode sex, treatment and time; add row numbers as ids when no id is mapped."""
+    out = _measures(table, mapping)
     if "sex_raw" in out.columns:
         female = [str(c) for c in mapping.sex_codes["female"]]
         male = [str(c) for c in mapping.sex_codes["male"]]
@@ -142,6 +192,33 @@ def _finish(table: ir.Table, mapping: Mapping) -> ir.Table:
     if "pid" not in out.columns:
         out = out.mutate(pid=(ibis.row_number() + 1).cast("string"))
     return out
+
+
+def _measures(table: ir.Table, mapping: Mapping) -> ir.Table:
+    """The canonical columns of each measure (see the module docstring); the working columns are dropped."""
+    if not mapping.measures:
+        return table
+    source = _measure_sources(mapping)
+    new = {}
+    for name, m in mapping.measures.items():
+        period = table[source[f"__m_{name}_period"]]
+        outcome = table[f"__m_{name}_outcome"]
+        known = period.notnull() & outcome.notnull()
+        if m.denominator is not None:
+            known = known & table[f"__m_{name}_population"].fill_null(False)
+        cols = {"period": period}
+        if m.month:
+            cols["month"] = table[source[f"__m_{name}_month"]]
+            known = known & cols["month"].notnull()
+        if m.person_time:
+            raw = table[source[f"__m_{name}_pt"]]
+            known = known & raw.notnull()
+            cols["pt"] = ibis.ifelse(known, raw / TIME_UNITS[m.person_time_unit], ibis.null("float64"))
+        new[f"measure_{name}_in"] = known
+        new[f"measure_{name}_num"] = known & outcome.fill_null(False)
+        new |= {f"measure_{name}_{k}": v for k, v in cols.items()}
+    working = [c for c in table.columns if c.startswith("__m_")]
+    return table.mutate(**new).drop(*working)
 
 
 def _identifier_findings(raw: RawTable, backend) -> list[Finding]:

@@ -18,6 +18,8 @@ TIME_UNITS = {"days": 365.25, "months": 12.0, "years": 1.0}  # units per year
 SHAPES = ("wide", "rls_extract")
 BASIC_ROLES = ("participant_id", "sex", "age", "site", "baseline_year")
 DEFAULT_SEX_CODES = {"female": ("F", "f", "female", "Female"), "male": ("M", "m", "male", "Male")}
+DIRECTIONS = ("up", "down")  # the improvement direction of a measure
+PERIODS = ("year", "quarter", "month")  # the calendar periods a measure may be shown by
 
 
 class MappingError(ValueError):
@@ -85,6 +87,45 @@ class TimeToEvent:
 
 
 @dataclass(frozen=True)
+class Measure:
+    """A quality measure: who counts (``denominator``), who of them meets it (``outcome``), and the calendar period
+    each participant counts in (``time``, whole years; ``month``, 1-12, only in a declared limited data set).
+
+    With ``person_time`` the measure is a rate: events (``outcome``) per ``per`` person-years of ``person_time``
+    among the denominator; otherwise a proportion. ``target`` is in the measure's own units: a proportion between
+    0 and 1, or a rate per ``per`` person-years."""
+
+    name: str
+    label: str
+    outcome: BinaryColumn
+    time: str  # column of whole calendar years
+    direction: str  # "up" or "down": the direction of improvement
+    denominator: BinaryColumn | None = None  # None: everyone
+    month: str | None = None  # column of months 1-12 (limited data set only)
+    target: float | None = None
+    person_time: str | None = None
+    person_time_unit: str = "days"
+    per: int = 100
+
+    @property
+    def kind(self) -> str:
+        """"proportion" (numerator / denominator) or "rate" (events per person-time)."""
+        return "rate" if self.person_time else "proportion"
+
+    @property
+    def periods(self) -> tuple[str, ...]:
+        """The periods the measure can be shown by: years, and quarters and months where a month is declared."""
+        return PERIODS if self.month else PERIODS[:1]
+
+    def source_columns(self) -> set[str]:
+        cols = {self.outcome.column, self.time}
+        cols |= {c for c in (self.month, self.person_time) if c}
+        if self.denominator:
+            cols.add(self.denominator.column)
+        return cols
+
+
+@dataclass(frozen=True)
 class Mapping:
     """A parsed, checked mapping. Paths are absolute."""
 
@@ -103,6 +144,8 @@ class Mapping:
     covariates: dict[str, Covariate] = field(default_factory=dict)
     baseline_window_days: int = 365
     invalid_rows: str = "refuse"
+    measures: dict[str, Measure] = field(default_factory=dict)
+    limited_data_set: bool = False
 
     def source_columns(self) -> set[str]:
         """Every user column this mapping reads."""
@@ -115,6 +158,8 @@ class Mapping:
             cols.add(self.treatment.column)
         if self.time_to_event:
             cols |= {self.time_to_event.event, self.time_to_event.time}
+        for measure in self.measures.values():
+            cols |= measure.source_columns()
         return cols
 
     def with_files(self, paths: tuple[Path, ...]) -> "Mapping":
@@ -190,7 +235,7 @@ def _resolve(base: Path, name: str, reader: _Reader, key: str) -> Path:
 
 
 def _source(r: _Reader, base: Path) -> dict:
-    r.only({"files", "tables", "shape", "delimiter", "decimal", "quote", "header", "encoding"})
+    r.only({"files", "tables", "shape", "delimiter", "decimal", "quote", "header", "encoding", "limited_data_set"})
     shape = r.get("shape", str, default="wide")
     if shape not in SHAPES:
         raise r.fail("shape", f"must be one of {', '.join(SHAPES)}")
@@ -213,7 +258,8 @@ def _source(r: _Reader, base: Path) -> dict:
         raise r.fail("delimiter", "must be a single character (and decimal '.' or ',')")
     if options.encoding.lower().replace("-", "") not in ("utf8", "latin1", "utf16"):
         raise r.fail("encoding", "must be utf-8, latin-1 or utf-16")
-    return {"shape": shape, "files": files, "tables": tables, "read_options": options}
+    limited = r.get("limited_data_set", bool, default=False)
+    return {"shape": shape, "files": files, "tables": tables, "read_options": options, "limited_data_set": limited}
 
 
 def _binary(r: _Reader, name: str, column_key: str = "column", positive_key: str = "positive") -> BinaryColumn:
@@ -287,7 +333,7 @@ def parse_mapping(text: str, base: Path, file_label: str = "<mapping>", path: Pa
         raise MappingError(f"Mapping file {file_label} is not valid TOML ({exc}).") from None
     top = _Reader(file_label, data, "")
     top.only({"source", "columns", "codes", "outcomes", "biomarker", "treatment", "time_to_event", "exclusions",
-              "covariates", "derivation", "validation"})
+              "covariates", "derivation", "validation", "measures"})
     source = _source(top.sub("source") or _Reader(file_label, {}, "source"), base)
     cols = top.sub("columns") or _Reader(file_label, {}, "columns")
     cols.only(set(BASIC_ROLES))
@@ -304,13 +350,18 @@ def parse_mapping(text: str, base: Path, file_label: str = "<mapping>", path: Pa
     invalid_rows = validation.get("invalid_rows", str, default="refuse")
     if invalid_rows not in ("refuse", "drop"):
         raise validation.fail("invalid_rows", "must be 'refuse' or 'drop'")
-    named = {key: top.sub(key) for key in ("outcomes", "exclusions", "covariates")}
+    named = {key: top.sub(key) for key in ("outcomes", "exclusions", "covariates", "measures")}
+    columns = {role: cols.column(role) for role in BASIC_ROLES if role in cols.data}
+    outcomes = {n: _binary(named["outcomes"], n) for n in (named["outcomes"].data if named["outcomes"] else {})}
+    measures_reader = named["measures"]
+    measures = {n: _measure(measures_reader, n, columns, outcomes, source["limited_data_set"])
+                for n in (measures_reader.data if measures_reader else {})}
     return Mapping(
         path=path,
         **source,
-        columns={role: cols.column(role) for role in BASIC_ROLES if role in cols.data},
+        columns=columns,
         sex_codes=_sex_codes(codes.sub("sex") if codes else None),
-        outcomes={n: _binary(named["outcomes"], n) for n in (named["outcomes"].data if named["outcomes"] else {})},
+        outcomes=outcomes,
         biomarker=_biomarker(top.sub("biomarker")) if "biomarker" in data else None,
         treatment=_treatment(top.sub("treatment")) if "treatment" in data else None,
         time_to_event=_time_to_event(top.sub("time_to_event")) if "time_to_event" in data else None,
@@ -318,7 +369,73 @@ def parse_mapping(text: str, base: Path, file_label: str = "<mapping>", path: Pa
         covariates=_covariates(named["covariates"]) if named["covariates"] else {},
         baseline_window_days=window,
         invalid_rows=invalid_rows,
+        measures=measures,
     )
+
+
+def _flag(r: _Reader, key: str, outcomes: dict[str, BinaryColumn]) -> BinaryColumn:
+    """A measure's numerator or denominator flag: an [outcomes] name, a column read as 1 = yes, or an inline table
+    ``{ column = "...", positive = [...] }``."""
+    value = r.get(key, (str, dict), required=True)
+    if isinstance(value, dict):
+        sub = r.sub(key)
+        sub.only({"column", "positive"})
+        positive = sub.codes("positive", default=(1,))
+        if not positive:
+            raise sub.fail("positive", "must list at least one value")
+        return BinaryColumn(key, sub.column("column"), positive, key)
+    if value in outcomes:
+        return outcomes[value]
+    r.column(key)
+    return BinaryColumn(key, value, (1,), value)
+
+
+def _measure(r: _Reader, name: str, columns: dict[str, str], outcomes: dict[str, BinaryColumn],
+             limited_data_set: bool) -> Measure:
+    _check_name(r, name)
+    sub = r.sub(name, required=True)
+    sub.only({"label", "outcome", "time", "month", "denominator", "direction", "target", "person_time",
+              "person_time_unit", "per"})
+    outcome = _flag(sub, "outcome", outcomes)
+    time = sub.column("time")
+    if time in BASIC_ROLES:
+        if time != "baseline_year":
+            raise sub.fail("time", "must name a column of calendar years or the role 'baseline_year' (the role "
+                           f"'{time}' is not a calendar time)")
+        if time not in columns:
+            raise sub.fail("time", "names the role 'baseline_year', which [columns] does not bind")
+        time = columns[time]
+    month = sub.column("month", required=False)
+    if month is not None and not limited_data_set:
+        raise sub.fail("month", "needs [source] limited_data_set = true: a month is a date element beyond the year, "
+                       "which HIPAA Safe Harbor removes; declare months only for a limited data set")
+    direction = sub.get("direction", str, required=True)
+    if direction not in DIRECTIONS:
+        raise sub.fail("direction", "must be 'up' or 'down' (the direction of improvement)")
+    denominator = None
+    if "denominator" in sub.data and sub.data["denominator"] != "all":
+        denominator = _flag(sub, "denominator", outcomes)
+    person_time = sub.column("person_time", required=False)
+    unit = sub.get("person_time_unit", str, default="days")
+    if unit not in TIME_UNITS:
+        raise sub.fail("person_time_unit", "must be days, months or years")
+    if person_time is None and "person_time_unit" in sub.data:
+        raise sub.fail("person_time_unit", "needs person_time (the column of person-time)")
+    per = sub.get("per", int, default=100)
+    if person_time is None and "per" in sub.data:
+        raise sub.fail("per", "needs person_time (a rate per person-years)")
+    if per not in (1, 10, 100, 1000, 10000, 100000):
+        raise sub.fail("per", "must be 1, 10, 100, 1000, 10000 or 100000 (person-years)")
+    target = sub.data.get("target")
+    if target is not None:
+        if not _numbers([target]) or target != target or abs(target) == float("inf"):
+            raise sub.fail("target", "must be a finite number")
+        if person_time is None and not 0 <= target <= 1:
+            raise sub.fail("target", "must be a proportion between 0 and 1")
+        if person_time is not None and target < 0:
+            raise sub.fail("target", f"must be a rate per {per:,} person-years of 0 or more")
+    return Measure(name, sub.get("label", str, default=name), outcome, time, direction, denominator, month,
+                   None if target is None else float(target), person_time, unit, per)
 
 
 def _treatment(r: _Reader) -> Treatment:

@@ -8,6 +8,7 @@ np.random.default_rng([seed, k]) and becomes one row group of each table, so the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 CHUNK_SIZE = 250_000
 MAX_PARTICIPANTS = 999_999_999  # participant_id is "P" + nine digits
 HERE = Path(__file__).resolve().parent
@@ -54,7 +55,10 @@ def _check_calibration(cal: dict) -> None:
         "site age weights": all(len(sites["age_weights"][c]) == len(pop["age_bins"]["lower"]) for c in sites["codes"]),
         "rls bands": len({len(cal["rls"][k]) for k in ("band_lower", "band_upper", "women", "men")}) == 1,
         "severity bands": len({len(cal["severity"][k]) for k in ("bands", "mix", "clinically_significant_p")}) == 1,
-        "drug shares": len(cal["treatment"]["drugs"]) == len(cal["treatment"]["first_drug_share"]),
+        "drug shares": len(cal["treatment"]["drugs"]) == len(cal["treatment"]["first_drug_share"])
+        == len(cal["treatment"]["practice_change"]["first_drug_share_after"]),
+        "drug classes": set(cal["treatment"]["dopamine_agonists"]) <= set(cal["treatment"]["dopaminergic"])
+        and set(cal["treatment"]["alpha2delta"]) <= set(cal["treatment"]["drugs"]),
         "ferritin bands": len(cal["augmentation"]["ferritin_band_multiplier"])
         == len(cal["augmentation"]["ferritin_band_edges"]) + 1,
         "hazards": set(cal["augmentation"]["base_hazard"]) == set(cal["treatment"]["drugs"]),
@@ -317,11 +321,31 @@ def _latent_ferritin(cal: dict, rng: np.random.Generator, p: dict) -> np.ndarray
     return np.exp(np.log(f["median"]) + shift + f["sigma"] * rng.standard_normal(len(shift)))
 
 
-def _end_of_followup(cal: dict, rng: np.random.Generator, year: np.ndarray) -> np.ndarray:
-    """Last follow-up day from the baseline year to the administrative end, capped."""
+def _end_of_followup(cal: dict, rng: np.random.Generator, year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Last follow-up day from the baseline year to the administrative end (capped), and the baseline date.
+
+    The draw U{0..extra_max} is the rest of the baseline year after the baseline visit: the visit falls on day
+    ``days_per_year - 1 - extra`` of the baseline year (0 = 1 January), so every participant's follow-up ends in the
+    last days of ``admin_end_year`` (the offsets count 365-day years; the calendar has leap days)."""
     fu = cal["followup"]
-    days = (fu["admin_end_year"] - year) * fu["days_per_year"] + rng.integers(0, fu["extra_max"] + 1, len(year))
-    return np.minimum(days, fu["max_day"])
+    extra = rng.integers(0, fu["extra_max"] + 1, len(year))
+    days = (fu["admin_end_year"] - year) * fu["days_per_year"] + extra
+    first_of_year = np.asarray(year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
+    return np.minimum(days, fu["max_day"]), first_of_year + (fu["days_per_year"] - 1 - extra)
+
+
+def calendar(baseline_date: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Calendar year and month (1-12) of ``day`` days after each baseline date."""
+    date = baseline_date + np.asarray(day, dtype=np.int64).astype("timedelta64[D]")
+    year = date.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = date.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    return year, month
+
+
+def _calendar_columns(prefix: str, baseline_date: np.ndarray, day: np.ndarray, months: bool) -> dict:
+    """``<prefix>_year`` and ``<prefix>_month`` (all empty unless ``months``: Safe Harbor keeps years only)."""
+    year, month = calendar(baseline_date, day)
+    return {f"{prefix}_year": year, f"{prefix}_month": month if months else np.full(len(year), NULL, np.int64)}
 
 
 def _draw_participants(cal: dict, rng: np.random.Generator, n: int, columns: dict) -> dict:
@@ -334,7 +358,7 @@ def _draw_participants(cal: dict, rng: np.random.Generator, n: int, columns: dic
     p.update(_draw_risk_factors(cal, rng, p, columns))
     p["plms_index"] = _draw_plms(cal, rng, p)
     p["latent_ferritin"] = _latent_ferritin(cal, rng, p)
-    p["end_of_followup_day"] = _end_of_followup(cal, rng, p["baseline_year"])
+    p["end_of_followup_day"], p["baseline_date"] = _end_of_followup(cal, rng, p["baseline_year"])
     return p
 
 
@@ -342,16 +366,27 @@ def _draw_participants(cal: dict, rng: np.random.Generator, n: int, columns: dic
 
 
 def _draw_first_treatment(cal: dict, rng: np.random.Generator, p: dict) -> dict:
-    """Treated cases (local index), their first drug (index into drugs) and start day."""
+    """Treated cases (local index), their first drug (index into drugs) and start day.
+
+    The drug's shares depend on the calendar year of the start (the practice change); the uniform behind the drug
+    is drawn before the start day, exactly as ``rng.choice`` would, so starts before the change get the drugs (and
+    the random stream) they had without it."""
     tr = cal["treatment"]
     p_treated = np.where(p["rls_clinically_significant"], tr["p_treated_significant"], tr["p_treated_other"])
     who = np.flatnonzero(p["rls_irlssg"] & _chance(rng, p_treated))
-    drug = rng.choice(len(tr["drugs"]), size=len(who), p=_norm(tr["first_drug_share"]))
+    u = rng.random(len(who))
     last_start = np.minimum(tr["start_max_day"], p["end_of_followup_day"][who] - tr["start_min_remaining"])
-    return {"who": who, "drug": drug, "start": rng.integers(0, last_start + 1)}
+    start = rng.integers(0, last_start + 1)
+    after = calendar(p["baseline_date"][who], start)[0] >= tr["practice_change"]["year"]
+    drug = np.empty(len(who), dtype=np.int64)
+    for mask, share in ((~after, tr["first_drug_share"]), (after, tr["practice_change"]["first_drug_share_after"])):
+        cdf = _norm(share).cumsum()
+        cdf /= cdf[-1]
+        drug[mask] = cdf.searchsorted(u[mask], side="right")
+    return {"who": who, "drug": drug, "start": start}
 
 
-def _draw_labs(cal: dict, rng: np.random.Generator, p: dict, first: dict) -> dict:
+def _draw_labs(cal: dict, rng: np.random.Generator, p: dict, first: dict, months: bool = False) -> dict:
     """Baseline, follow-up and pre-treatment labs, one per participant-day, sorted by participant, day."""
     lb = cal["labs"]
     end = p["end_of_followup_day"]
@@ -370,7 +405,8 @@ def _draw_labs(cal: dict, rng: np.random.Generator, p: dict, first: dict) -> dic
     distinct = np.ones(len(who), dtype=bool)
     distinct[1:] = (who[1:] != who[:-1]) | (day[1:] != day[:-1])
     who, day = who[distinct], day[distinct]
-    return {"who": who, "lab_day": day, **_measure_iron(cal, rng, p["latent_ferritin"][who])}
+    return {"who": who, "lab_day": day, **_measure_iron(cal, rng, p["latent_ferritin"][who]),
+            **_calendar_columns("lab", p["baseline_date"][who], day, months)}
 
 
 def _measure_iron(cal: dict, rng: np.random.Generator, latent: np.ndarray) -> dict:
@@ -424,7 +460,8 @@ def _episode_outcomes(cal: dict, rng: np.random.Generator, drug, start, end, ban
     }
 
 
-def _draw_treatments(cal: dict, rng: np.random.Generator, p: dict, first: dict, labs: dict) -> dict:
+def _draw_treatments(cal: dict, rng: np.random.Generator, p: dict, first: dict, labs: dict,
+                     months: bool = False) -> dict:
     """Episode 1 for treated cases; episode 2 (alpha-2-delta) after a dopaminergic augmentation."""
     tr = cal["treatment"]
     end, latent, who1 = p["end_of_followup_day"], p["latent_ferritin"], first["who"]
@@ -441,7 +478,9 @@ def _draw_treatments(cal: dict, rng: np.random.Generator, p: dict, first: dict, 
     episode = np.concatenate([np.ones(len(who1), np.int64), np.full(len(who2), 2, np.int64)])
     order = np.lexsort((episode, who))
     episodes = {key: np.concatenate([ep1[key], ep2[key]])[order] for key in ep1}
-    return {**episodes, "who": who[order], "episode": episode[order], "end_of_followup_day": end[who[order]]}
+    who = who[order]
+    return {**episodes, "who": who, "episode": episode[order], "end_of_followup_day": end[who],
+            **_calendar_columns("start", p["baseline_date"][who], episodes["start_day"], months)}
 
 
 # ----------------------------------------------------------------------------- one chunk
@@ -460,12 +499,13 @@ def _levels(cal: dict, columns: dict) -> dict:
     }
 
 
-def _chunk_tables(cal: dict, schemas: dict, arrow: dict, rng: np.random.Generator, first_id: int, n: int) -> dict:
+def _chunk_tables(cal: dict, schemas: dict, arrow: dict, rng: np.random.Generator, first_id: int, n: int,
+                  months: bool = False) -> dict:
     """Generate the three tables for participants first_id+1 .. first_id+n."""
     p = _draw_participants(cal, rng, n, schemas["participants"])
     first = _draw_first_treatment(cal, rng, p)
-    labs = _draw_labs(cal, rng, p, first)
-    tx = _draw_treatments(cal, rng, p, first, labs)
+    labs = _draw_labs(cal, rng, p, first, months)
+    tx = _draw_treatments(cal, rng, p, first, labs, months)
     ids = _participant_ids(first_id, n)
     p["participant_id"] = ids
     labs["participant_id"] = ids.take(pa.array(labs["who"]))
@@ -510,6 +550,7 @@ def derived_truths(cal: dict) -> dict:
     bands = au["ferritin_band_labels"]
     hazards = {drug: dict(zip(bands, (base * mult).tolist())) for drug, base in au["base_hazard"].items()}
     return {
+        "practice_change": practice_change_truth(cal),
         "or_women_men_by_age_band": dict(zip(labels, (odds_w / odds_m).tolist())),
         "rls_prevalence_by_sex_age_band": {"women": dict(zip(labels, r["women"])), "men": dict(zip(labels, r["men"]))},
         "expected_rls_prevalence": prevalence,
@@ -520,12 +561,27 @@ def derived_truths(cal: dict) -> dict:
     }
 
 
-def _write_truth(path: Path, cal: dict, participants: int, seed: int) -> None:
+def practice_change_truth(cal: dict) -> dict:
+    """First-line drug shares before and after the practice change, by drug and by class."""
+    tr = cal["treatment"]
+    change = tr["practice_change"]
+    out = {"year": change["year"], "guideline": change["guideline"]}
+    for when, share in (("before", tr["first_drug_share"]), ("after", change["first_drug_share_after"])):
+        share = dict(zip(tr["drugs"], _norm(share).tolist()))
+        out[f"first_drug_share_{when}"] = share
+        out[f"dopamine_agonist_share_{when}"] = sum(share[d] for d in tr["dopamine_agonists"])
+        out[f"dopaminergic_share_{when}"] = sum(share[d] for d in tr["dopaminergic"])
+        out[f"alpha2delta_share_{when}"] = sum(share[d] for d in tr["alpha2delta"])
+    return out
+
+
+def _write_truth(path: Path, cal: dict, participants: int, seed: int, months: bool = False) -> None:
     """truth.json: the calibration, the run's inputs and the derived truths."""
     truth = {
         "generator_version": GENERATOR_VERSION,
         "seed": seed,
         "participants": participants,
+        "months": months,
         "chunk_size": CHUNK_SIZE,
         "calibration": cal,
         "derived": derived_truths(cal),
@@ -545,7 +601,26 @@ def _publish(tmp: Path, out_dir: Path) -> None:
     shutil.rmtree(tmp)
 
 
-def _write_extract(tmp: Path, participants: int, seed: int, progress) -> dict:
+def demo_mapping_text(months: bool = False) -> str:
+    """The demo mapping (mapping.toml next to this module); with ``months`` it declares the extract a limited data
+    set and each measure's month, so the measures can be shown by quarter and month."""
+    text = MAPPING_PATH.read_text(encoding="utf-8")
+    if not months:
+        return text
+    for anchor, added in ((SHAPE_LINE, LIMITED_LINE), (MEASURE_TIME_LINE, MEASURE_MONTH_LINE)):
+        if anchor not in text:
+            raise ValueError(f"mapping.toml has no line {anchor!r} to declare months after")
+        text = text.replace(anchor, f"{anchor}\n{added}")
+    return text
+
+
+SHAPE_LINE = 'shape = "rls_extract"'
+LIMITED_LINE = "limited_data_set = true            # months of treatment starts and labs (synthesize --months)"
+MEASURE_TIME_LINE = 'time = "first_start_year"'
+MEASURE_MONTH_LINE = 'month = "first_start_month"'
+
+
+def _write_extract(tmp: Path, participants: int, seed: int, progress, months: bool = False) -> dict:
     """Write all tables chunk by chunk into tmp; return row counts."""
     cal, schemas = load_calibration(), load_table_schemas()
     meta = {b"demo_generator_version": GENERATOR_VERSION.encode(), b"demo_seed": str(seed).encode()}
@@ -555,7 +630,8 @@ def _write_extract(tmp: Path, participants: int, seed: int, progress) -> dict:
     try:
         for index, first_id in enumerate(range(0, participants, CHUNK_SIZE)):
             n = min(CHUNK_SIZE, participants - first_id)
-            tables = _chunk_tables(cal, schemas, arrow, np.random.default_rng([seed, index]), first_id, n)
+            chunk = functools.partial(_chunk_tables, months=True) if months else _chunk_tables
+            tables = chunk(cal, schemas, arrow, np.random.default_rng([seed, index]), first_id, n)
             for t, table in tables.items():
                 if table.num_rows:
                     writers[t].write_table(table, row_group_size=table.num_rows)
@@ -565,19 +641,22 @@ def _write_extract(tmp: Path, participants: int, seed: int, progress) -> dict:
     finally:
         for writer in writers.values():
             writer.close()
-    _write_truth(tmp / "truth.json", cal, participants, seed)
+    _write_truth(tmp / "truth.json", cal, participants, seed, months)
     if MAPPING_PATH.exists():
-        shutil.copyfile(MAPPING_PATH, tmp / "mapping.toml")
+        (tmp / "mapping.toml").write_text(demo_mapping_text(months), encoding="utf-8")
     return rows
 
 
 def synthesize(
-    participants: int, seed: int, out_dir: Path, progress: Callable[[int, int], None] | None = None
+    participants: int, seed: int, out_dir: Path, progress: Callable[[int, int], None] | None = None,
+    months: bool = False,
 ) -> dict:
     """Write the demo extract (three Parquet tables, truth.json, mapping.toml if present) to out_dir.
 
-    Output depends only on (participants, seed). progress(done, total) is called after each chunk with
-    participant counts. Returns {table: rows, "seconds": wall time}.
+    Output depends only on (participants, seed, months). progress(done, total) is called after each chunk with
+    participant counts. With ``months`` the extract is a limited data set: start_month and lab_month are filled
+    (otherwise empty, as Safe Harbor keeps only years) and the mapping declares them. Returns {table: rows,
+    "seconds": wall time}.
     """
     if not 1 <= participants <= MAX_PARTICIPANTS:
         raise ValueError(f"participants must be between 1 and {MAX_PARTICIPANTS}, got {participants}")
@@ -589,7 +668,7 @@ def synthesize(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; it may become out_dir itself
     try:
-        rows = _write_extract(tmp, participants, seed, progress)
+        rows = _write_extract(tmp, participants, seed, progress, months)
         _publish(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
