@@ -162,3 +162,12 @@ def test_flchain_mapping_declares_measures_by_sample_year():
     assert m.measures["mgus_detected"].time == "sample.yr" and m.measures["mgus_detected"].kind == "proportion"
     assert m.measures["mgus_detected"].outcome.column == "mgus"
     assert m.measures["deaths"].kind == "rate" and m.measures["deaths"].person_time == "futime"
+
+
+def test_the_readme_mapping_example_parses_with_its_measures():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### The mapping file (TOML)"):]
+    block = section[section.index("```toml") + len("```toml"):]
+    m = parse(block[:block.index("```")])
+    assert m.measures["rls_by_year"].outcome.column == "rls_irlssg" and m.measures["rls_by_year"].denominator is None
+    assert m.measures["deaths"].kind == "rate" and m.measures["deaths"].per == 100
