@@ -17,6 +17,10 @@ from analyses.stats.glm import weighted_quantiles
 from disclosure.policy import DisclosurePolicy
 
 GROUP_LABELS = {"female": "Women", "male": "Men", None: "All"}
+# Columns whose empty value is a level of its own, not a missing value: an empty first drug means never treated,
+# so the untreated are a level of the drug row and its percentages are over everyone.
+EMPTY_LEVELS = {"treatment": "untreated"}
+BINARY_CODES = {"0": "no", "1": "yes", "0.0": "no", "1.0": "yes", "false": "no", "true": "yes"}
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,13 @@ def _numeric_rows(label: str, frame: pd.DataFrame, groups: list, policy: Disclos
     return rows
 
 
-def _categorical_rows(label: str, frame: pd.DataFrame, groups: list, policy: DisclosurePolicy) -> list[TableOneRow]:
+def _categorical_rows(label: str, frame: pd.DataFrame, groups: list, policy: DisclosurePolicy,
+                      empty_level: str | None = None) -> list[TableOneRow]:
+    if empty_level is not None:  # the empty value is a level (e.g. untreated), listed last
+        frame = frame.assign(level=frame["level"].astype(object).where(frame["level"].notna(), empty_level))
     known = frame[frame["level"].notna()]
-    levels = sorted(known["level"].unique(), key=str)
+    levels = sorted(known["level"].unique(), key=lambda v: (v == empty_level, str(v)))
+    names = _level_names(levels)
     counts = {g: [int(_select(known, g).set_index("level")["n"].get(lv, 0)) for lv in levels] for g in groups}
     missing = {g: int(_select(frame, g).loc[lambda f: f["level"].isna(), "n"].sum()) for g in groups}
     hidden = {g: policy.suppressed_cells(counts[g] + [missing[g]]) for g in groups}
@@ -134,7 +142,7 @@ def _categorical_rows(label: str, frame: pd.DataFrame, groups: list, policy: Dis
             n = counts[g][i]
             cells.append(policy.show_count(n) if i in hidden[g] and policy.is_small(n) else
                          "withheld" if i in hidden[g] else f"{n:,} ({100 * n / total:.1f}%)" if total else "–")
-        rows.append(TableOneRow(label, _level_name(level), tuple(cells)))
+        rows.append(TableOneRow(label, names[i], tuple(cells)))
     if len(groups) == 2 and rows and not any(hidden.values()):
         props = [np.array(counts[g], dtype=float) / max(sum(counts[g]), 1) for g in groups]
         rows[0] = TableOneRow(rows[0].variable, rows[0].level, rows[0].cells, smd_categorical(*props))
@@ -145,8 +153,12 @@ def _categorical_rows(label: str, frame: pd.DataFrame, groups: list, policy: Dis
     return rows
 
 
-def _level_name(level: str) -> str:
-    return {"true": "yes", "false": "no"}.get(str(level), str(level))
+def _level_names(levels: list) -> list[str]:
+    """Display names of a variable's levels: a binary variable's codes (0/1, true/false) as no/yes."""
+    codes = [str(level) for level in levels]
+    if set(codes) <= set(BINARY_CODES):
+        return [BINARY_CODES[c] for c in codes]
+    return codes
 
 
 def table_one(inputs: dict[str, pd.DataFrame], variables: list[tuple[str, str, str]], policy: DisclosurePolicy,
@@ -160,15 +172,18 @@ def table_one(inputs: dict[str, pd.DataFrame], variables: list[tuple[str, str, s
     group_n = tuple(policy.show_count(int(_select(n_frame, g)["n"].sum())) for g in groups)
     rows: list[TableOneRow] = []
     for column, kind, label in variables:
-        builder = _numeric_rows if kind == "numeric" else _categorical_rows
-        rows += builder(label, inputs[column], groups, policy)
+        if kind == "numeric":
+            rows += _numeric_rows(label, inputs[column], groups, policy)
+        else:
+            rows += _categorical_rows(label, inputs[column], groups, policy, EMPTY_LEVELS.get(column))
     total = int(n_frame["n"].sum())
     names = " vs ".join(GROUP_LABELS[g] for g in groups)
     caption = (f"Table 1. Baseline characteristics by sex ({names}); {cohort}; N = {policy.show_count(total)}.")
     grouped = (f"computed from counts of values rounded to {policy.continuous_digits} significant digits"
                if policy.continuous_digits else "exact quantiles")
     methods = (f"Numeric variables: mean (SD) and median [Q1, Q3] ({grouped}). Categorical variables: n (%) "
-               "of participants with a known value; missing values counted separately. SMD: standardized mean "
+               "of participants with a known value; missing values counted separately (the first drug's "
+               "'untreated' is a level, so its percentages are over everyone). SMD: standardized mean "
                "difference women vs men (Yang & Dalton multi-level form for categorical variables); an SMD above "
                "0.1 is commonly read as a meaningful imbalance. " + policy.note)
     notes = () if len(groups) == 2 else ("Only one sex is present after filtering; no SMDs are computed.",)

@@ -8,7 +8,7 @@ import streamlit as st
 from analyses.figures import Figure
 from analyses.registry import figures_for, spec_of
 from analyses.results import AnalysisResult
-from dashboard import frame, presentation, render, results_view, slides
+from dashboard import controls, frame, presentation, render, results_view, slides
 from dashboard.frame import Context
 from queries import filters
 
@@ -18,6 +18,7 @@ def title(text: str) -> None:
     presentation.sidebar_toggle()
     if not presentation.active():
         st.title(text)
+    controls.warnings_box()  # a link's rejected page-control values are reported here, above the controls
 
 
 def require_cohort(ctx: Context, query: str | None = None) -> None:
@@ -26,6 +27,21 @@ def require_cohort(ctx: Context, query: str | None = None) -> None:
     counts = frame.cached_counts(cfg.data, cfg.mapping, ctx.query if query is None else query, ctx.policy)
     if not render.cohort_large_enough(counts["n"], ctx.policy):
         st.stop()
+
+
+SEX_WORDS = {"female": "women", "male": "men"}
+
+
+def one_sex_heading(ctx: Context, result: AnalysisResult) -> str | None:
+    """A plain heading for a comparison of women and men when the sidebar's sex filter keeps one sex (the
+    analysis' own caption would read "Odds of …, sex; women; N = …"); None when both sexes are in."""
+    chosen = ctx.state.get("sex")
+    if chosen is None or len(chosen) != 1 or len(ctx.options.sexes) < 2:
+        return None
+    kept = SEX_WORDS.get(chosen[0], chosen[0])
+    n = "withheld" if result.n is None else f"{result.n:,}"
+    return (f"No comparison of women and men: the Sex filter keeps {kept} only "
+            f"({result.extra('outcome_label', 'the outcome')}; N = {n})")
 
 
 def narrowed_query(ctx: Context, key: str, value: str) -> str:
@@ -61,17 +77,19 @@ def figures(result: AnalysisResult) -> list[Figure]:
     return shown
 
 
-def heading(result: AnalysisResult) -> None:
-    """The result's caption and its warnings (notes are shown, never hidden)."""
-    st.subheader(result.caption)
+def heading(result: AnalysisResult, title: str | None = None) -> None:
+    """The result's caption (or ``title`` in its place) and its warnings (notes are shown, never hidden)."""
+    st.subheader(title or result.caption)
     for note in result.notes:
         st.warning(note, icon=":material/info:")
 
 
 
-def estimates_sections(result: AnalysisResult, figures: list[Figure], figure_noun: str) -> None:
-    """The body of a page led by estimates: heading, table, estimates, tests, figures, method, export buttons."""
-    heading(result)
+def estimates_sections(result: AnalysisResult, figures: list[Figure], figure_noun: str,
+                       title: str | None = None) -> None:
+    """The body of a page led by estimates: heading (``title`` in place of the result's caption), table,
+    estimates, tests, figures, method, export buttons."""
+    heading(result, title)
     results_view.table_panel(result, spec_of(result).table_view)
     results_view.estimates_table(result)
     results_view.test_sentences(result)

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit ru
 
 import streamlit as st  # noqa: E402
 
-from dashboard import auth, frame  # noqa: E402
+from dashboard import auth, frame, style  # noqa: E402
 
 st.set_page_config(page_title="RLS cohort dashboard", layout="wide")
 auth.gate()  # sign-in and allow-list when configured; stops here for anyone refused
@@ -29,5 +29,6 @@ navigation = st.navigation({
                 url_path="ferritin-augmentation"),
     ],
 })
+style.apply()
 st.session_state["context"] = frame.context()
 navigation.run()

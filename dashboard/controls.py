@@ -33,14 +33,45 @@ def _registered(key: str) -> str:
     return key
 
 
+SHOWN_CHARS = 24  # of a rejected URL value quoted back in a warning
+
+
+def shown_value(raw: str) -> str:
+    """A URL value quoted back safely: printable characters only, at most :data:`SHOWN_CHARS` of them, as inline
+    code (so neither Markdown nor HTML in it is interpreted)."""
+    text = "".join(c for c in raw if c.isprintable()).replace("`", "'")
+    cut = len(text) > SHOWN_CHARS
+    return f"`{text[:SHOWN_CHARS]}{'…' if cut else ''}`" if text else "an empty value"
+
+
+WARNINGS_BOX = "_url_warnings_box"  # session key: the container above a page's controls for URL warnings
+
+
+def warnings_box() -> None:
+    """Open the place (full width, above the page's controls) where rejected URL values are reported this run."""
+    st.session_state[WARNINGS_BOX] = st.container()
+
+
+def _warn(key: str, raw: str, choices: list[str], default_text: str) -> None:
+    box = st.session_state.get(WARNINGS_BOX) or st
+    box.warning(f"The link's `{key}=` value {shown_value(raw)} is not one of this page's options "
+                f"({', '.join(choices)}), so {default_text} is used.", icon=":material/link_off:")
+
+
 def _initial(key: str, choices: list[str], default: str) -> str:
+    """The URL's value of ``key`` when it is one of ``choices``; otherwise the default, with a warning naming the
+    parameter when the URL held something else."""
     raw = st.query_params.get(_registered(key))
-    return raw if raw in choices else default
+    if raw is None or raw in choices:
+        return default if raw is None else raw
+    _warn(key, raw, choices, f"the default ({default})")
+    return default
 
 
 def select(key: str, label: str, choices: list[str], default: str, format_func: Callable = str,
            help: str | None = None) -> str:
-    """A selectbox whose value lives in the URL under ``key`` (values outside ``choices`` fall back to default)."""
+    """A selectbox whose value lives in the URL under ``key`` (values outside ``choices`` fall back to default,
+    with a warning)."""
     if presentation.active():
         return _initial(key, choices, default)
     index = choices.index(_initial(key, choices, default))
@@ -51,9 +82,12 @@ def select(key: str, label: str, choices: list[str], default: str, format_func: 
 
 def multiselect(key: str, label: str, choices: list[str], default: list[str], format_func: Callable = str,
                 help: str | None = None) -> list[str]:
-    """A multiselect stored in the URL as a comma-separated list (unknown entries dropped)."""
+    """A multiselect stored in the URL as a comma-separated list (unknown entries dropped with a warning)."""
     raw = st.query_params.get(_registered(key))
     initial = default if raw is None else [v for v in raw.split(",") if v in choices]
+    unknown = [] if raw is None else [v for v in raw.split(",") if v and v not in choices]
+    if unknown:
+        _warn(key, ",".join(unknown), choices, "the rest of the list" if initial else "none of it")
     if presentation.active():
         return initial
     values = st.multiselect(label, choices, default=initial, key=f"control_{key}", format_func=format_func,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analyses import display
 from analyses.figures import Figure
+from analyses.registry import spec_of
 from analyses.results import AnalysisResult
 
 URL_KEY = "present"
-SCALE = 1.6  # chart type and height in presentation mode, relative to the screen theme
-PLOT_HEIGHT = 480  # px: the plot fills most of a 1080p screen under the heading
+SCALE = 1.6  # chart type in presentation mode, relative to the screen theme
+FIGURE_KEY = "presented_figure"  # the container of the presented chart (sized by FIT_CSS)
 
 HIDE_CONTROLS_CSS = """
 <style>
@@ -23,6 +25,20 @@ HIDE_CONTROLS_CSS = """
 [data-testid="stMain"] p, [data-testid="stCaptionContainer"] { font-size: 1.45rem !important; line-height: 1.45; }
 [data-testid="stMain"] h1 { font-size: 2.8rem !important; }
 [data-testid="stMain"] h2 { font-size: 2.2rem !important; }
+</style>
+"""
+# One screen, no scrolling: the page is exactly as tall as the window and the chart's container takes whatever the
+# heading, the estimates, the caption and the step buttons leave; a single chart fits itself into it (Vega-Lite
+# "container" size, legend included), at any window size.
+FIT_CSS = f"""
+<style>
+[data-testid="stMainBlockContainer"] {{ height: 100vh; box-sizing: border-box; padding-bottom: 0.75rem !important;
+  display: flex; flex-direction: column; }}
+[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] {{ flex: 1 1 auto; min-height: 0; }}
+div:has(> .st-key-{FIGURE_KEY}) {{ flex: 1 1 0 !important; min-height: 220px; }}
+.st-key-{FIGURE_KEY}, .st-key-{FIGURE_KEY} [data-testid="stElementContainer"],
+.st-key-{FIGURE_KEY} [data-testid="stFullScreenFrame"], .st-key-{FIGURE_KEY} [data-testid="stFullScreenFrame"] > div,
+.st-key-{FIGURE_KEY} [data-testid="stVegaLiteChart"] {{ height: 100% !important; }}
 </style>
 """
 
@@ -59,10 +75,16 @@ def present(result: AnalysisResult, figures: list[Figure]) -> None:
     index = min(st.session_state.get(key, 0), len(figures) - 1)
     figure = figures[index]
     st.header(figure.title)
-    st.vega_lite_chart(spec=figure.spec(scale=SCALE, titled=False, min_height=PLOT_HEIGHT), theme=None,
-                       width="content" if figure.fixed_width else "stretch")
+    estimates(result)
+    spec = figure.spec(scale=SCALE, titled=False, fit=True)
+    if figure.fixed_width:  # a concatenated chart keeps its own size
+        st.vega_lite_chart(spec=spec, theme=None, width="content")
+    else:
+        st.html(FIT_CSS)
+        with st.container(key=FIGURE_KEY):
+            st.vega_lite_chart(spec=spec, theme=None, width="stretch", height="stretch")
     st.caption(figure.caption)
-    _notes(result)
+    # the step buttons right under the caption, so they stay on screen; the analysis' notes follow
     previous, position, following, leave = st.columns([1, 1, 1, 1], vertical_alignment="center")
     previous.button("◀ Previous", disabled=index == 0, key="slide_previous",
                     on_click=lambda: st.session_state.__setitem__(key, index - 1))
@@ -71,6 +93,17 @@ def present(result: AnalysisResult, figures: list[Figure]) -> None:
                      on_click=lambda: st.session_state.__setitem__(key, index + 1))
     with leave:
         _exit_button()
+    _notes(result)
+
+
+def estimates(result: AnalysisResult) -> None:
+    """The view's headline estimates in words, one per column: "Adjusted OR 1.94 (95% CI 1.81–2.08), p < 0.001"."""
+    # the estimates stated above the figure (a forest plot alone shows no numbers): the declaration's choice
+    shown = [e for e in map(result.estimate, spec_of(result).presented_estimates) if display.shown(e)]
+    for column, e in zip(st.columns(len(shown)) if shown else [], shown):
+        column.markdown(f"**{display.MEASURE_NAMES.get(e.measure, e.measure)} {display.fmt(e.estimate)}**  \n"
+                        f"95% CI {display.fmt(e.ci_low)}–{display.fmt(e.ci_high)}, {display.p_clause(e.p_value)}",
+                        help=display.exact_p(e.p_value))
 
 
 def _notes(result: AnalysisResult) -> None:

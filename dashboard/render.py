@@ -55,7 +55,9 @@ def attrition_table(steps: list[AttritionStep], policy: DisclosurePolicy) -> Non
 
 
 def table_one(result: TableOne) -> None:
-    st.dataframe(result.to_frame(), hide_index=True, width="stretch")
+    """Table 1 whole (every row on the page, no inner scroll box, long labels wrapped rather than cut), its
+    caption, notes and methods."""
+    text_table(result.to_frame())
     st.caption(result.caption)
     for note in result.notes:
         st.info(note)
@@ -80,8 +82,18 @@ def variable_labels(engine: Engine) -> dict[str, str]:
         labels["biomarker"] = f"{mapping.biomarker.label} ({mapping.biomarker.unit})"
     labels |= {f"outcome_{k}": v.label for k, v in mapping.outcomes.items()}
     labels |= {f"exclude_{k}": v.label[0].upper() + v.label[1:] for k, v in mapping.exclusions.items()}
-    labels |= {f"cov_{k}": v.label + (f" ({v.unit})" if v.unit else "") for k, v in mapping.covariates.items()}
+    labels |= {f"cov_{k}": with_unit(v.label, v.unit) for k, v in mapping.covariates.items()}
     return labels
+
+
+def with_unit(label: str, unit: str | None) -> str:
+    """'eGFR (mL/min/1.73m²)'; a label already ending in brackets takes the unit inside them, so "IRLS severity
+    score (cases)" in points reads "IRLS severity score (cases; points)", not "(cases) (points)"."""
+    if not unit:
+        return label
+    if label.endswith(")") and "(" in label:
+        return f"{label[:-1]}; {unit})"
+    return f"{label} ({unit})"
 
 
 def validation_report(report: ValidationReport, policy: DisclosurePolicy) -> None:
@@ -128,20 +140,26 @@ def _mapping_rows(mapping: Mapping) -> list[dict]:
 
 def data_dictionary(mapping: Mapping) -> None:
     st.markdown("**Roles** — how the source's columns are read (from the mapping file)")
-    st.dataframe(pd.DataFrame(_mapping_rows(mapping)), hide_index=True, width="stretch")
+    text_table(pd.DataFrame(_mapping_rows(mapping)))
     if mapping.shape != "rls_extract":
         return
     for schema in extract_schemas():
         with st.expander(f"Table `{schema.name}` — {schema.description}"):
-            st.dataframe(pd.DataFrame([{
+            text_table(pd.DataFrame([{
                 "Column": c.name, "Type": c.type, "Unit": c.unit or "",
                 "Allowed": ", ".join(map(str, c.allowed_codes)) if c.allowed_codes else
                 (f"{c.range[0]:g} – {c.range[1]:g}" if c.range else ""),
                 "Required": "yes" if not c.nullable else "", "Description": c.description,
-            } for c in schema.columns]), hide_index=True, width="stretch")
+            } for c in schema.columns]))
     with st.expander("Derived columns (one row per participant)"):
-        st.dataframe(pd.DataFrame([{"Column": k, "Type": t, "Unit": u or "", "Description": d}
-                                   for k, (t, u, d) in DERIVED_COLUMNS.items()]), hide_index=True, width="stretch")
+        text_table(pd.DataFrame([{"Column": k, "Type": t, "Unit": u or "", "Description": d}
+                                 for k, (t, u, d) in DERIVED_COLUMNS.items()]))
+
+
+def text_table(frame: pd.DataFrame) -> None:
+    """A table of prose (the data dictionary): a static table whose cells wrap, so no description is cut off and
+    every row is on the page (an interactive grid shows one line per cell and scrolls)."""
+    st.table(frame, hide_index=True)
 
 
 def adjuster_choices(engine: Engine, exclude: tuple[str, ...] = ("sex",)) -> dict[str, str]:

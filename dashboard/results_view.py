@@ -6,6 +6,8 @@ formats it.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -17,16 +19,25 @@ from analyses.results import AnalysisResult, software_versions
 
 # The estimates table's columns: the short ones sized to their content, the method given the rest of the width and
 # wrapped over up to three lines (the grid wraps text only in rows taller than 4rem), so no method is cut off.
+# Widths sum to 790 px, inside the narrowest main column (about 820 px at 1280 px with the sidebar open); wider
+# screens stretch them.
 ESTIMATE_COLUMNS = {
-    "Measure": st.column_config.TextColumn(width=170),
-    "Comparison": st.column_config.TextColumn(width=130),
-    "Estimate": st.column_config.TextColumn(width=80),
-    "95% CI": st.column_config.TextColumn(width=110),
-    "p": st.column_config.TextColumn(width=80, help="Three significant digits; values below 0.001 show as "
+    "Measure": st.column_config.TextColumn(width=150),
+    "Comparison": st.column_config.TextColumn(width=110),
+    "Estimate": st.column_config.TextColumn(width=70),
+    "95% CI": st.column_config.TextColumn(width=95),
+    "p": st.column_config.TextColumn(width=65, help="Three significant digits; values below 0.001 show as "
                                      "\"< 0.001\" — the CSV below holds the exact p-values."),
-    "Method": st.column_config.TextColumn(width="large"),
+    "Method": st.column_config.TextColumn(width=300),
 }
-WRAPPED_ROW_HEIGHT = 72  # px: three lines of wrapped text
+METHOD_LINE_CHARS = 40  # characters of a method on one line of the 300 px column
+
+
+def row_height(rows: list[dict[str, str]]) -> int | None:
+    """Rows tall enough for the longest method wrapped over the method column (the grid wraps text only in rows
+    taller than 4rem); the default height when every method fits one line."""
+    lines = max(math.ceil(len(r["Method"]) / METHOD_LINE_CHARS) for r in rows)
+    return None if lines <= 1 else max(66, 20 * lines + 16)
 
 
 def estimates_table(result: AnalysisResult, measures: tuple[str, ...] | None = None) -> None:
@@ -35,7 +46,7 @@ def estimates_table(result: AnalysisResult, measures: tuple[str, ...] | None = N
     if not rows:
         return
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=ESTIMATE_COLUMNS,
-                 row_height=WRAPPED_ROW_HEIGHT, height="content")
+                 row_height=row_height(rows), height="content")
     st.caption(display.estimates_caption(result))
     _download("CSV", lambda: exports.frame_csv(result, display.estimates_frame(result, measures)),
               f"{exports.file_stem(result, 'estimates')}.csv", "estimates",

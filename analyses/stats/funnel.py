@@ -179,8 +179,12 @@ def estimate_overdispersion(z, s, trim: float = 0.1, scale: str = "") -> Overdis
     low, high = np.quantile(z, [trim, 1 - trim])
     winsorised = np.clip(z, low, high)
     phi = float(np.sum(winsorised ** 2) / k)
-    w = 1 / s ** 2
-    tau2 = 0.0 if k * phi < k - 1 else max(0.0, (k * phi - (k - 1)) / (w.sum() - np.sum(w ** 2) / w.sum()))
+    # Σw − Σw²/Σw with w = 1/s², written as 2·Σ_{i<j} wᵢwⱼ / Σw on weights scaled by their largest: the same
+    # number, without the cancellation when one weight dominates or the under/overflow of extreme ones
+    largest = np.max(1 / s ** 2)
+    w = (1 / s ** 2) / largest
+    spread_of_weights = largest * 2 * np.sum(w[1:] * np.cumsum(w)[:-1]) / w.sum()
+    tau2 = 0.0 if k * phi < k - 1 else max(0.0, (k * phi - (k - 1)) / spread_of_weights)
     return Overdispersion(scale, trim, k, int(np.sum((z < low) | (z > high))), phi, float(tau2))
 
 
@@ -208,7 +212,7 @@ def funnel_limits(funnel: Funnel, denominators) -> pd.DataFrame:
     den = _nonnegative("denominators", denominators)
     if funnel.kind == "proportion" and funnel.method == "exact" and not funnel.adjusted:
         _check_whole(den)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         limits = _limits(funnel.kind, funnel.method, funnel.scale, funnel.target, np.where(den > 0, den, np.nan),
                          _spread(funnel.adjustment if funnel.adjusted else None, funnel.overdispersion))
     return pd.DataFrame({"denominator": den, **limits})
@@ -238,12 +242,13 @@ def _funnel(kind, numerators, denominators, units, target, method, adjustment, s
         if method == "exact":
             _check_whole(den[has_data])
     target = _target(kind, target, num[has_data], den[has_data])
-    value = np.where(has_data, num / np.where(has_data, den, 1.0), np.nan)
-    z, s = _z_scores(kind, scale, target, value, np.where(has_data, den, np.nan))
-    od = estimate_overdispersion(z, s, trim, scale)
-    adjusted = adjustment is not None and od.overdispersed
-    limits = _limits(kind, method, scale, target, np.where(has_data, den, np.nan),
-                     _spread(adjustment if adjusted else None, od))
+    with np.errstate(over="ignore"):  # a denominator near 0 gives infinite values and limits, which is right
+        value = np.where(has_data, num / np.where(has_data, den, 1.0), np.nan)
+        z, s = _z_scores(kind, scale, target, value, np.where(has_data, den, np.nan))
+        od = estimate_overdispersion(z, s, trim, scale)
+        adjusted = adjustment is not None and od.overdispersed
+        limits = _limits(kind, method, scale, target, np.where(has_data, den, np.nan),
+                         _spread(adjustment if adjusted else None, od))
     frame = pd.DataFrame({"unit": labels, "numerator": num, "denominator": den, "value": value, "z": z, **limits})
     frame["flag"], frame["side"] = _flags(frame, has_data)
     return Funnel(kind, target, method, scale, adjustment, adjusted, od, frame[UNIT_COLUMNS])

@@ -56,6 +56,7 @@ __all__ = [
     "ChartSummary",
     "longest_run_limit",
     "crossings_limit",
+    "binomial_quantile",
     "runs_analysis",
     "run_chart",
     "p_chart",
@@ -245,6 +246,11 @@ def u_chart(events, exposure, periods=None, centre: float | None = None, freeze:
 
 
 def _chart(kind, numerators, denominators, periods, centre, freeze, phases, screen=True) -> ControlChart:
+    with np.errstate(over="ignore"):  # a denominator near 0 gives infinite values and limits, which is right
+        return _build_chart(kind, numerators, denominators, periods, centre, freeze, phases, screen)
+
+
+def _build_chart(kind, numerators, denominators, periods, centre, freeze, phases, screen) -> ControlChart:
     num, den, value = _period_values(kind, numerators, denominators)
     n = value.size
     labels = list(range(1, n + 1)) if periods is None else list(periods)
@@ -336,7 +342,8 @@ def _limits(kind, part: pd.DataFrame, centre, screen):
     sigma_z = None
     if kind == "laney_p":
         sigma_z = _laney_sigma_z(value, sd, cl, part["baseline"].to_numpy(), screen)
-        sd = np.where(sd == 0, 0.0, sd * sigma_z)
+        with np.errstate(invalid="ignore"):  # an infinite σ_pᵢ (denominator near 0) times σ_z = 0: no limit
+            sd = np.where(sd == 0, 0.0, sd * sigma_z)
     return cl, np.clip(cl - SIGMA * sd, 0.0, 1.0), np.clip(cl + SIGMA * sd, 0.0, 1.0), sigma_z
 
 

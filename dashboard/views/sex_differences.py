@@ -25,4 +25,7 @@ result = analysis_page.run(ctx, "odds-ratio",
                            OddsRatioOptions(outcome, "sex", None if strata == "none" else strata, tuple(adjust)))
 figures = analysis_page.figures(result)
 
-analysis_page.estimates_sections(result, figures, "forest plot")
+one_sex = analysis_page.one_sex_heading(ctx, result)
+analysis_page.estimates_sections(result, figures, "forest plot", title=one_sex)
+if one_sex:
+    st.info("Select both women and men in the sidebar's Sex filter to compare them.", icon=":material/wc:")

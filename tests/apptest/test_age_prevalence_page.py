@@ -27,7 +27,7 @@ def test_page_numbers_equal_the_cli(app, app_data, capsys, disclosure_method, me
     if "standard" not in url:
         expected["estimates"] = [e for e in expected["estimates"] if e.get("standard") in (None, "esp2013")]
     for sex, peak in expected["peak"].items():
-        assert metric(at, f"Peak age, {sex}") == ("–" if peak["at_edge"] else f"{peak['age']:g} y")
+        assert metric(at, f"Peak age, {sex}") == ("–" if peak["at_edge"] else f"{peak['age']:.1f} y")
     by_sex = {e["group"]: e for e in expected["estimates"] if e["measure"] == "standardized_prevalence"}
     for sex, estimate in by_sex.items():
         assert metric(at, f"Standardized, {sex}") == f"{100 * estimate['estimate']:.1f}%"

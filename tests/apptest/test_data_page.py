@@ -21,7 +21,8 @@ def test_data_page_shows_report_and_dictionary(app, engine, disclosure_method, m
     else:  # the default: perturbed by at most D = 3, the same value in every session with this secret
         assert abs(int(accounts["Loaded"].iloc[0].replace(",", "")) - 20_000) <= 3
     assert engine.info.data_hash in " ".join(m.value for m in at.markdown)
-    roles = [df.value for df in at.dataframe if "Role" in df.value.columns][0]
+    tables = [t.value for t in at.table]  # the dictionary: static tables whose text wraps
+    roles = [df for df in tables if "Role" in df.columns][0]
     assert {"sex", "age", "biomarker", "treatment", "time"} <= set(roles["Role"])
-    declared = [df.value for df in at.dataframe if "Allowed" in df.value.columns]
+    declared = [df for df in tables if "Allowed" in df.columns]
     assert len(declared) == 3 and "participant_id" in set(declared[0]["Column"])

@@ -18,7 +18,7 @@ PAGES = ["views/overview.py", "views/sex_differences.py", "views/age_prevalence.
 def test_pages_show_no_small_count(app, query, page):
     url = dict(part.split("=", 1) for part in query.split("&")) if query else {}
     at = app(url, page=page)
-    shown_tables = [d.value for d in at.dataframe]
+    shown_tables = [d.value for d in at.dataframe] + [t.value for t in at.table]  # grids and static tables
     assert shown_tables or at.warning, "the page showed nothing to check"
     for frame in shown_tables:
         assert frame_small_counts(frame) == {}, list(frame.columns)

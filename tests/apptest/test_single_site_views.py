@@ -30,7 +30,7 @@ def _assert_shown_without_small_counts(at, what: str) -> None:
     refusals = [w.value for w in at.warning if any(r in w.value for r in REFUSALS)]
     assert refusals == [], (what, refusals)
     assert at.dataframe, f"{what}: no table"
-    for table in (d.value for d in at.dataframe):
+    for table in [d.value for d in at.dataframe] + [t.value for t in at.table]:  # grids and static tables
         assert frame_small_counts(table) == {}, (what, list(table.columns))
     assert small_counts([m.value for m in at.metric]) == [], what
     for spec in charts(at):

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyses.stats import spc
 
@@ -361,3 +363,35 @@ class TestSummary:
             chart.kind = "p"
         with pytest.raises(AttributeError):
             spc.summarise(chart).variation = "x"
+
+
+class TestNeverCrashes:
+    """Random aggregates, including zeros, missing periods and p̄ at the boundaries: results, never exceptions."""
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 60), st.booleans()), min_size=1, max_size=40),
+           st.sampled_from(["p", "laney_p", "u"]), st.integers(0, 3))
+    def test_charts(self, rows, kind, freeze):
+        events = [np.nan if missing else min(x, n) for x, n, missing in rows]
+        denominators = [n for _, n, _ in rows]
+        make = {"p": spc.p_chart, "laney_p": spc.laney_p_chart, "u": spc.u_chart}[kind]
+        chart = make(events, denominators, freeze=freeze if 1 <= freeze <= len(rows) else None)
+        points = chart.points
+        have = points["lower"].notna()
+        assert (points.loc[have, "lower"] <= points.loc[have, "upper"]).all()
+        if kind != "u":
+            limits = points[["lower", "upper"]].to_numpy()
+            assert ((limits[~np.isnan(limits)] >= 0) & (limits[~np.isnan(limits)] <= 1)).all()
+        summary = spc.summarise(chart, improvement="up", target=0.3)
+        assert summary.sentence
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.one_of(st.integers(-3, 3), st.just(np.nan)), min_size=1, max_size=60))
+    def test_runs_analysis_counts(self, values):
+        runs = spc.runs_analysis(values, 0)
+        signs = [np.sign(v) for v in values if not np.isnan(v) and v != 0]
+        assert runs.n_useful == len(signs)
+        if signs:
+            assert runs.crossings == sum(a != b for a, b in zip(signs, signs[1:]))
+            assert 1 <= runs.longest_run <= runs.n_useful
+            assert all(values[i] != 0 for i in runs.run_signal_points)
