@@ -43,7 +43,7 @@ def from_cli(args) -> BiomarkerRiskOptions:
     cuts = BiomarkerBands(numbers_option("--cut-points", args.cut_points, float, "50,75,100")) \
         if args.cut_points else None
     return BiomarkerRiskOptions(cuts, args.reference_band, names_option(args.adjust),
-                                numbers_option("--at", args.at, float, "0.5,1,2,3,5"), args.ties,
+                                numbers_option("--at", args.at, float, "0.5,1,2,3,5") if args.at else None, args.ties,
                                 "treated" if args.treated_only else args.population)
 
 
@@ -62,7 +62,8 @@ SPEC = AnalysisSpec(
         CliArgument(("--population",), {"choices": ("all", "treated"), "help": "biomarker-risk: everyone with a "
                                         "biomarker value, or only the treated (default: treated when the mapping "
                                         "has a treatment role)"}),
-        CliArgument(("--at",), {"default": "0.5,1,2,3,5", "help": "times (years) for Kaplan–Meier estimates"}),
+        CliArgument(("--at",), {"help": "times (years) for Kaplan–Meier estimates (default: whole years to the end "
+                                "of follow-up)"}),
         CliArgument(("--ties",), {"choices": ("breslow", "efron"), "default": "breslow",
                                   "help": "Cox tie handling"}),
     ),
