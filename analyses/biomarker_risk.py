@@ -521,5 +521,6 @@ def _result(ctx, opts, setup: _Setup, n, estimates, tests, notes, bands, km_at, 
                           None if ctx.policy.is_small(n) else n, tuple(estimates), tuple(tests), tuple(notes), tables,
                           caption, methods, tuple(formulas), (sql,),
                           (("reference_band", setup.reference), ("reference_value", _reference_value(setup)),
-                           ("at", list(opts.at) if opts.at else sorted(set(km_at.get("time", ())))), ("band_labels", setup.labels), ("biomarker_label", setup.biomarker),
+                           ("at", list(opts.at) if opts.at else sorted(set(km_at.get("time", ())))),
+                           ("band_labels", setup.labels), ("biomarker_label", setup.biomarker),
                            ("event_label", setup.event)))

@@ -23,7 +23,8 @@ from queries.protocol import Engine
 def cohort_large_enough(n: int, policy: DisclosurePolicy) -> bool:
     """Show 'cohort too small' (and nothing else) when fewer than k participants remain."""
     if n == 0:
-        st.warning("No participant matches these filters. Widen the filters in the sidebar.", icon=":material/search_off:")
+        st.warning("No participant matches these filters. Widen the filters in the sidebar.",
+                   icon=":material/search_off:")
         return False
     if policy.is_small(n):
         st.warning(f"Cohort too small: fewer than {policy.min_cell} participants match these filters, so nothing "
@@ -132,7 +133,8 @@ def _mapping_rows(mapping: Mapping) -> list[dict]:
         rows.append({"Role": "time", "Column": t.time, "Label": f"time ({t.time_unit})",
                      "Description": spec["time"].description})
     rows += [{"Role": f"exclusion: {k}", "Column": e.column, "Label": e.label,
-              "Description": f"excluded when the value is one of {list(e.positive)}"} for k, e in mapping.exclusions.items()]
+              "Description": f"excluded when the value is one of {list(e.positive)}"}
+             for k, e in mapping.exclusions.items()]
     rows += [{"Role": f"covariate ({c.type})", "Column": c.column, "Label": c.label, "Description": c.unit or ""}
              for c in mapping.covariates.values()]
     return rows

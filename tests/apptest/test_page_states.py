@@ -34,7 +34,8 @@ def user_cohort(app_data):
                                                          (PAGES[2], "biomarker-risk", 3)])
 def test_mapped_user_cohort_renders_every_page(app, user_cohort, capsys, page, analysis, figures):
     at = app({"age": "40-90"}, page=page)
-    expected = cli_json(capsys, analysis, "--data", str(USER_COHORT), "--mapping", str(USER_COHORT.with_suffix(".toml")),
+    expected = cli_json(capsys, analysis, "--data", str(USER_COHORT),
+                        "--mapping", str(USER_COHORT.with_suffix(".toml")),
                         "--filters", "age=40-90")
     # cell-key mode on this small cohort (about 100 treated participants with a ferritin value): the dose–response
     # curve, fitted on cells of about one participant each, cannot always be fitted (it depends on the secret)

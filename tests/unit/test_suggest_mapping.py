@@ -191,7 +191,8 @@ def test_semicolons_and_decimal_commas_are_declared(tmp_path):
 
 def test_a_typed_parquet_file(tmp_path):
     frame = pd.DataFrame({"subject_id": [f"s{i}" for i in range(20)], "male": [i % 2 for i in range(20)],
-                          "age_years": [float(30 + i) for i in range(20)], "dead": [float(i % 3 == 0) for i in range(20)],
+                          "age_years": [float(30 + i) for i in range(20)],
+                          "dead": [float(i % 3 == 0) for i in range(20)],
                           "fu_days": [10.0 * i for i in range(20)], "bmi": [20.5 + i for i in range(20)],
                           "smoker": [bool(i % 2) for i in range(20)]})
     data = tmp_path / "c.parquet"
