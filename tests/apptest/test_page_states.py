@@ -56,8 +56,10 @@ def test_missing_role_gives_a_message_in_place_of_the_figures(app, app_data, tmp
     finally:
         os.environ["RLS_DATA"] = str(app_data)
         del os.environ["RLS_MAPPING"]
-    assert any("needs the biomarker" in e.value for e in at.error)
-    assert not charts(at)
+    # the page says what the missing roles would add, in place of any control or figure
+    assert any("needs a biomarker and a time-to-event outcome" in i.value and "[biomarker]" in i.value
+               for i in at.info)
+    assert not charts(at) and not at.error
 
 
 def test_model_that_cannot_be_fitted_explains_itself(app):
