@@ -2,7 +2,7 @@
 #   make run   - virtual environment, dependencies, demo extract, dashboard on http://localhost:8501
 #                (make run ENGINE=spark: the same on Apache Spark in local mode, installing the optional extra)
 #   make test  - the same plus test dependencies (Debian's chromium and ghostscript for browser tests, pyspark and
-#                Debian's Java 17 for the Spark equivalence tests), then the whole suite
+#                Debian's Java 17 for the Spark equivalence tests), then ruff (ruff.toml) and the whole suite
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -58,6 +58,7 @@ browser:
 	  else echo "chromium or gs is missing: install Debian's chromium and ghostscript packages (sudo apt-get install chromium ghostscript)"; exit 1; fi; }
 
 test: install-dev demo browser spark
+	$(PY) -m ruff check .
 	RLS_REQUIRE_SPARK=1 $(PY) -m pytest
 
 # Recompute the R reference values in tests/reference/expected (needs R: r-base-core r-cran-survival r-cran-epitools).

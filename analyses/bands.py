@@ -103,3 +103,17 @@ def cut_point_grid(mapped: tuple[float, ...], spread: float = 4.0) -> list[str]:
                                                                    int(np.ceil(np.log10(high))) + 1)
             for step in NICE_STEPS if low <= step * 10.0 ** k <= high}
     return sorted(grid | {_fmt(c) for c in mapped}, key=float)
+
+
+def numbers_option(flag: str, text: str, kind: type, example: str) -> tuple:
+    """The numbers of one command-line option, or an error naming the option and an example of valid input."""
+    try:
+        return parse_numbers(text, kind)
+    except BandError:
+        whole = "whole " if kind is int else ""
+        raise BandError(f"{flag} takes {whole}numbers separated by commas, e.g. {example}.") from None
+
+
+def age_bands_option(text: str) -> AgeBands:
+    """``--age-bands`` as bands."""
+    return AgeBands(numbers_option("--age-bands", text, int, "30,40,50,60,70,80"))

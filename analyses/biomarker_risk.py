@@ -43,7 +43,7 @@ class BiomarkerRiskOptions:
     bands: BiomarkerBands | None = None  # None: the mapping's cut points
     reference_band: str | None = None  # None: the top band
     adjust: tuple[str, ...] | None = None  # None: age and sex, and drug among the treated (those the cohort has)
-    at: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0)
+    at: tuple[float, ...] | None = None  # Kaplan–Meier times (years); None: whole years to the end of follow-up
     ties: str = "breslow"
     population: str | None = None  # "treated" | "all"; None: "treated" when the mapping has a treatment role
 
@@ -96,7 +96,7 @@ def _setup(ctx: AnalysisContext, opts: BiomarkerRiskOptions) -> _Setup:
         raise AnalysisInputError(f"Unknown reference band. Choose from: {', '.join(labels)}.")
     if opts.ties not in ("breslow", "efron"):
         raise AnalysisInputError("Ties must be 'breslow' or 'efron'.")
-    if not opts.at or any(not np.isfinite(t) or t < 0 for t in opts.at):
+    if opts.at is not None and (not opts.at or any(not np.isfinite(t) or t < 0 for t in opts.at)):
         raise AnalysisInputError("Kaplan–Meier times must be zero or more (years).")
     adjusters = resolve_all(default_adjusters(ctx.variables, population) if opts.adjust is None else opts.adjust,
                             ctx.variables, "adjuster")
@@ -181,7 +181,8 @@ def _analyse(ctx, opts, setup: _Setup, cells: _Released, notes) -> AnalysisResul
     cox_estimates, cox_tests = _band_hazard_ratios(ctx, used, setup, shown, opts.ties, notes, formulas)
     estimates += cox_estimates
     tests += cox_tests
-    km_at, km_curve = _kaplan_meier(ctx, cells.km, setup, opts.at, _withheld_bands(band_table, notes),
+    at = opts.at or _whole_years(cells.km)
+    km_at, km_curve = _kaplan_meier(ctx, cells.km, setup, at, _withheld_bands(band_table, notes),
                                     band_table.set_index("band")["n"])
     tests += _logrank(cells.km, notes)
     dose = _dose_response(ctx, cells, setup, opts.ties, notes, formulas)
@@ -395,6 +396,12 @@ def _population_text(setup: _Setup, description: str) -> str:
         f"{description}; treated only"
 
 
+def _whole_years(km: pd.DataFrame) -> tuple[float, ...]:
+    """0, 1, 2, … up to the last follow-up time of the released risk sets (the numbers at risk under the curves)."""
+    last = float(km["time_years"].max()) if len(km) else 0.0
+    return tuple(float(t) for t in range(0, int(np.ceil(last)) + 1))
+
+
 def _reference_value(setup: _Setup) -> float:
     i = setup.labels.index(setup.reference)
     cuts = setup.bands.cut_points
@@ -514,5 +521,6 @@ def _result(ctx, opts, setup: _Setup, n, estimates, tests, notes, bands, km_at, 
                           None if ctx.policy.is_small(n) else n, tuple(estimates), tuple(tests), tuple(notes), tables,
                           caption, methods, tuple(formulas), (sql,),
                           (("reference_band", setup.reference), ("reference_value", _reference_value(setup)),
-                           ("at", list(opts.at)), ("band_labels", setup.labels), ("biomarker_label", setup.biomarker),
+                           ("at", list(opts.at) if opts.at else sorted(set(km_at.get("time", ())))),
+                           ("band_labels", setup.labels), ("biomarker_label", setup.biomarker),
                            ("event_label", setup.event)))

@@ -1,4 +1,4 @@
-"""``python -m analyses {odds-ratio,prevalence,biomarker-risk,diagnostic}``: the dashboard's analyses, headless;
+"""``python -m analyses NAME`` (odds-ratio, prevalence, biomarker-risk, diagnostic): the analyses, headless;
 ``python -m analyses report``: their slide deck (PPTX) or printable report (HTML);
 ``python -m analyses validate``: the source's validation report and which analyses its mapping enables.
 
@@ -16,12 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from analyses.bands import AgeBands, BandError, BiomarkerBands, parse_numbers
-from analyses.biomarker_risk import BiomarkerRiskOptions
+from analyses.bands import BandError
 from analyses.context import AnalysisContext
-from analyses.diagnostic import DiagnosticOptions
-from analyses.odds_ratio import OddsRatioOptions
-from analyses.prevalence import PrevalenceOptions
 from analyses.registry import ANALYSES, Availability, enabled_analyses, run_analysis
 from analyses.report import (
     Unavailable,
@@ -48,41 +44,25 @@ from queries.engines import ENGINES, EngineUnavailable, open_engine
 from queries.store import default_store_dir
 
 
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analyses", description=__doc__.splitlines()[0],
                                      epilog="python -m analyses report --help: the slide deck or printable report "
-                                     "of all three analyses. python -m analyses validate --help: which analyses a "
+                                     "of the page analyses. python -m analyses validate --help: which analyses a "
                                      "source and its mapping enable.")
     parser.add_argument("analysis", choices=list(ANALYSES))
     parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
     parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
     parser.add_argument("--outcome", help="binary outcome name from the mapping (default: the first)")
-    parser.add_argument("--exposure", default="sex", help="two-level exposure for odds-ratio (default: sex)")
     parser.add_argument("--strata", help="stratifier: odds-ratio's Mantel–Haenszel strata (default: age bands; "
                         "'none' to skip); diagnostic's per-stratum accuracy (default: none)")
-    parser.add_argument("--test", help="diagnostic: the index test, a binary or numeric variable")
-    parser.add_argument("--threshold", type=float, help="diagnostic: a numeric test is positive at or above it "
-                        "(default: the Youden-optimal value)")
-    parser.add_argument("--prevalence", type=float, help="diagnostic: also give PPV and NPV at this prevalence "
-                        "(0-1)")
-    parser.add_argument("--lower-is-positive", action="store_true", help="diagnostic: a numeric test is positive "
-                        "at or below the threshold (e.g. a low ferritin)")
     parser.add_argument("--adjust", help="adjusters, comma-separated (age, age:spline, sex, site, drug, year or a "
                         "covariate name); 'none' for crude models")
     parser.add_argument("--age-bands", default="30,40,50,60,70,80", help="lower edges of the age bands after the "
                         "first (default 30,40,50,60,70,80: 18-29 … 80+)")
-    parser.add_argument("--cut-points", help="biomarker cut points (default: the mapping's, else 50,75,100)")
-    parser.add_argument("--reference-band", help="reference biomarker band label, e.g. '>=100' (default: top band)")
     parser.add_argument("--treated-only", action="store_true", help="only participants who started a treatment")
-    parser.add_argument("--population", choices=("all", "treated"), help="biomarker-risk: everyone with a "
-                        "biomarker value, or only the treated (default: treated when the mapping has a treatment role)")
-    parser.add_argument("--at", default="0.5,1,2,3,5", help="times (years) for Kaplan–Meier estimates")
-    parser.add_argument("--standard", help="standard population for age standardization (default: all)")
-    parser.add_argument("--ties", choices=("breslow", "efron"), default="breslow", help="Cox tie handling")
+    for spec in ANALYSES.values():  # each analysis's own arguments, from its declaration
+        for argument in spec.arguments:
+            argument.add_to(parser)
     parser.add_argument("--filters", default="", help="dashboard query string, e.g. 'sex=female&age=40-79'")
     _policy_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -110,32 +90,8 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
                         "gives exact counts with suppression and does not defend against differencing")
 
 
-def _numbers(flag: str, text: str, kind: type, example: str) -> tuple:
-    """The numbers of one option, or an error naming the option and an example of valid input."""
-    try:
-        return parse_numbers(text, kind)
-    except BandError:
-        whole = "whole " if kind is int else ""
-        raise BandError(f"{flag} takes {whole}numbers separated by commas, e.g. {example}.") from None
-
-
 def _options(args: argparse.Namespace):
-    age_bands = AgeBands(_numbers("--age-bands", args.age_bands, int, "30,40,50,60,70,80"))
-    strata = None if args.strata == "none" else args.strata
-    if args.analysis == "odds-ratio":
-        adjust = ("age",) if args.adjust is None else _names(args.adjust)
-        return OddsRatioOptions(args.outcome, args.exposure, "age" if args.strata is None else strata,
-                                () if adjust == ("none",) else adjust, age_bands, args.treated_only)
-    if args.analysis == "prevalence":
-        return PrevalenceOptions(args.outcome, age_bands, args.standard, args.treated_only)
-    if args.analysis == "diagnostic":
-        return DiagnosticOptions(args.outcome, args.test, args.threshold, strata, args.prevalence,
-                                 lower_is_positive=args.lower_is_positive, age_bands=age_bands)
-    adjust = None if args.adjust is None else _names(args.adjust)
-    cuts = BiomarkerBands(_numbers("--cut-points", args.cut_points, float, "50,75,100")) if args.cut_points else None
-    return BiomarkerRiskOptions(cuts, args.reference_band, () if adjust == ("none",) else adjust,
-                                _numbers("--at", args.at, float, "0.5,1,2,3,5"), args.ties,
-                                "treated" if args.treated_only else args.population)
+    return ANALYSES[args.analysis].from_cli(args)
 
 
 def _text(result: AnalysisResult, seconds: float) -> str:
@@ -166,7 +122,7 @@ def _policy(args: argparse.Namespace) -> DisclosurePolicy:
 
 def _report_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analyses report", description="The slide deck (PPTX) or "
-                                     "printable report (one self-contained HTML file) of the three analyses, with "
+                                     "printable report (one self-contained HTML file) of the page analyses, with "
                                      "the dashboard pages' default options.")
     parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
     parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
@@ -251,7 +207,7 @@ def _analysis(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    """All three analyses → one deck or report, written atomically; analyses the filters do not allow are named
+    """The page analyses → one deck or report, written atomically; analyses the filters do not allow are named
     on stderr and shown as such in the file; none at all is an error (nothing is written)."""
     _check_min_cell(args)
     out = checked_output(args.out, args.format, args.data, args.mapping)

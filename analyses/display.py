@@ -94,18 +94,6 @@ TEST_WORDING = {
 }
 
 
-def stated_tests(result: AnalysisResult) -> list[TestResult]:
-    """The tests a view states in words: Breslow–Day for odds ratios; for bands, log-rank and the PH check, and only
-    when at least two bands are shown (a test across one shown band would speak for the withheld ones)."""
-    names = {"odds-ratio": ("breslow_day",), "biomarker-risk": ("logrank", "proportional_hazards")}
-    tests = [t for t in (result.test(n) for n in names.get(result.analysis, ())) if t is not None]
-    if result.analysis == "biomarker-risk":
-        bands = result.table("bands")
-        if len(bands) == 0 or (~bands["suppressed"].astype(bool)).sum() < 2:
-            return []
-    return tests
-
-
 def test_verdict(test: TestResult) -> str | None:
     """'<subject> <verdict>' for a test with a p-value, else None."""
     wording = TEST_WORDING[test.test]
@@ -190,26 +178,6 @@ class TableView:
     def caption(self, result: AnalysisResult) -> str:
         return figure_caption(result, self.what, self.method)
 
-
-TABLE_VIEWS = {
-    "odds-ratio": TableView(
-        "groups", "2×2 table: cases and prevalence by sex", "Prevalence with Wilson score 95% CIs",
-        percent=("prevalence", "ci_low", "ci_high"),
-        names=(("group", "Sex"), ("events", "Cases"), ("non_events", "Non-cases"), ("prevalence", "Prevalence"),
-               ("ci_low", "95% CI low"), ("ci_high", "95% CI high"))),
-    "prevalence": TableView(
-        "rows", "Prevalence by age band and sex", "Wilson score 95% CIs", percent=("prevalence", "ci_low", "ci_high"),
-        names=(("sex", "Sex"), ("age_band", "Age band"), ("events", "Cases"), ("prevalence", "Prevalence"),
-               ("ci_low", "95% CI low"), ("ci_high", "95% CI high"))),
-    "biomarker-risk": TableView(
-        "bands", "Events, person-years, risk and rate by band",
-        "Risk with Wilson 95% CIs; rate per 100 person-years with exact Poisson CIs",
-        percent=("risk", "risk_low", "risk_high"),
-        decimals=(("person_time", 0), ("rate_per_100", 2), ("rate_low", 2), ("rate_high", 2)),
-        names=(("band", "Band"), ("events", "Events"), ("person_time", "Person-years"), ("risk", "Risk"),
-               ("risk_low", "Risk CI low"), ("risk_high", "Risk CI high"), ("rate_per_100", "Rate / 100 PY"),
-               ("rate_low", "Rate CI low"), ("rate_high", "Rate CI high"), ("reference", "Reference"))),
-}
 
 
 def gated_table(frame: pd.DataFrame, percent: tuple[str, ...] = (), decimals: dict[str, int] | None = None,

@@ -1,68 +1,50 @@
-"""The analyses by name: the CLI, the pages and the report all run them through here. Every count they use comes
-from the release layer (``queries.release``), so no analysis decides disclosure for itself.
+"""The analyses: one declaration each (``analyses.spec.AnalysisSpec``, in ``analyses/specs/``), listed here once.
+The CLI, the pages, the report and the validation iterate over :data:`ANALYSES`; none keys anything by name. Every
+count an analysis uses comes from the release layer (``queries.release``), so no analysis decides disclosure for
+itself.
 
-``ROLES_NEEDED`` declares the roles each analysis needs, in the role names of the validation report
-(``data_schema.bound_roles``); :func:`enabled_analyses` says, for a mapping, which analyses it enables and which
-roles the others miss. The data layer lists roles only; what they enable by analysis name is declared here."""
+:func:`enabled_analyses` says, for a mapping, which analyses it enables and which roles the others miss (role names
+of the validation report, ``data_schema.bound_roles``). The data layer lists roles only."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analyses.biomarker_risk import biomarker_risk
 from analyses.context import AnalysisContext
-from analyses.diagnostic import diagnostic
-from analyses.odds_ratio import odds_ratio
-from analyses.prevalence import prevalence
-from analyses.results import AnalysisResult
+from analyses.figures.figure import Figure
+from analyses.results import AnalysisResult, TestResult
+from analyses.spec import AnalysisSpec, RoleNeed
+from analyses.specs import biomarker_risk, diagnostic, odds_ratio, prevalence
 from data_schema.bound_roles import bound_roles
 from data_schema.mapping import Mapping
 
-ANALYSES = {"odds-ratio": odds_ratio, "prevalence": prevalence, "biomarker-risk": biomarker_risk,
-            "diagnostic": diagnostic}
+SPECS: tuple[AnalysisSpec, ...] = (odds_ratio.SPEC, prevalence.SPEC, biomarker_risk.SPEC, diagnostic.SPEC)
+ANALYSES: dict[str, AnalysisSpec] = {spec.name: spec for spec in SPECS}
+PAGE_ANALYSES: tuple[AnalysisSpec, ...] = tuple(spec for spec in SPECS if spec.page)  # with a dashboard page
+
+__all__ = ["ANALYSES", "PAGE_ANALYSES", "RoleNeed", "enabled_analyses", "figures_for", "run_analysis", "spec_of"]
+
+
+def spec_of(result_or_name: AnalysisResult | str) -> AnalysisSpec:
+    """The declaration of an analysis, by name or from one of its results."""
+    name = result_or_name if isinstance(result_or_name, str) else result_or_name.analysis
+    return ANALYSES[name]
 
 
 def run_analysis(ctx: AnalysisContext, name: str, opts) -> AnalysisResult:
     """Run one analysis by its CLI name with its options object (raises ``AnalysisInputError`` for an input the
     cohort cannot serve)."""
-    return ANALYSES[name](ctx, opts)
+    return ANALYSES[name].run(ctx, opts)
 
 
-@dataclass(frozen=True)
-class RoleNeed:
-    """A role an analysis uses, what for, and (if any) how to run without it."""
-
-    role: str
-    use: str
-    instead: str = ""
+def figures_for(result: AnalysisResult) -> list[Figure]:
+    """The figures of ``result`` (none when it holds nothing to draw, e.g. a cohort too small)."""
+    return spec_of(result).figures(result)
 
 
-ROLES_NEEDED: dict[str, tuple[RoleNeed, ...]] = {
-    "odds-ratio": (
-        RoleNeed("outcome", "the binary outcome"),
-        RoleNeed("sex", "the two-level exposure (sex by default)",
-                 "or name another two-level exposure with --exposure (a covariate or exclusion flag)"),
-    ),
-    "prevalence": (
-        RoleNeed("outcome", "the binary outcome"),
-        RoleNeed("age", "the age bands and the age curve"),
-    ),
-    "biomarker-risk": (
-        RoleNeed("biomarker", "the biomarker whose bands are compared"),
-        RoleNeed("time_to_event", "the event and the follow-up time"),
-    ),
-    "diagnostic": (
-        RoleNeed("outcome", "the reference standard"),
-        RoleNeed("covariate", "the index test (a binary or numeric variable)",
-                 "or name an exclusion flag with --test"),
-    ),
-}
-# Roles an analysis's default options use, though it runs without them with other options.
-DEFAULT_OPTION_ROLES: dict[str, tuple[RoleNeed, ...]] = {
-    "prevalence": (RoleNeed("sex", "prevalence per sex", "it shows one curve for everyone instead"),),
-    "odds-ratio": (RoleNeed("age", "the default stratifier and adjuster", "run it with --strata none --adjust none "
-                            "(or a stratifier and adjusters the mapping has)"),),
-}
+def stated_tests(result: AnalysisResult) -> list[TestResult]:
+    """The tests a view of ``result`` states in words."""
+    return spec_of(result).stated_tests(result)
 
 
 @dataclass(frozen=True)
@@ -98,9 +80,9 @@ def enabled_analyses(mapping: Mapping) -> dict[str, Availability]:
     """Per analysis (in the order of :data:`ANALYSES`): enabled, or the roles the mapping lacks for it."""
     bound = bound_roles(mapping)
     out = {}
-    for name in ANALYSES:
-        missing = tuple(need for need in ROLES_NEEDED[name] if need.role not in bound)
+    for name, spec in ANALYSES.items():
+        missing = tuple(need for need in spec.needs if need.role not in bound)
         notes = tuple(f"its default options use {need.role} ({need.use}), which is not mapped: {need.instead}"
-                      for need in DEFAULT_OPTION_ROLES.get(name, ()) if need.role not in bound)
+                      for need in spec.default_option_roles if need.role not in bound)
         out[name] = Availability(name, missing, notes if not missing else ())
     return out

@@ -4,7 +4,8 @@ Read only the needed columns of the cleaned cohort (the same canonical table the
 pandas, then compute the same quantities with row-level statsmodels/scipy estimators: one row per participant in
 every model, with the same terms as the pages' defaults (age linear as an adjuster; natural splines, knots at the
 participants' quantiles with patsy's ``cr``, for the prevalence and dose–response curves). Vectorised pandas
-throughout, statsmodels' own ``Logit``, ``PHReg``, ``SurvfuncRight`` and ``survdiff``. The results are not shown; only their cost is
+throughout, statsmodels' own ``Logit``, ``PHReg``, ``SurvfuncRight`` and ``survdiff``. The results are not shown;
+only their cost is
 measured.
 """
 
@@ -51,7 +52,8 @@ def odds_ratio(parquet: str, outcome: str) -> dict:
     age = sm.add_constant(df["age"].to_numpy(dtype=float))  # the page's default adjuster: age, linear
     full = sm.Logit(y, np.column_stack([age, female.astype(float)])).fit(disp=0)
     reduced = sm.Logit(y, age).fit(disp=0)
-    return {"crude": crude.oddsratio, "crude_ci": crude.oddsratio_confint(), "mh": mh.oddsratio_pooled, "mh_ci": mh.oddsratio_pooled_confint(),
+    return {"crude": crude.oddsratio, "crude_ci": crude.oddsratio_confint(), "mh": mh.oddsratio_pooled,
+            "mh_ci": mh.oddsratio_pooled_confint(),
             "breslow_day": mh.test_equal_odds().pvalue, "adjusted": np.exp(full.params[-1]),
             "lr": 2 * (full.llf - reduced.llf)}
 

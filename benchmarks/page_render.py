@@ -2,7 +2,8 @@
 
     python -m benchmarks.page_render [--data data/demo] [--json]
 
-For Overview and each analysis page: a cold first run (loading the extract), then a sequence of sidebar filter changes, each a filter
+For Overview and each analysis page: a cold first run (loading the extract), then a sequence of sidebar filter
+changes, each a filter
 state the caches have not seen (so the aggregation query and the fit run again), then the same state again
 (served from the cache). Prints median and max seconds per page. The filter changes use the demo extract's
 sites, age bands and years: point ``--data`` at a demo extract of any size.

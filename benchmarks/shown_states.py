@@ -15,7 +15,8 @@ import sys
 from collections import Counter
 
 from analyses.context import AnalysisContext
-from analyses.report.defaults import PAGE_TITLES, run_page_analyses
+from analyses.registry import PAGE_ANALYSES, spec_of
+from analyses.report.defaults import run_page_analyses
 from benchmarks.cli import ROOT, extract
 from disclosure.policy import METHODS, DisclosurePolicy
 from queries.engine import CohortEngine
@@ -45,14 +46,14 @@ def shown_counts(engine: CohortEngine, policy: DisclosurePolicy, count: int) -> 
     """Per analysis title: how many of ``count`` random states show a result; and why the others do not (the
     refusal's message, or the result's last note)."""
     base, _ = AnalysisContext.from_query(engine, "", policy)
-    shown, why = dict.fromkeys(PAGE_TITLES.values(), 0), Counter()
+    shown, why = dict.fromkeys((spec.title for spec in PAGE_ANALYSES), 0), Counter()
     for query in random_states(base.options, count):
         ctx, _ = AnalysisContext.from_query(engine, query, policy)
         for item in run_page_analyses(ctx):  # an Unavailable (refused, too small) has no analysis
             if hasattr(item, "analysis") and item.n is not None:
-                shown[PAGE_TITLES[item.analysis]] += 1
+                shown[spec_of(item).title] += 1
             else:
-                title = getattr(item, "title", None) or PAGE_TITLES[item.analysis]
+                title = getattr(item, "title", None) or spec_of(item).title
                 reason = getattr(item, "message", None) or (item.notes[-1] if item.notes else "no result")
                 why[(title, reason.split(":")[0][:90])] += 1
     return shown, why

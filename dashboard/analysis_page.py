@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analyses.display import TABLE_VIEWS
-from analyses.figures import Figure, figures_for
+from analyses.figures import Figure
+from analyses.registry import figures_for, spec_of
 from analyses.results import AnalysisResult
 from dashboard import controls, frame, presentation, render, results_view, slides
 from dashboard.frame import Context
@@ -90,7 +90,7 @@ def estimates_sections(result: AnalysisResult, figures: list[Figure], figure_nou
     """The body of a page led by estimates: heading (``title`` in place of the result's caption), table,
     estimates, tests, figures, method, export buttons."""
     heading(result, title)
-    results_view.table_panel(result, TABLE_VIEWS[result.analysis])
+    results_view.table_panel(result, spec_of(result).table_view)
     results_view.estimates_table(result)
     results_view.test_sentences(result)
     results_view.figure_panels(result, figures, figure_noun)

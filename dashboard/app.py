@@ -23,8 +23,10 @@ navigation = st.navigation({
         st.Page(VIEWS / "data.py", title="Data", icon=":material/table_view:", url_path="data"),
     ],
     "Analyses": [
-        st.Page(VIEWS / "sex_differences.py", title="Sex differences", icon=":material/balance:", url_path="sex-differences"),
-        st.Page(VIEWS / "age_prevalence.py", title="Age & prevalence", icon=":material/show_chart:", url_path="age-prevalence"),
+        st.Page(VIEWS / "sex_differences.py", title="Sex differences", icon=":material/balance:",
+                url_path="sex-differences"),
+        st.Page(VIEWS / "age_prevalence.py", title="Age & prevalence", icon=":material/show_chart:",
+                url_path="age-prevalence"),
         st.Page(VIEWS / "ferritin_augmentation.py", title="Ferritin & augmentation", icon=":material/bloodtype:",
                 url_path="ferritin-augmentation"),
     ],

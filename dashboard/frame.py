@@ -220,7 +220,8 @@ def _render_widget(flt: filters.Filter, options: FilterOptions):
     if flt.widget == "multiselect":
         return st.multiselect(flt.label, flt.choices(options), default=initial, key=key, help=flt.help)
     if flt.widget == "toggle":
-        return st.toggle(flt.label, value=initial, key=key, help=f"{flt.help} ({', '.join(options.exclusions.values())})")
+        return st.toggle(flt.label, value=initial, key=key,
+                         help=f"{flt.help} ({', '.join(options.exclusions.values())})")
     if flt.widget == "band_range":
         return st.select_slider(flt.label, _band_labels(options), value=initial, key=key, help=flt.help)
     return st.select_slider(flt.label, list(options.years), value=initial, key=key, help=flt.help)

@@ -10,13 +10,12 @@ import streamlit as st
 
 from analyses import display
 from analyses.figures import Figure
+from analyses.registry import spec_of
 from analyses.results import AnalysisResult
 
 URL_KEY = "present"
 SCALE = 1.6  # chart type in presentation mode, relative to the screen theme
 FIGURE_KEY = "presented_figure"  # the container of the presented chart (sized by FIT_CSS)
-# The estimates stated above the figure while presenting (a forest plot alone shows no numbers).
-PRESENTED_ESTIMATES = {"odds-ratio": ("crude_or", "mh_or", "adjusted_or")}
 
 HIDE_CONTROLS_CSS = """
 <style>
@@ -99,7 +98,8 @@ def present(result: AnalysisResult, figures: list[Figure]) -> None:
 
 def estimates(result: AnalysisResult) -> None:
     """The view's headline estimates in words, one per column: "Adjusted OR 1.94 (95% CI 1.81–2.08), p < 0.001"."""
-    shown = [e for e in map(result.estimate, PRESENTED_ESTIMATES.get(result.analysis, ())) if display.shown(e)]
+    # the estimates stated above the figure (a forest plot alone shows no numbers): the declaration's choice
+    shown = [e for e in map(result.estimate, spec_of(result).presented_estimates) if display.shown(e)]
     for column, e in zip(st.columns(len(shown)) if shown else [], shown):
         column.markdown(f"**{display.MEASURE_NAMES.get(e.measure, e.measure)} {display.fmt(e.estimate)}**  \n"
                         f"95% CI {display.fmt(e.ci_low)}–{display.fmt(e.ci_high)}, {display.p_clause(e.p_value)}",

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 import pandas as pd
 import streamlit as st
 
+from analyses.registry import PAGE_ANALYSES
 from analyses.table_one import TableOne
 from analyses.variables import catalog
 from data_schema.derivation import DERIVED_COLUMNS
@@ -17,17 +18,13 @@ from disclosure.policy import DisclosurePolicy
 from queries.cohort import AttritionStep
 from queries.protocol import Engine
 
-ANALYSIS_PAGES = (
-    ("views/sex_differences.py", "Sex differences", "Odds ratios of RLS in women vs men."),
-    ("views/age_prevalence.py", "Age & prevalence", "Prevalence by age and sex, age-standardised."),
-    ("views/ferritin_augmentation.py", "Ferritin & augmentation", "Augmentation risk by serum ferritin."),
-)
 
 
 def cohort_large_enough(n: int, policy: DisclosurePolicy) -> bool:
     """Show 'cohort too small' (and nothing else) when fewer than k participants remain."""
     if n == 0:
-        st.warning("No participant matches these filters. Widen the filters in the sidebar.", icon=":material/search_off:")
+        st.warning("No participant matches these filters. Widen the filters in the sidebar.",
+                   icon=":material/search_off:")
         return False
     if policy.is_small(n):
         st.warning(f"Cohort too small: fewer than {policy.min_cell} participants match these filters, so nothing "
@@ -72,8 +69,9 @@ def table_one(result: TableOne) -> None:
 def analysis_links(query: str) -> None:
     """Links into each analysis carrying the current filters (so the link itself can be copied and shared)."""
     params = dict(parse_qsl(query))
-    for page, title, text in ANALYSIS_PAGES:
-        st.page_link(page, label=f"{title} — {text}", query_params=params, icon=":material/arrow_forward:")
+    for spec in PAGE_ANALYSES:
+        st.page_link(spec.page, label=f"{spec.title} — {spec.summary}", query_params=params,
+                     icon=":material/arrow_forward:")
 
 
 def variable_labels(engine: Engine) -> dict[str, str]:
@@ -135,7 +133,8 @@ def _mapping_rows(mapping: Mapping) -> list[dict]:
         rows.append({"Role": "time", "Column": t.time, "Label": f"time ({t.time_unit})",
                      "Description": spec["time"].description})
     rows += [{"Role": f"exclusion: {k}", "Column": e.column, "Label": e.label,
-              "Description": f"excluded when the value is one of {list(e.positive)}"} for k, e in mapping.exclusions.items()]
+              "Description": f"excluded when the value is one of {list(e.positive)}"}
+             for k, e in mapping.exclusions.items()]
     rows += [{"Role": f"covariate ({c.type})", "Column": c.column, "Label": c.label, "Description": c.unit or ""}
              for c in mapping.covariates.values()]
     return rows

@@ -13,6 +13,7 @@ import streamlit as st
 
 from analyses import display, exports
 from analyses.figures import Figure
+from analyses.registry import stated_tests
 from analyses.results import AnalysisResult, software_versions
 
 
@@ -55,7 +56,7 @@ def estimates_table(result: AnalysisResult, measures: tuple[str, ...] | None = N
 def test_sentences(result: AnalysisResult) -> None:
     """The view's tests in words: '<subject> <verdict> (<name>: χ² = …, df = …, p = …).'; a p-value shown as
     "< 0.001" has its exact value in the hover text."""
-    for test in display.stated_tests(result):
+    for test in stated_tests(result):
         sentence = display.test_sentence(test)
         if sentence:
             st.markdown(sentence, help=display.exact_p(test.p_value))

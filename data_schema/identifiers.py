@@ -50,7 +50,8 @@ class IdentifierFinding:
     @property
     def message(self) -> str:
         if self.matches:
-            return (f"column '{self.column}' holds {self.matches:,} value(s) that look like {self._article} {self.rule}; "
+            return (f"column '{self.column}' holds {self.matches:,} value(s) that look like {self._article} "
+                    f"{self.rule}; "
                     "remove the column or replace it with a pseudonymous or coarsened value.")
         return (f"column '{self.column}' is named like {self._article} {self.rule} (a direct identifier); "
                 "remove it from the extract before loading.")

@@ -133,7 +133,7 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, options: Re
     run(con, "DROP TABLE IF EXISTS reject_errors")
     run(con, "DROP TABLE IF EXISTS reject_scans")
     try:
-        run(con, 
+        run(con,
             f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv($path, columns = $cols, header = true, "
             "auto_detect = false, delim = $delim, quote = $quote, escape = $quote, strict_mode = true, "
             "store_rejects = true, max_line_size = $maxline, encoding = $enc, null_padding = false)",

@@ -128,7 +128,8 @@ class DisclosurePolicy:
                  "them withheld.")
         if not self.perturbed:
             return f"Exact counts. {small}"
-        return (f"Counts are perturbed (cell key method, at most ±{PTableParams().max_perturbation}); totals need not equal "
+        return (f"Counts are perturbed (cell key method, at most ±{PTableParams().max_perturbation}); totals need "
+                "not equal "
                 f"the sum of their parts, and estimates are computed from the perturbed counts. {small}")
 
     def gate_frame(self, frame: pd.DataFrame, cells: list[str], hide: list[str],

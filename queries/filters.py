@@ -346,7 +346,8 @@ def parse_query(query: str | dict, options: FilterOptions) -> tuple[FilterState,
                 problems.append(f"{exc} The filter was reset.")
         values.append((flt.key, value))
     offered = {flt.key for flt in active_filters(options)}
-    problems += [f"The filter '{key}' does not apply to this cohort and was ignored." for key in raw if key not in offered]
+    problems += [f"The filter '{key}' does not apply to this cohort and was ignored."
+                 for key in raw if key not in offered]
     return FilterState(tuple(values)), problems
 
 

@@ -116,7 +116,8 @@ def browser():
     """One headless Debian chromium for the whole session (the browser tests and the printed report): Playwright's
     sync API cannot start a second instance while one is running."""
     if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is required for browser tests: `make test` installs it (apt-get install chromium)")
+        pytest.fail("Debian's chromium is required for browser tests: `make test` installs it "
+                    "(apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

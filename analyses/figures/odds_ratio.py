@@ -40,7 +40,8 @@ def forest_chart(frame: pd.DataFrame, x_title: str, title: str) -> alt.LayerChar
     base = alt.Chart(frame)
     x_axis = alt.Axis(values=log_ticks(min(float(frame["ci_low"].min()), 1.0), max(float(frame["ci_high"].max()), 1.0)),
                       format="~g")
-    whiskers = base.mark_rule().encode(x=alt.X("ci_low:Q", scale=x_scale, title=x_title, axis=x_axis), x2="ci_high:Q", y=y,
+    whiskers = base.mark_rule().encode(x=alt.X("ci_low:Q", scale=x_scale, title=x_title, axis=x_axis),
+                                       x2="ci_high:Q", y=y,
                                        color=color)
     points = base.mark_point(filled=True, opacity=1).encode(
         x=alt.X("or:Q", scale=x_scale), y=y, color=color,

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analyses import display, exports
-from analyses.figures import Figure, figures_for
+from analyses.figures import Figure
+from analyses.registry import figures_for, spec_of, stated_tests
 from analyses.report.headlines import headline
 from analyses.results import AnalysisResult, CohortSummary, software_versions
 from analyses.table_one import TableOne
@@ -107,28 +108,26 @@ def analysis_section(result: AnalysisResult) -> Section:
 def tables(result: AnalysisResult) -> tuple[TableBlock, ...]:
     """The page's tables of ``result``: the prevalence summary, the result table, the estimates with the tests."""
     notes = _notes_text(result.notes)
-    blocks = [_summary_table(result, notes)] if result.analysis == "prevalence" else []
-    view = display.TABLE_VIEWS[result.analysis]
+    spec = spec_of(result)
+    blocks = [_summary_table(result, notes)] if spec.metrics else []
+    view = spec.table_view
     if not result.table(view.name).empty:
         blocks.append(TableBlock(view.what[0].upper() + view.what[1:], view.frame(result),
                                  view.caption(result) + notes))
-    rows = display.estimate_rows(result) if result.analysis in ESTIMATE_TITLES else []
+    rows = display.estimate_rows(result) if spec.estimates_title else []
     if rows:
-        statements = tuple(s for s in map(display.test_sentence, display.stated_tests(result)) if s)
-        blocks.append(TableBlock(ESTIMATE_TITLES[result.analysis], pd.DataFrame(rows),
+        statements = tuple(s for s in map(display.test_sentence, stated_tests(result)) if s)
+        blocks.append(TableBlock(spec.estimates_title, pd.DataFrame(rows),
                                  display.estimates_caption(result) + notes, statements))
     return tuple(blocks)
 
 
 def _summary_table(result: AnalysisResult, notes: str) -> TableBlock:
-    """The prevalence page's metrics (peak ages, standardized prevalence, the women/men ratio) as a table."""
-    frame = pd.DataFrame([{"Measure": m.label, "Value": m.value, "95% CI": m.ci or "–"}
-                          for m in display.prevalence_summary(result)])
-    return TableBlock("Peak ages and age-standardized prevalence", frame, display.summary_caption(result) + notes)
-
-
-ESTIMATE_TITLES = {"odds-ratio": "Odds ratios: crude, exact, Mantel–Haenszel and adjusted",
-                   "biomarker-risk": "Odds and hazard ratios by band vs the reference band"}
+    """The page's summary metrics (prevalence: peak ages, standardized prevalence, the women/men ratio) as a
+    table."""
+    spec = spec_of(result)
+    frame = pd.DataFrame([{"Measure": m.label, "Value": m.value, "95% CI": m.ci or "–"} for m in spec.metrics(result)])
+    return TableBlock(spec.metrics_title, frame, spec.metrics_caption(result) + notes)
 
 
 def table_one_section(table_one: TableOne) -> Section:

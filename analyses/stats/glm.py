@@ -122,7 +122,8 @@ class LogisticFit:
 
 
 def long_table(design: pd.DataFrame, events, n) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """(X, y, weights): one y = 1 row per pattern weighted by events, one y = 0 row by non-events; zero weights dropped."""
+    """(X, y, weights): one y = 1 row per pattern weighted by events, one y = 0 row by non-events; zero weights
+    dropped."""
     events = np.asarray(events, dtype=float)
     non_events = np.asarray(n, dtype=float) - events
     X = pd.concat([design, design], ignore_index=True)

@@ -308,7 +308,6 @@ def _aliased(rs: _RiskSets, info0: np.ndarray, tol: float = 1e-10) -> np.ndarray
     """Columns without an estimate: constant over every risk set (all rows from the first event time on), or
     linear combinations of earlier columns (R drops the later ones too), i.e. their Schur complement in the
     null information is ~0 relative to their own diagonal."""
-    p = info0.shape[0]
     kept: list[int] = []
     out = np.ptp(rs.x[rs.starts[rs.ev[0]]:], axis=0) == 0
     for k in np.flatnonzero(~out):

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analyses.bands import AgeBands
-from analyses.display import TABLE_VIEWS
+from analyses.registry import spec_of
 from analyses.prevalence import PrevalenceOptions
 from analyses.stats.standardization import standard_populations
 from dashboard import analysis_page, controls, frame, results_view, slides
@@ -33,6 +33,6 @@ analysis_page.heading(result)
 results_view.prevalence_summary(result, standards[standard])
 results_view.figure_panels(result, figures, "prevalence curve")
 st.subheader("Prevalence by age band and sex")
-results_view.table_panel(result, TABLE_VIEWS["prevalence"])
+results_view.table_panel(result, spec_of(result).table_view)
 results_view.how_computed(result)
 slides.export_buttons(result)

@@ -29,8 +29,6 @@ render.table_one(result)
 st.subheader("Analyses")
 render.analysis_links(ctx.query)
 
-from dashboard import (
-    slides,  # noqa: E402  (the export buttons, kept below the page itself)
-)
+from dashboard import slides  # noqa: E402  (the export buttons, kept below the page itself)
 
 slides.export_all(ctx, result)

@@ -76,7 +76,8 @@ def test_bad_url_values_are_reset_with_a_warning(app):
 
 def test_too_small_cohort_shows_nothing_else(app, engine, options):
     at = app(small_cohort_query(engine, options))
-    assert any("Cohort too small" in w.value for w in at.warning), [w.value for w in at.warning] + [m.value for m in at.metric]
+    assert any("Cohort too small" in w.value for w in at.warning), \
+        [w.value for w in at.warning] + [m.value for m in at.metric]
     assert len(at.metric) == 0 and len(at.dataframe) == 0  # the message and nothing else
 
 

@@ -34,7 +34,8 @@ def user_cohort(app_data):
                                                          (PAGES[2], "biomarker-risk", 3)])
 def test_mapped_user_cohort_renders_every_page(app, user_cohort, capsys, page, analysis, figures):
     at = app({"age": "40-90"}, page=page)
-    expected = cli_json(capsys, analysis, "--data", str(USER_COHORT), "--mapping", str(USER_COHORT.with_suffix(".toml")),
+    expected = cli_json(capsys, analysis, "--data", str(USER_COHORT),
+                        "--mapping", str(USER_COHORT.with_suffix(".toml")),
                         "--filters", "age=40-90")
     # cell-key mode on this small cohort (about 100 treated participants with a ferritin value): the dose–response
     # curve, fitted on cells of about one participant each, cannot always be fitted (it depends on the secret)
@@ -55,8 +56,10 @@ def test_missing_role_gives_a_message_in_place_of_the_figures(app, app_data, tmp
     finally:
         os.environ["RLS_DATA"] = str(app_data)
         del os.environ["RLS_MAPPING"]
-    assert any("needs the biomarker" in e.value for e in at.error)
-    assert not charts(at)
+    # the page says what the missing roles would add, in place of any control or figure
+    assert any("needs a biomarker and a time-to-event outcome" in i.value and "[biomarker]" in i.value
+               for i in at.info)
+    assert not charts(at) and not at.error
 
 
 def test_model_that_cannot_be_fitted_explains_itself(app):

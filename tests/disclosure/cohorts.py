@@ -106,7 +106,8 @@ class Where:
 
     ``outcome``: "case", "noncase", "known" or "unknown" of ``outcome_name``; ``sex_age``: sex and age known (the
     prevalence and odds-ratio denominators); ``usable``: with biomarker, follow-up time and event known, and treated
-    where the mapping has a treatment role (biomarker-risk's default population, no adjusters); ``missing``/``present``: a canonical column is / is not null."""
+    where the mapping has a treatment role (biomarker-risk's default population, no adjusters);
+    ``missing``/``present``: a canonical column is / is not null."""
 
     sex: str | None = None
     age: tuple[float, float] | None = None  # inclusive

@@ -21,7 +21,7 @@ from analyses import exports
 from analyses.bands import AgeBands, BiomarkerBands
 from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
-from analyses.figures import figures_for
+from analyses.registry import figures_for
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
 from analyses.registry import run_analysis

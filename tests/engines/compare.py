@@ -60,7 +60,8 @@ def assert_same_frame(duck: pd.DataFrame, spark: pd.DataFrame, what: str = "") -
         assert (left.isna() == right.isna()).all() if not _is_list_column(left) else True, \
             f"{label}column {name!r}: missing values in other rows"
         if _is_list_column(left) or _is_list_column(right):
-            norm = [(None if _missing(x) else sorted(x), None if _missing(y) else sorted(y)) for x, y in zip(left, right)]
+            norm = [(None if _missing(x) else sorted(x), None if _missing(y) else sorted(y))
+                    for x, y in zip(left, right)]
             assert all(x == y for x, y in norm), f"{label}column {name!r}: lists differ"
         elif pd.api.types.is_float_dtype(left) and pd.api.types.is_float_dtype(right):
             close = np.isclose(left.to_numpy(float), right.to_numpy(float), rtol=RTOL, atol=0, equal_nan=True)

@@ -1,5 +1,6 @@
 """Fixtures of the engine-equivalence tests: one Spark engine for this folder (local Spark starts in about
-6 s; stopped when the folder is done), opened the way the CLI and the dashboard open it (``queries.engines.open_engine``:
+6 s; stopped when the folder is done), opened the way the CLI and the dashboard open it
+(``queries.engines.open_engine``:
 the demo extract prepared into a store with each participant's record key, exported as Parquet, read by Spark), next
 to the session's in-memory DuckDB ``engine`` (record keys from the same session secret).
 

@@ -80,7 +80,7 @@ def test_cli_filters_payloads_are_dropped_with_a_message():
     TRIED["CLI --filters"] = len(PAYLOADS)
 
 
-def test_page_controls_ignore_payloads(app):
+def test_page_controls_ignore_payloads(app):  # noqa: F811 (the fixture of the same name)
     for i, payload in enumerate(PAYLOADS):
         at = app({key: payload for key in [*PAGE_KEYS, *filters.FILTERS_BY_KEY] if key != "present"},
                  page=PAGES[i % len(PAGES)])

@@ -1,5 +1,6 @@
 """Property-based filter sequences (hypothesis): query strings built from the cohort's real filter keys with offered
-values, mixed with invalid values, garbage and injection payloads, each run through ``AnalysisContext.from_query`` and all
+values, mixed with invalid values, garbage and injection payloads, each run through ``AnalysisContext.from_query``
+and all
 three analyses on the session's demo extract.
 
 Properties: nothing but ``AnalysisInputError`` (with a message) is raised; every dropped value is reported with a

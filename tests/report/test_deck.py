@@ -12,7 +12,7 @@ import pandas as pd
 from pptx import Presentation
 
 from analyses import display
-from analyses.figures import figures_for
+from analyses.registry import figures_for, spec_of
 from analyses.report import build_report, deck_bytes
 from analyses.report.content import cell_text
 from analyses.results import software_versions
@@ -104,7 +104,7 @@ def test_tables_are_native_tables_with_the_cells_the_pages_show(demo_build):
     deck = demo_build.deck
     for analysis in ANALYSES:
         result = demo_build.result(analysis)
-        view = display.TABLE_VIEWS[analysis]
+        view = spec_of(analysis).table_view
         slides = slides_titled(deck, view.what[0].upper() + view.what[1:])
         records = [r for s in slides for r in table_records(s)]
         expected = [{k: cell_text(v) for k, v in r.items()} for r in view.frame(result).to_dict("records")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from analyses.figures import figures_for
+from analyses.registry import figures_for
 from analyses.report.headlines import headline
 
 

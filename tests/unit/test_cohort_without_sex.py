@@ -11,8 +11,8 @@ import pytest
 from analyses.biomarker_risk import biomarker_risk
 from analyses.context import AnalysisContext
 from analyses.diagnostic import DiagnosticOptions, diagnostic
-from analyses.figures import figures_for
-from analyses.odds_ratio import OddsRatioOptions, odds_ratio
+from analyses.registry import figures_for
+from analyses.odds_ratio import odds_ratio
 from analyses.prevalence import prevalence
 from analyses.registry import enabled_analyses
 from analyses.variables import AnalysisInputError

@@ -1,7 +1,8 @@
 """The diagnostic-accuracy analysis through the release layer: in exact mode it equals the measures computed from the
 participant rows; the ROC steps shown hold at least k cases and k non-cases; small cells withhold the measures in
-exact mode; a real cohort with its own names (flchain: serum lambda light chain against death; MGUS, whose cases have low lambda, with --lower-is-positive) runs with default
-settings; the CLI's JSON carries the measures and the ROC."""
+exact mode; a real cohort with its own names (flchain: serum lambda light chain against death; MGUS, whose cases
+have low lambda, with --lower-is-positive) runs with default settings; the CLI's JSON carries the measures and the
+ROC."""
 
 from __future__ import annotations
 

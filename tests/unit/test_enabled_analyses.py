@@ -13,8 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analyses.registry import (ANALYSES, DEFAULT_OPTION_ROLES, ROLES_NEEDED,  # noqa: E402
-                               enabled_analyses)
+from analyses.registry import ANALYSES, enabled_analyses  # noqa: E402
 from data_schema.bound_roles import ROLES  # noqa: E402
 from data_schema.mapping import default_mapping, load_mapping, parse_mapping  # noqa: E402
 
@@ -27,12 +26,13 @@ def parse(text: str):
 
 
 def test_every_analysis_declares_roles_of_the_report():
-    assert set(ROLES_NEEDED) == set(ANALYSES)
-    declared = {need.role for needs in (*ROLES_NEEDED.values(), *DEFAULT_OPTION_ROLES.values()) for need in needs}
+    declared = {need.role for spec in ANALYSES.values() for need in (*spec.needs, *spec.default_option_roles)}
     assert declared <= set(ROLES)
-    assert {n.role for n in ROLES_NEEDED["odds-ratio"]} == {"outcome", "sex"}
-    assert {n.role for n in ROLES_NEEDED["prevalence"]} == {"outcome", "age"}  # without sex: one curve
-    assert {n.role for n in ROLES_NEEDED["biomarker-risk"]} == {"biomarker", "time_to_event"}  # treatment optional
+    needs = {name: {n.role for n in spec.needs} for name, spec in ANALYSES.items()}
+    assert needs["odds-ratio"] == {"outcome", "sex"}
+    assert needs["prevalence"] == {"outcome", "age"}  # without sex: one curve
+    assert needs["biomarker-risk"] == {"biomarker", "time_to_event"}  # treatment optional
+    assert needs["diagnostic"] == {"outcome", "covariate"}
 
 
 def test_the_demo_mapping_enables_all_three():

@@ -14,7 +14,8 @@ import pytest
 from analyses import exports
 from analyses.context import AnalysisContext
 from disclosure.policy import DisclosurePolicy
-from analyses.figures import Figure, figures_for
+from analyses.figures import Figure
+from analyses.registry import figures_for
 from analyses.prevalence import PrevalenceOptions, prevalence
 
 

@@ -19,7 +19,8 @@ from data_schema.identifiers import (IdentifierFinding, name_findings, normalise
 
 NOT_IDENTIFIERS = ["drug_name", "site_name", "patient_key", "participant_id", "pid", "age", "sex", "site",
                    "baseline_year", "ferritin", "rls_irlssg", "username", "name_of_drug", "filename", "zip", "zip3",
-                   "dob_year", "birth_year", "address_verified", "emailed", "phone_count", "first_drug", "mimic_present"]
+                   "dob_year", "birth_year", "address_verified", "emailed", "phone_count", "first_drug",
+                   "mimic_present"]
 
 IDENTIFIERS = {
     "first_name": "personal name",

@@ -60,11 +60,11 @@ def numbers_in(text: str) -> set[str]:
 
 @pytest.mark.parametrize("cohort, roles, enabled", [
     ("flchain", {"sex", "age", "baseline_year", "outcome", "time_to_event", "covariate"},
-     {"odds-ratio", "prevalence"}),
+     {"odds-ratio", "prevalence", "diagnostic"}),
     ("colon", {"participant_id", "sex", "age", "outcome", "treatment", "time_to_event", "covariate"},
-     {"odds-ratio", "prevalence"}),
+     {"odds-ratio", "prevalence", "diagnostic"}),
     ("nafld1", {"participant_id", "sex", "age", "outcome", "time_to_event", "covariate"},
-     {"odds-ratio", "prevalence"}),
+     {"odds-ratio", "prevalence", "diagnostic"}),
 ])
 def test_real_cohorts_round_trip_without_their_mapping(tmp_path, cohort, roles, enabled):
     data = tmp_path / f"{cohort}.csv"
@@ -191,7 +191,8 @@ def test_semicolons_and_decimal_commas_are_declared(tmp_path):
 
 def test_a_typed_parquet_file(tmp_path):
     frame = pd.DataFrame({"subject_id": [f"s{i}" for i in range(20)], "male": [i % 2 for i in range(20)],
-                          "age_years": [float(30 + i) for i in range(20)], "dead": [float(i % 3 == 0) for i in range(20)],
+                          "age_years": [float(30 + i) for i in range(20)],
+                          "dead": [float(i % 3 == 0) for i in range(20)],
                           "fu_days": [10.0 * i for i in range(20)], "bmi": [20.5 + i for i in range(20)],
                           "smoker": [bool(i % 2) for i in range(20)]})
     data = tmp_path / "c.parquet"

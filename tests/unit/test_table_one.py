@@ -48,7 +48,8 @@ def test_smds_equal_the_tableone_package(result, participants):
         ref = TableOne(p, columns=["age", "cov_egfr", "cov_bmi_group", "outcome_rls"],
                        categorical=["cov_bmi_group", "outcome_rls"], groupby="sex", smd=True, pval=False).smd_table
     for variable in ("age", "cov_egfr", "cov_bmi_group", "outcome_rls"):
-        assert _smd(result, variable) == pytest.approx(abs(ref.loc[variable].iloc[0]), abs=1e-9)  # SMDs reported unsigned, as in R tableone
+        # SMDs reported unsigned, as in R tableone
+        assert _smd(result, variable) == pytest.approx(abs(ref.loc[variable].iloc[0]), abs=1e-9)
 
 
 def test_numeric_summary_equals_pandas(result, participants):

@@ -1,0 +1,1 @@
+"""The declaration of each analysis (``analyses.spec.AnalysisSpec``), one module per analysis."""
