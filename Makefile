@@ -30,7 +30,11 @@ $(VENV)/.installed-spark: $(VENV)/.installed requirements-spark.txt
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-$(DEMO)/participants.parquet: | $(VENV)/.installed
+# Rebuilt when the generator, its calibration, its mapping or the table declarations change (a stale extract would
+# lack what the loader now derives).
+DEMO_SOURCES := $(wildcard data_schema/demo/*.py data_schema/demo/*.toml data_schema/tables/*.toml)
+$(DEMO)/participants.parquet: $(DEMO_SOURCES) | $(VENV)/.installed
+	rm -rf $(DEMO)
 	$(PY) -m data_schema synthesize --participants $(DEMO_PARTICIPANTS) --seed 2024 --out $(DEMO)
 
 demo: $(DEMO)/participants.parquet

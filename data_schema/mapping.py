@@ -365,7 +365,8 @@ def parse_mapping(text: str, base: Path, file_label: str = "<mapping>", path: Pa
         biomarker=_biomarker(top.sub("biomarker")) if "biomarker" in data else None,
         treatment=_treatment(top.sub("treatment")) if "treatment" in data else None,
         time_to_event=_time_to_event(top.sub("time_to_event")) if "time_to_event" in data else None,
-        exclusions={n: _binary(named["exclusions"], n) for n in (named["exclusions"].data if named["exclusions"] else {})},
+        exclusions={n: _binary(named["exclusions"], n)
+                    for n in (named["exclusions"].data if named["exclusions"] else {})},
         covariates=_covariates(named["covariates"]) if named["covariates"] else {},
         baseline_window_days=window,
         invalid_rows=invalid_rows,

@@ -125,7 +125,8 @@ def _reference(folder: Path) -> pd.DataFrame:
     first = first.set_index("participant_id").reindex(people.index)
     da = first["drug"].isin(DOPAMINERGIC)
     exit_day = np.where(first["augmented"] == 1, first["augmentation_day"],
-                        np.minimum(first["stop_day"].fillna(first["end_of_followup_day"]), first["end_of_followup_day"]))
+                        np.minimum(first["stop_day"].fillna(first["end_of_followup_day"]),
+                                   first["end_of_followup_day"]))
     days = pd.Series(exit_day, index=people.index) - first["start_day"]
     j = labs.merge(first["start_day"].dropna().rename("start").reset_index(), on="participant_id")
     checked = set(j.loc[(j["lab_day"] <= j["start"]) & (j["lab_day"] >= j["start"] - 365), "participant_id"])
