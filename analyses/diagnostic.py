@@ -105,7 +105,7 @@ def _positive(setup: _Setup, threshold: float | None, lower: bool):
 def _analyse(ctx, opts: DiagnosticOptions, setup: _Setup, released) -> AnalysisResult:
     notes = _missing_notes(ctx, setup, released)
     by_value = with_known(released.cells(by=[TEST_COLUMN], where=_known))
-    n = int(by_value["n"].sum())
+    n = released.total("known", where=_known)
     cases = int(by_value["events"].sum())
     if n == 0 or ctx.policy.is_small(n) or ctx.policy.withholds(cases, n - cases) or cases in (0, n):
         notes.append("Too few participants, or no cases or no non-cases, after filtering; nothing is estimated.")

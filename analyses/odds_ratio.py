@@ -111,7 +111,7 @@ def _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, released, 
     used = fine[fine["n"] > 0]
     exposure = _exposure(exposure_var, list(used[exposure_var.column].astype(str).unique()))
     margins = with_known(released.cells(by=[exposure_var.column], where=complete))
-    n = int(margins["n"].sum())
+    n = released.total("known", where=complete)
     if n == 0:
         notes.append("No participants with a known outcome remain after filtering; nothing is estimated.")
         return _result(ctx, opts, outcome, None, n, [], [], notes, [], pd.DataFrame(), pd.DataFrame(), sql)

@@ -82,7 +82,7 @@ def _missing_notes(ctx, released) -> list[str]:
 def _analyse(ctx, opts, outcome, released, fine, notes) -> AnalysisResult:
     sql = released.sql
     by_sex = with_known(released.cells(by=["sex"], where=_known_sex_and_age))
-    n = int(by_sex["n"].sum())
+    n = released.total("known", where=_known_sex_and_age)
     if n == 0 or ctx.policy.is_small(n):
         notes.append("The cohort is empty or too small after filtering; nothing is estimated.")
         return _result(ctx, opts, outcome, None if n else 0, [], notes, pd.DataFrame(), pd.DataFrame(), {}, sql, "")

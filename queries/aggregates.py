@@ -30,10 +30,13 @@ def cell(table: ir.Table, name: str, where: ir.BooleanValue | None = None) -> di
 
 def pattern_counts(table: ir.Table, keys: list[str], outcome: str) -> ir.Table:
     """Per covariate pattern, three disjoint cells: cases (``events``), non-cases (``non_events``) and participants
-    whose outcome is unknown (``missing``); participants with a known outcome are ``events + non_events``."""
+    whose outcome is unknown (``missing``); and ``known``, the participants with a known outcome as a cell of its
+    own — an analysis's N, released once, so it equals any other count of the same participants (the Overview's)
+    instead of being the sum of perturbed parts."""
     value = table[outcome]
     return table.group_by(keys).aggregate(**cell(table, "events", value), **cell(table, "non_events", ~value),
-                                          **cell(table, "missing", value.isnull()))
+                                          **cell(table, "missing", value.isnull()),
+                                          **cell(table, "known", value.notnull()))
 
 
 def with_known(frame):

@@ -91,17 +91,17 @@ def attrition(engine: Engine, state: FilterState, options: FilterOptions,
 
 def outcome_counts(engine: Engine, state: FilterState, options: FilterOptions,
                    policy: DisclosurePolicy) -> dict[str, int]:
-    """Participants, and cases and known values of the chosen case definition, in the filtered cohort (released;
-    known = cases + non-cases, as on the analysis pages)."""
+    """Participants, and cases and known values of the chosen case definition, in the filtered cohort (released,
+    each count a cell of its own: "known" is the same cell as an analysis's N over the same participants)."""
     t = filtered(engine, state, options)
     aggs = cell(t, "n")
     if state.definition:
         outcome = t[f"outcome_{state.definition}"]
-        aggs |= cell(t, "cases", outcome) | cell(t, "non_cases", ~outcome)
+        aggs |= cell(t, "cases", outcome) | cell(t, "non_cases", ~outcome) | cell(t, "known", outcome.notnull())
     row = release(engine, t.aggregate(**aggs), policy).cells().iloc[0]
     out = {"n": int(row["n"])}
     if state.definition:
-        out |= {"cases": int(row["cases"]), "known": int(row["cases"] + row["non_cases"])}
+        out |= {"cases": int(row["cases"]), "known": int(row["known"])}
     return out
 
 
