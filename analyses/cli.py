@@ -28,6 +28,7 @@ from analyses.report import (
 )
 from analyses.report.output import checked_output, write_atomically
 from analyses.results import AnalysisResult
+from analyses.table_one import cohort_table_one
 from analyses.variables import AnalysisInputError
 from data_schema.cli import validate_source
 from data_schema.loading import LoadRefused
@@ -220,7 +221,7 @@ def _report(args: argparse.Namespace) -> int:
             print(f"Not shown: {item.title}: {item.message}", file=sys.stderr)
     if all(isinstance(item, Unavailable) for item in items):
         raise AnalysisInputError("None of the analyses can be shown for these filters; no file was written.")
-    report = build_report(ctx.cohort(), items)
+    report = build_report(ctx.cohort(), items, table_one=cohort_table_one(ctx))
     content = deck_bytes(report) if args.format == "pptx" else html_bytes(report)
     write_atomically(out, content)
     print(f"Wrote {out} ({len(content):,} bytes) in {time.perf_counter() - started:.1f} s.")

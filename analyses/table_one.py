@@ -15,6 +15,8 @@ import pandas as pd
 
 from analyses.stats.glm import weighted_quantiles
 from disclosure.policy import DisclosurePolicy
+from queries.cohort import table_one_inputs, table_one_variables
+from queries.protocol import Engine
 
 GROUP_LABELS = {"female": "Women", "male": "Men", None: "All"}
 # Columns whose empty value is a level of its own, not a missing value: an empty first drug means never treated,
@@ -188,3 +190,35 @@ def table_one(inputs: dict[str, pd.DataFrame], variables: list[tuple[str, str, s
                "0.1 is commonly read as a meaningful imbalance. " + policy.note)
     notes = () if len(groups) == 2 else ("Only one sex is present after filtering; no SMDs are computed.",)
     return TableOne(tuple(GROUP_LABELS[g] for g in groups), group_n, tuple(rows), caption, methods, notes)
+
+
+def variable_labels(engine: Engine) -> dict[str, str]:
+    """Display label of every canonical column."""
+    mapping = engine.info.mapping
+    labels = {"age": "Age (years)", "site": "Site", "sex": "Sex", "baseline_year": "Baseline year",
+              "treatment": mapping.treatment.label if mapping.treatment else "Treatment"}
+    if mapping.biomarker:
+        labels["biomarker"] = f"{mapping.biomarker.label} ({mapping.biomarker.unit})"
+    labels |= {f"outcome_{k}": v.label for k, v in mapping.outcomes.items()}
+    labels |= {f"exclude_{k}": v.label[0].upper() + v.label[1:] for k, v in mapping.exclusions.items()}
+    labels |= {f"cov_{k}": with_unit(v.label, v.unit) for k, v in mapping.covariates.items()}
+    return labels
+
+
+def with_unit(label: str, unit: str | None) -> str:
+    """'eGFR (mL/min/1.73m²)'; a label already ending in brackets takes the unit inside them, so "IRLS severity
+    score (cases)" in points reads "IRLS severity score (cases; points)", not "(cases) (points)"."""
+    if not unit:
+        return label
+    if label.endswith(")") and "(" in label:
+        return f"{label[:-1]}; {unit})"
+    return f"{label} ({unit})"
+
+
+def cohort_table_one(ctx) -> TableOne:
+    """Table 1 by sex of the context's filtered cohort, as the Overview shows it (released counts), for the report
+    and the CLI."""
+    labels = variable_labels(ctx.engine)
+    variables = [(col, kind, labels[col]) for col, kind in table_one_variables(ctx.engine)]
+    inputs = table_one_inputs(ctx.engine, ctx.state, ctx.options, ctx.policy)
+    return table_one(inputs, variables, ctx.policy, ctx.cohort().description)

@@ -74,29 +74,6 @@ def analysis_links(query: str) -> None:
                      icon=":material/arrow_forward:")
 
 
-def variable_labels(engine: Engine) -> dict[str, str]:
-    """Display label of every canonical column."""
-    mapping = engine.info.mapping
-    labels = {"age": "Age (years)", "site": "Site", "sex": "Sex", "baseline_year": "Baseline year",
-              "treatment": mapping.treatment.label if mapping.treatment else "Treatment"}
-    if mapping.biomarker:
-        labels["biomarker"] = f"{mapping.biomarker.label} ({mapping.biomarker.unit})"
-    labels |= {f"outcome_{k}": v.label for k, v in mapping.outcomes.items()}
-    labels |= {f"exclude_{k}": v.label[0].upper() + v.label[1:] for k, v in mapping.exclusions.items()}
-    labels |= {f"cov_{k}": with_unit(v.label, v.unit) for k, v in mapping.covariates.items()}
-    return labels
-
-
-def with_unit(label: str, unit: str | None) -> str:
-    """'eGFR (mL/min/1.73m²)'; a label already ending in brackets takes the unit inside them, so "IRLS severity
-    score (cases)" in points reads "IRLS severity score (cases; points)", not "(cases) (points)"."""
-    if not unit:
-        return label
-    if label.endswith(")") and "(" in label:
-        return f"{label[:-1]}; {unit})"
-    return f"{label} ({unit})"
-
-
 def validation_report(report: ValidationReport, policy: DisclosurePolicy) -> None:
     st.markdown("**The data can be used.**" if report.usable else "**The data were refused.**")
     accounts = pd.DataFrame([{"File": a.file, "Rows read": policy.show_count(a.rows_read),

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analyses.table_one import table_one
+from analyses.table_one import table_one, variable_labels
 from dashboard import frame, render
 from queries.cohort import table_one_variables
 
@@ -20,7 +20,7 @@ st.subheader("Attrition")
 render.attrition_table(frame.cached_attrition(cfg.data, cfg.mapping, ctx.query, ctx.policy), ctx.policy)
 
 st.subheader("Table 1 by sex")
-labels = render.variable_labels(ctx.engine)
+labels = variable_labels(ctx.engine)
 variables = [(col, kind, labels[col]) for col, kind in table_one_variables(ctx.engine)]
 result = table_one(frame.cached_table_one_inputs(cfg.data, cfg.mapping, ctx.query, ctx.policy), variables, ctx.policy,
                    ctx.cohort_text)

@@ -26,7 +26,7 @@ def context(engine, query: str = "", min_cell: int = 11, method: str = "cell_key
 
 def table_one_for(ctx: AnalysisContext):
     """Table 1 as the Overview builds it (labels as the dashboard shows them)."""
-    from dashboard.render import variable_labels
+    from analyses.table_one import variable_labels
 
     labels = variable_labels(ctx.engine)
     variables = [(col, kind, labels[col]) for col, kind in table_one_variables(ctx.engine)]

@@ -89,6 +89,7 @@ def test_deck_and_report_of_the_demo_extract_are_written(runs, out):
     assert "Small-cell threshold: 11. Counts are perturbed (cell key method" in cover  # the default method
     html = (out / "demo.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and html.count("data:image/png;base64,") == figures
+    assert "Table 1 by sex" in html and any(slides_titled(deck(out / "demo.pptx"), "Table 1"))  # as on the Overview
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temporary file left
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analyses.table_one import table_one
-from dashboard.render import variable_labels, with_unit
+from analyses.table_one import variable_labels, with_unit
 from disclosure.policy import DisclosurePolicy
 from queries import cohort, filters
 
