@@ -126,12 +126,13 @@ def test_mapped_one_file_cohort_in_both_formats(runs, out):
     done(runs, "cohort_pptx")
     slides = deck(out / "cohort.pptx").slides
     text = "\n".join(sh.text_frame.text for sh in slides[0].shapes if sh.has_text_frame)
-    assert "Cohort: demo_cohort.csv" in text and "N: Odds ratio of RLS (four IRLSSG criteria) by sex: 10,000" in text
+    assert "Cohort: demo_cohort.csv" in text and "Odds ratio of RLS (four IRLSSG criteria) by sex: 10,000" in text
+    assert "N: Table 1: Women 5,199, Men 4,801;" in text  # Table 1 comes first, as on the Overview
     assert "Small-cell threshold: 11. Exact counts." in text and "perturbed" not in text
     assert len([s for s in slides if pictures(s)]) == 6
     done(runs, "cohort_html")
     html = (out / "cohort.html").read_text(encoding="utf-8")
-    assert "demo_cohort.csv" in html and html.count("<section>") == 3
+    assert "demo_cohort.csv" in html and html.count("<section>") == 4  # Table 1 and the three analyses
 
 
 @pytest.mark.parametrize("name,message", [
