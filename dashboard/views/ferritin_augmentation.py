@@ -27,19 +27,20 @@ cut_grid = cut_point_grid(mapping.biomarker.cut_points)
 
 analysis_page.title(f"{mapping.biomarker.label} & {mapping.time_to_event.label.lower()}")
 variables = render.adjuster_choices(ctx.engine, exclude=())
-first, left, middle, right = st.columns(4)
-with first:
-    if mapping.treatment is None:
-        population, drug = "all", ALL_DRUGS
-    else:
+population, drug = "all", ALL_DRUGS
+if mapping.treatment is not None:  # who is analysed: a row of its own, so the band controls below have room
+    first, second, _rest = st.columns([1, 1, 2])
+    with first:
         population = controls.select("population", "Population", list(POPULATION_LABELS), "treated",
                                       format_func=POPULATION_LABELS.get,
                                       help="Everyone with a biomarker value, or only those who started a treatment.")
+    with second:
         drugs = [d for d in ctx.options.drugs if d != filters.UNTREATED]
         drug = ALL_DRUGS if population == "all" else controls.select(
             "therapy", "Drug", [ALL_DRUGS, *drugs], ALL_DRUGS,
             format_func=lambda d: "all treated" if d == ALL_DRUGS else d,
             help="Participants whose first drug is this one (within the sidebar's drug filter).")
+left, middle, right = st.columns(3)
 with left:
     cuts = controls.multiselect("cuts", "Cut points", cut_grid, mapped_cuts,
                                 help="Band edges; each band is [lower, upper).")
