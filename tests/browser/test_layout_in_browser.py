@@ -89,8 +89,19 @@ def test_data_dictionary_and_sidebar_show_everything(server, screen):
     shot(screen, "data-sidebar")
 
 
-def _fits(page, what: str) -> None:
-    """The slide's chart (with its legend), caption and step buttons all lie inside the window."""
+def _fits(page, what: str, settle_ms: int = 10_000) -> None:
+    """The slide's chart (with its legend), caption and step buttons all lie inside the window — once the layout has
+    settled: a chart sized to its container is redrawn after the container takes its final height, so the check is
+    repeated for up to ``settle_ms`` before it fails."""
+    for _ in range(settle_ms // 500):
+        try:
+            return _fits_now(page, what)
+        except AssertionError:
+            page.wait_for_timeout(500)
+    _fits_now(page, what)
+
+
+def _fits_now(page, what: str) -> None:
     height = page.size[1]
     chart = page.get_by_test_id("stVegaLiteChart").first
     drawn = chart.locator("canvas, svg.marks").first.bounding_box()
