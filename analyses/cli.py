@@ -51,8 +51,7 @@ def _parser() -> argparse.ArgumentParser:
                                      "of the page analyses. python -m analyses validate --help: which analyses a "
                                      "source and its mapping enable.")
     parser.add_argument("analysis", choices=list(ANALYSES))
-    parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
-    parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
+    _source_arguments(parser)
     parser.add_argument("--outcome", help="binary outcome name from the mapping (default: the first)")
     parser.add_argument("--strata", help="stratifier: odds-ratio's Mantel–Haenszel strata (default: age bands; "
                         "'none' to skip); diagnostic's per-stratum accuracy (default: none)")
@@ -68,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     _policy_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+def _source_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
+    parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
 
 
 def _engine_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,8 +129,7 @@ def _report_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analyses report", description="The slide deck (PPTX) or "
                                      "printable report (one self-contained HTML file) of the page analyses, with "
                                      "the dashboard pages' default options.")
-    parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
-    parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
+    _source_arguments(parser)
     parser.add_argument("--filters", default="", help="dashboard query string, e.g. 'sex=female&age=40-79'")
     parser.add_argument("--format", choices=("pptx", "html"), required=True, help="slide deck or printable report")
     parser.add_argument("--out", type=Path, required=True, help="the file to write (never an input)")
@@ -138,8 +141,7 @@ def _validate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analyses validate", description="Check a source (as python -m "
                                      "data_schema validate does) and say which analyses its mapping enables and "
                                      "which roles the others miss. Exit 0: usable; 2: refused; 3: internal error.")
-    parser.add_argument("--data", type=Path, required=True, help="a CSV/Parquet file or an extract folder")
-    parser.add_argument("--mapping", type=Path, help="mapping TOML (see the README)")
+    _source_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 

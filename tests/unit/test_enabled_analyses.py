@@ -4,18 +4,15 @@ demo and the three real cohorts, and the layering (the data layer lists roles an
 from __future__ import annotations
 
 import ast
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from analyses.registry import ANALYSES, enabled_analyses
+from data_schema.bound_roles import ROLES
+from data_schema.mapping import default_mapping, load_mapping, parse_mapping
 
-from analyses.registry import ANALYSES, enabled_analyses  # noqa: E402
-from data_schema.bound_roles import ROLES  # noqa: E402
-from data_schema.mapping import default_mapping, load_mapping, parse_mapping  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 COHORTS = ROOT / "tests" / "data" / "cohorts"
 DEMO = ROOT / "data_schema" / "demo" / "mapping.toml"

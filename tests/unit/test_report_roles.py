@@ -3,21 +3,18 @@ would enable), in text and JSON, naming columns and never a value."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from data_schema.bound_roles import ROLES, bound_roles, roles_section
+from data_schema.cli import validate_source
+from data_schema.mapping import default_mapping, load_mapping, parse_mapping
+from data_schema.schema import roles
+from data_schema.validation import FileAccount, Finding, ValidationReport
 
-from data_schema.bound_roles import ROLES, bound_roles, roles_section  # noqa: E402
-from data_schema.cli import validate_source  # noqa: E402
-from data_schema.mapping import default_mapping, load_mapping, parse_mapping  # noqa: E402
-from data_schema.schema import roles  # noqa: E402
-from data_schema.validation import FileAccount, Finding, ValidationReport  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 COHORTS = ROOT / "tests" / "data" / "cohorts"
 DEMO = ROOT / "data_schema" / "demo" / "mapping.toml"
