@@ -1,9 +1,13 @@
-"""Table 1 by sex with standardized mean differences, from per-group sufficient statistics.
+"""Table 1 by any grouping (sex by default; case status, site, the first drug, any categorical variable) with
+standardized mean differences and optional p-values, from per-group sufficient statistics.
 
 Numeric rows: mean (SD) and median [Q1, Q3]; categorical rows: n (%) of participants with a known value.
-SMD: numeric (m1 - m2) / sqrt((s1² + s2²) / 2); categorical, the multi-level form of Yang & Dalton (2012),
-which reduces to (p1 - p2) / sqrt((p1(1-p1) + p2(1-p2)) / 2) for two levels — the definitions of R's
+SMD (two groups): numeric (m1 - m2) / sqrt((s1² + s2²) / 2); categorical, the multi-level form of Yang & Dalton
+(2012), which reduces to (p1 - p2) / sqrt((p1(1-p1) + p2(1-p2)) / 2) for two levels — the definitions of R's
 ``tableone`` and Python's ``tableone``. Missing values are counted, not included in percentages or SMDs.
+p-values (off by default) as Python's ``tableone`` chooses them: Welch's t-test for two groups and one-way ANOVA
+for more (numeric); χ² (Yates-corrected for 2×2), or Fisher's exact test for a 2×2 with an expected or observed count
+below 5 (categorical), all from the released counts and summaries.
 """
 
 from __future__ import annotations
@@ -12,13 +16,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
+from analyses.display import fmt_p
 from analyses.stats.glm import weighted_quantiles
 from disclosure.policy import DisclosurePolicy
-from queries.cohort import table_one_inputs, table_one_variables
+from queries.cohort import GROUP, grouping_columns, table_one_inputs, table_one_variables
+from queries.filters import UNTREATED
 from queries.protocol import Engine
 
-GROUP_LABELS = {"female": "Women", "male": "Men", None: "All"}
+SEX_LABELS = {"female": "Women", "male": "Men"}
+YES_NO = {"true": "Yes", "false": "No", "1": "Yes", "0": "No", "1.0": "Yes", "0.0": "No"}
 # Columns whose empty value is a level of its own, not a missing value: an empty first drug means never treated,
 # so the untreated are a level of the drug row and its percentages are over everyone.
 EMPTY_LEVELS = {"treatment": "untreated"}
@@ -31,11 +39,13 @@ class TableOneRow:
     level: str
     cells: tuple[str, ...]
     smd: float | None = None
+    p_value: float | None = None  # on a variable's first row, when p-values were asked for
+    test: str = ""  # the test behind ``p_value``
 
 
 @dataclass(frozen=True)
 class TableOne:
-    """Table 1: one column per group, rows per variable (and level), SMD women vs men."""
+    """Table 1: one column per group, rows per variable (and level), SMD between two groups, optional p-values."""
 
     groups: tuple[str, ...]
     group_n: tuple[str, ...]
@@ -43,6 +53,13 @@ class TableOne:
     caption: str
     methods: str
     notes: tuple[str, ...] = ()
+    by_label: str = "sex"
+    pvalues: bool = False
+
+    @property
+    def title(self) -> str:
+        """"Table 1 by sex"; "Table 1" without grouping."""
+        return f"Table 1 by {self.by_label}" if self.by_label else "Table 1"
 
     def to_frame(self) -> pd.DataFrame:
         """The table as displayed (after the disclosure gate)."""
@@ -53,6 +70,10 @@ class TableOne:
             record |= dict(zip(columns, row.cells))
             if len(self.groups) == 2:
                 record["SMD"] = "" if row.smd is None else f"{row.smd:.3f}"
+            if self.pvalues:
+                first = row.test != ""
+                record["p"] = fmt_p(row.p_value) if first else ""
+                record["Test"] = row.test
             records.append(record)
         return pd.DataFrame.from_records(records)
 
@@ -76,14 +97,31 @@ def smd_categorical(p1: np.ndarray, p2: np.ndarray) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def _groups(n_frame: pd.DataFrame) -> list:
-    if "sex" not in n_frame.columns:
+def _groups(n_frame: pd.DataFrame, by: str | None) -> list:
+    """The groups in display order: women before men, cases before non-cases, yes before no, the untreated last."""
+    if GROUP not in n_frame.columns:
         return [None]
-    return [g for g in ("female", "male") if g in set(n_frame["sex"].dropna())]
+    present = [str(g) for g in n_frame.loc[n_frame[GROUP].notna() & (n_frame["n"] > 0), GROUP].unique()]
+    if by == "sex":
+        return [g for g in SEX_LABELS if g in present] + sorted(g for g in present if g not in SEX_LABELS)
+    if set(present) <= set(YES_NO):
+        return sorted(present, key=lambda g: YES_NO[g] != "Yes")
+    return sorted(present, key=lambda g: (g == UNTREATED, g))
+
+
+def group_label(by: str | None, group: str | None) -> str:
+    """A column heading: "Women", "Cases", "Yes", a site's or drug's own name; "All" without grouping."""
+    if group is None:
+        return "All"
+    if by == "sex":
+        return SEX_LABELS.get(group, group)
+    if group in YES_NO:
+        return {"Yes": "Cases", "No": "Non-cases"}[YES_NO[group]] if by.startswith("outcome_") else YES_NO[group]
+    return group
 
 
 def _select(frame: pd.DataFrame, group) -> pd.DataFrame:
-    return frame if group is None else frame[frame["sex"] == group]
+    return frame if group is None else frame[frame[GROUP].astype(str) == group]
 
 
 def _summary_of_values(frame: pd.DataFrame, group) -> dict | None:
@@ -106,7 +144,8 @@ def _numeric_stats(frame: pd.DataFrame, groups: list) -> list:
     return [_select(frame, g).iloc[0] if len(_select(frame, g)) else None for g in groups]
 
 
-def _numeric_rows(label: str, frame: pd.DataFrame, groups: list, policy: DisclosurePolicy) -> list[TableOneRow]:
+def _numeric_rows(label: str, frame: pd.DataFrame, groups: list, policy: DisclosurePolicy,
+                  pvalues: bool = False) -> list[TableOneRow]:
     stats = _numeric_stats(frame, groups)
 
     def cell(s, fmt) -> str:
@@ -120,19 +159,22 @@ def _numeric_rows(label: str, frame: pd.DataFrame, groups: list, policy: Disclos
     smd = None
     if len(groups) == 2 and all(s is not None and not policy.is_small(int(s["n"])) for s in stats):
         smd = smd_numeric(stats[0]["mean"], stats[0]["sd"], stats[1]["mean"], stats[1]["sd"])
-    rows = [TableOneRow(label, "mean (SD)", tuple(mean), smd), TableOneRow(label, "median [Q1, Q3]", tuple(median))]
+    p_value, test = _numeric_test(stats, policy) if pvalues else (None, "")
+    rows = [TableOneRow(label, "mean (SD)", tuple(mean), smd, p_value, test),
+            TableOneRow(label, "median [Q1, Q3]", tuple(median))]
     if any(m not in ("0", "–") for m in missing):
         rows.append(TableOneRow(label, "missing", tuple(missing)))
     return rows
 
 
 def _categorical_rows(label: str, frame: pd.DataFrame, groups: list, policy: DisclosurePolicy,
-                      empty_level: str | None = None) -> list[TableOneRow]:
+                      empty_level: str | None = None, pvalues: bool = False,
+                      level_names: dict[str, str] | None = None) -> list[TableOneRow]:
     if empty_level is not None:  # the empty value is a level (e.g. untreated), listed last
         frame = frame.assign(level=frame["level"].astype(object).where(frame["level"].notna(), empty_level))
     known = frame[frame["level"].notna()]
     levels = sorted(known["level"].unique(), key=lambda v: (v == empty_level, str(v)))
-    names = _level_names(levels)
+    names = [(level_names or {}).get(str(level), name) for level, name in zip(levels, _level_names(levels))]
     counts = {g: [int(_select(known, g).set_index("level")["n"].get(lv, 0)) for lv in levels] for g in groups}
     missing = {g: int(_select(frame, g).loc[lambda f: f["level"].isna(), "n"].sum()) for g in groups}
     hidden = {g: policy.suppressed_cells(counts[g] + [missing[g]]) for g in groups}
@@ -145,9 +187,14 @@ def _categorical_rows(label: str, frame: pd.DataFrame, groups: list, policy: Dis
             cells.append(policy.show_count(n) if i in hidden[g] and policy.is_small(n) else
                          "withheld" if i in hidden[g] else f"{n:,} ({100 * n / total:.1f}%)" if total else "–")
         rows.append(TableOneRow(label, names[i], tuple(cells)))
-    if len(groups) == 2 and rows and not any(hidden.values()):
-        props = [np.array(counts[g], dtype=float) / max(sum(counts[g]), 1) for g in groups]
-        rows[0] = TableOneRow(rows[0].variable, rows[0].level, rows[0].cells, smd_categorical(*props))
+    if rows and not any(hidden.values()):
+        smd = None
+        if len(groups) == 2:
+            smd = smd_categorical(*[np.array(counts[g], dtype=float) / max(sum(counts[g]), 1) for g in groups])
+        p_value, test = _categorical_test([counts[g] for g in groups]) if pvalues else (None, "")
+        rows[0] = TableOneRow(rows[0].variable, rows[0].level, rows[0].cells, smd, p_value, test)
+    elif rows and pvalues:
+        rows[0] = TableOneRow(rows[0].variable, rows[0].level, rows[0].cells, None, None, "not tested (cells withheld)")
     if any(missing.values()):
         cells = tuple("withheld" if len(levels) in hidden[g] and not policy.is_small(missing[g])
                       else policy.show_count(missing[g]) for g in groups)
@@ -164,32 +211,87 @@ def _level_names(levels: list) -> list[str]:
 
 
 def table_one(inputs: dict[str, pd.DataFrame], variables: list[tuple[str, str, str]], policy: DisclosurePolicy,
-              cohort: str) -> TableOne:
-    """Build Table 1 from :func:`queries.cohort.table_one_inputs` frames.
+              cohort: str, by: str | None = "sex", by_label: str = "sex", pvalues: bool = False) -> TableOne:
+    """Build Table 1 from :func:`queries.cohort.table_one_inputs` frames grouped by the canonical column ``by``
+    (labelled ``by_label``), with p-values when ``pvalues``.
 
     ``variables`` lists (column, kind, label) in display order.
     """
     n_frame = inputs["__n__"]
-    groups = _groups(n_frame)
+    groups = _groups(n_frame, by)
     group_n = tuple(policy.show_count(int(_select(n_frame, g)["n"].sum())) for g in groups)
+    tested = pvalues and len(groups) >= 2
     rows: list[TableOneRow] = []
     for column, kind, label in variables:
         if kind == "numeric":
-            rows += _numeric_rows(label, inputs[column], groups, policy)
+            rows += _numeric_rows(label, inputs[column], groups, policy, tested)
         else:
-            rows += _categorical_rows(label, inputs[column], groups, policy, EMPTY_LEVELS.get(column))
-    total = int(n_frame["n"].sum())
-    names = " vs ".join(GROUP_LABELS[g] for g in groups)
-    caption = (f"Table 1. Baseline characteristics by sex ({names}); {cohort}; N = {policy.show_count(total)}.")
+            names = SEX_LABELS if column == "sex" else {}
+            rows += _categorical_rows(label, inputs[column], groups, policy, EMPTY_LEVELS.get(column), tested, names)
+    labels = tuple(group_label(by, g) for g in groups)
+    total = policy.show_count(int(n_frame["n"].sum()))
+    caption = f"Table 1. Baseline characteristics by {by_label} ({' vs '.join(labels)}); {cohort}; N = {total}."
+    if groups == [None]:
+        caption = f"Table 1. Baseline characteristics; {cohort}; N = {total}."
+    return TableOne(labels, group_n, tuple(rows), caption, _methods(policy, labels, tested),
+                    _notes(n_frame, groups, by_label, policy), by_label if by else "", tested)
+
+
+def _methods(policy: DisclosurePolicy, labels: tuple[str, ...], tested: bool) -> str:
     grouped = (f"computed from counts of values rounded to {policy.continuous_digits} significant digits"
                if policy.continuous_digits else "exact quantiles")
-    methods = (f"Numeric variables: mean (SD) and median [Q1, Q3] ({grouped}). Categorical variables: n (%) "
-               "of participants with a known value; missing values counted separately (the first drug's "
-               "'untreated' is a level, so its percentages are over everyone). SMD: standardized mean "
-               "difference women vs men (Yang & Dalton multi-level form for categorical variables); an SMD above "
-               "0.1 is commonly read as a meaningful imbalance. " + policy.note)
-    notes = () if len(groups) == 2 else ("Only one sex is present after filtering; no SMDs are computed.",)
-    return TableOne(tuple(GROUP_LABELS[g] for g in groups), group_n, tuple(rows), caption, methods, notes)
+    text = (f"Numeric variables: mean (SD) and median [Q1, Q3] ({grouped}). Categorical variables: n (%) of "
+            "participants with a known value; missing values counted separately (the first drug's 'untreated' is a "
+            "level, so its percentages are over everyone). ")
+    if len(labels) == 2:
+        text += (f"SMD: standardized mean difference, {labels[0]} vs {labels[1]} (Yang & Dalton multi-level form for "
+                 "categorical variables); an SMD above 0.1 is commonly read as a meaningful imbalance. ")
+    if tested:
+        text += ("p-values as the tableone package chooses them: Welch's t-test (two groups) or one-way ANOVA (more) "
+                 "for numeric variables; χ² test (Yates-corrected for a 2×2), or Fisher's exact test for a 2×2 with "
+                 "a count or expected count below 5, for categorical variables; computed from the released counts. "
+                 "They test whether the groups differ, not whether a difference matters; with many rows some will "
+                 "fall below 0.05 by chance. ")
+    return text + policy.note
+
+
+def _notes(n_frame: pd.DataFrame, groups: list, by_label: str, policy: DisclosurePolicy) -> tuple[str, ...]:
+    notes = []
+    if GROUP in n_frame.columns:
+        unknown = int(n_frame.loc[n_frame[GROUP].isna(), "n"].sum())
+        if unknown:
+            notes.append(f"{policy.show_count(unknown)} participants with no value of {by_label} are in no column.")
+        if len(groups) < 2:
+            notes.append(f"Only one group of {by_label} is present after filtering; no SMDs are computed.")
+    return tuple(notes)
+
+
+def _numeric_test(stats: list, policy: DisclosurePolicy) -> tuple[float | None, str]:
+    """Welch's t-test (two groups) or one-way ANOVA (more) from each group's n, mean and SD."""
+    if any(s is None or policy.is_small(int(s["n"])) for s in stats):
+        return None, "not tested (a group is too small)"
+    n = np.array([float(s["n"]) for s in stats])
+    mean = np.array([float(s["mean"]) for s in stats])
+    sd = np.array([float(s["sd"]) for s in stats])
+    if len(stats) == 2:
+        return float(sps.ttest_ind_from_stats(mean[0], sd[0], n[0], mean[1], sd[1], n[1], equal_var=False).pvalue), \
+            "Welch's t-test"
+    grand = mean @ n / n.sum()
+    between, within = (n * (mean - grand) ** 2).sum() / (len(n) - 1), ((n - 1) * sd ** 2).sum() / (n.sum() - len(n))
+    return float(sps.f.sf(between / within, len(n) - 1, n.sum() - len(n))), "one-way ANOVA"
+
+
+def _categorical_test(counts: list[list[int]]) -> tuple[float | None, str]:
+    """χ² test of the groups × levels table (Yates-corrected for a 2×2); Fisher's exact test for a 2×2 with a count
+    or expected count below 5 (as tableone)."""
+    table = np.array(counts, dtype=float)
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return None, "not tested (one level)"
+    _, p_value, _, expected = sps.chi2_contingency(table)
+    if table.shape == (2, 2) and (expected.min() < 5 or table.min() < 5):
+        return float(sps.fisher_exact(table.astype(int)).pvalue), "Fisher's exact test"
+    return float(p_value), "χ² test"
 
 
 def variable_labels(engine: Engine) -> dict[str, str]:
@@ -215,10 +317,28 @@ def with_unit(label: str, unit: str | None) -> str:
     return f"{label} ({unit})"
 
 
-def cohort_table_one(ctx) -> TableOne:
-    """Table 1 by sex of the context's filtered cohort, as the Overview shows it (released counts), for the report
-    and the CLI."""
-    labels = variable_labels(ctx.engine)
-    variables = [(col, kind, labels[col]) for col, kind in table_one_variables(ctx.engine)]
-    inputs = table_one_inputs(ctx.engine, ctx.state, ctx.options, ctx.policy)
-    return table_one(inputs, variables, ctx.policy, ctx.cohort().description)
+def grouping_choices(engine: Engine) -> dict[str, str]:
+    """The variables Table 1 can be grouped by (canonical column → label), sex first where the cohort has it."""
+    labels = variable_labels(engine)
+    return {column: labels[column] for column in grouping_columns(engine)}
+
+
+def build_table_one(engine: Engine, inputs: dict[str, pd.DataFrame], cohort: str, policy: DisclosurePolicy,
+                    by: str | None = "sex", pvalues: bool = False) -> TableOne:
+    """Table 1 of released ``inputs`` (``queries.cohort.table_one_inputs(..., by=by)``) with the cohort's labels."""
+    by = by if by in engine.info.schema else None
+    labels = variable_labels(engine)
+    variables = [(col, kind, labels[col]) for col, kind in table_one_variables(engine, by)]
+    return table_one(inputs, variables, policy, cohort, by, _in_sentence(labels[by]) if by else "", pvalues)
+
+
+def _in_sentence(label: str) -> str:
+    """'Sex' → 'sex' for "by sex"; an acronym ('IRLSSG …', 'eGFR') keeps its case."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def cohort_table_one(ctx, by: str | None = "sex", pvalues: bool = False) -> TableOne:
+    """Table 1 of the context's filtered cohort grouped by ``by``, as the Overview shows it (released counts), for the
+    report and the CLI."""
+    inputs = table_one_inputs(ctx.engine, ctx.state, ctx.options, ctx.policy, by)
+    return build_table_one(ctx.engine, inputs, ctx.cohort().description, ctx.policy, by, pvalues)

@@ -23,6 +23,8 @@ PAGE_KEYS = {
     "therapy": "Ferritin & augmentation: first drug, or all",
     "cuts": "Ferritin & augmentation: biomarker cut points, comma-separated",
     "ref": "Ferritin & augmentation: reference band",
+    "by": "Table 1: the grouping variable (sex, site, treatment, outcome_NAME, exclude_NAME, cov_NAME)",
+    "pvalues": "Table 1: 1 adds p-values",
     presentation.URL_KEY: "1 opens the page in presentation mode",
 }
 
@@ -94,6 +96,16 @@ def multiselect(key: str, label: str, choices: list[str], default: list[str], fo
                             help=help)
     _write(key, ",".join(values), ",".join(default))
     return values
+
+
+def toggle(key: str, label: str, default: bool = False, help: str | None = None) -> bool:
+    """A toggle stored in the URL as 1 or 0 (anything else falls back to the default, with a warning)."""
+    flag = _initial(key, ["1", "0"], "1" if default else "0") == "1"
+    if presentation.active():
+        return flag
+    value = st.toggle(label, value=flag, key=f"control_{key}", help=help)
+    _write(key, "1" if value else "0", "1" if default else "0")
+    return value
 
 
 def _write(key: str, value: str, default: str) -> None:

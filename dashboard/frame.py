@@ -282,10 +282,11 @@ def cached_counts(data: str | None, mapping: str | None, query: str, policy: Dis
 
 
 @st.cache_data(show_spinner="Computing Table 1…")
-def cached_table_one_inputs(data: str | None, mapping: str | None, query: str, policy: DisclosurePolicy) -> dict:
+def cached_table_one_inputs(data: str | None, mapping: str | None, query: str, policy: DisclosurePolicy,
+                            by: str | None = "sex") -> dict:
     engine = open_engine(data, mapping)
     options = cached_options(data, mapping)
-    return cohort.table_one_inputs(engine, filters.parse_query(query, options)[0], options, policy)
+    return cohort.table_one_inputs(engine, filters.parse_query(query, options)[0], options, policy, by)
 
 
 @st.cache_data(show_spinner="Computing the analysis…")

@@ -128,15 +128,24 @@ def value_counts(table: ir.Table, column: str, group: str | None, digits: int) -
     return table.group_by(keys).aggregate(**cell(table, "n"))
 
 
-def table_one_inputs(engine: Engine, state: FilterState, options: FilterOptions,
-                     policy: DisclosurePolicy) -> dict[str, pd.DataFrame]:
-    """Released inputs of Table 1 by sex, one small frame per variable: counts per level of categorical columns;
-    for numeric columns the exact summary (exact mode) or counts per grouped value (cell-key mode, summarised by
-    ``analyses.table_one``)."""
+GROUP = "group"  # the grouping column of Table 1's inputs (the grouping variable's value as text)
+
+
+def table_one_inputs(engine: Engine, state: FilterState, options: FilterOptions, policy: DisclosurePolicy,
+                     by: str | None = "sex") -> dict[str, pd.DataFrame]:
+    """Released inputs of Table 1 by the canonical column ``by`` (None: one column, everyone), one small frame per
+    variable with the group in column ``group``: counts per level of categorical columns; for numeric columns the
+    exact summary (exact mode) or counts per grouped value (cell-key mode, summarised by ``analyses.table_one``).
+    The grouping variable is not a row of its own; a participant with no value of it is in no group (counted in
+    ``__n__`` with an empty group)."""
     t = filtered(engine, state, options)
-    group = "sex" if "sex" in t.columns else None
+    if by is not None and by not in t.columns:
+        by = None
+    group = GROUP if by else None
+    if by:
+        t = t.mutate(**{GROUP: _group_value(t, by)})
     out = {"__n__": release(engine, (t.group_by(group) if group else t).aggregate(**cell(t, "n")), policy).cells()}
-    for column, kind in table_one_variables(engine):
+    for column, kind in table_one_variables(engine, by):
         if kind != "numeric":
             query = level_counts(t, column, group)
         elif policy.continuous_digits is None:
@@ -147,16 +156,29 @@ def table_one_inputs(engine: Engine, state: FilterState, options: FilterOptions,
     return out
 
 
-def table_one_variables(engine: Engine) -> list[tuple[str, str]]:
-    """(canonical column, 'numeric' | 'categorical') rows of Table 1, in display order."""
+def _group_value(t: ir.Table, by: str) -> ir.StringValue:
+    """The grouping variable as text; an empty first drug is the "untreated" group, as in the drug filter."""
+    value = t[by].cast("string")
+    return value.fill_null(UNTREATED) if by == "treatment" else value
+
+
+def grouping_columns(engine: Engine) -> list[str]:
+    """The canonical columns Table 1 can be grouped by: sex, site, the first drug, the outcomes, the exclusion flags
+    and the categorical covariates (those the cohort has)."""
+    return [column for column, kind in table_one_variables(engine, None) if kind == "categorical"]
+
+
+def table_one_variables(engine: Engine, by: str | None = "sex") -> list[tuple[str, str]]:
+    """(canonical column, 'numeric' | 'categorical') rows of Table 1 grouped by ``by``, in display order (the
+    grouping column is not a row)."""
     schema = engine.info.schema
     mapping = engine.info.mapping
     rows = [(c, "numeric") for c in ("age",) if c in schema]
-    rows += [(c, "categorical") for c in ("site",) if c in schema]
+    rows += [(c, "categorical") for c in ("sex", "site") if c in schema]
     rows += [(f"outcome_{n}", "categorical") for n in mapping.outcomes]
     rows += [(c, "numeric") for c in ("biomarker",) if c in schema]
     rows += [(c, "categorical") for c in ("treatment",) if c in schema]
     rows += [(f"exclude_{n}", "categorical") for n in mapping.exclusions]
     for cov in mapping.covariates.values():
         rows.append((f"cov_{cov.name}", "numeric" if cov.type == "numeric" else "categorical"))
-    return rows
+    return [(column, kind) for column, kind in rows if column != by]

@@ -132,8 +132,9 @@ def _summary_table(result: AnalysisResult, notes: str) -> TableBlock:
 
 def table_one_section(table_one: TableOne) -> Section:
     notes = _notes_text(table_one.notes)
-    block = TableBlock("Table 1: baseline characteristics by sex", table_one.to_frame(), table_one.caption + notes)
-    return Section("Table 1 by sex", table_one.caption, table_one.notes, (block,), table_one.methods)
+    heading = table_one.title.replace("Table 1", "Table 1: baseline characteristics")
+    block = TableBlock(heading, table_one.to_frame(), table_one.caption + notes)
+    return Section(table_one.title, table_one.caption, table_one.notes, (block,), table_one.methods)
 
 
 def unavailable_section(item: Unavailable) -> Section:

@@ -1,10 +1,9 @@
-"""Overview: cohort size, attrition by filter, Table 1 by sex."""
+"""Overview: cohort size, attrition by filter, Table 1 by sex or any other grouping."""
 
 import streamlit as st
 
-from analyses.table_one import table_one, variable_labels
-from dashboard import frame, render
-from queries.cohort import table_one_variables
+from analyses.table_one import build_table_one, grouping_choices
+from dashboard import controls, frame, render
 
 ctx = frame.current()
 cfg = frame.settings()
@@ -19,11 +18,17 @@ render.cohort_metrics(counts, ctx)
 st.subheader("Attrition")
 render.attrition_table(frame.cached_attrition(cfg.data, cfg.mapping, ctx.query, ctx.policy), ctx.policy)
 
-st.subheader("Table 1 by sex")
-labels = variable_labels(ctx.engine)
-variables = [(col, kind, labels[col]) for col, kind in table_one_variables(ctx.engine)]
-result = table_one(frame.cached_table_one_inputs(cfg.data, cfg.mapping, ctx.query, ctx.policy), variables, ctx.policy,
-                   ctx.cohort_text)
+heading = st.empty()  # "Table 1 by …", once the grouping is read
+choices = grouping_choices(ctx.engine) | {"none": "no grouping (everyone)"}
+left, right = st.columns([2, 1], vertical_alignment="bottom")
+with left:
+    by = controls.select("by", "Group by", list(choices), next(iter(choices)), format_func=choices.get)
+with right:
+    pvalues = controls.toggle("pvalues", "Show p-values", help="Welch's t-test or ANOVA; χ² or Fisher's exact test")
+by = None if by == "none" else by
+result = build_table_one(ctx.engine, frame.cached_table_one_inputs(cfg.data, cfg.mapping, ctx.query, ctx.policy, by),
+                         ctx.cohort_text, ctx.policy, by, pvalues)
+heading.subheader(result.title)
 render.table_one(result)
 
 st.subheader("Analyses")

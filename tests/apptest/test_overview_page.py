@@ -86,3 +86,23 @@ def test_links_into_the_analyses_carry_the_current_filters(app):
     links = at.get("page_link")
     assert [link.proto.page for link in links] == ["sex-differences", "age-prevalence", "ferritin-augmentation"]
     assert all(link.proto.query_string == "sex=female&age=40-79" for link in links)
+
+
+def test_table_one_by_case_status_with_p_values_from_the_url(app, engine, options):
+    """``by=`` and ``pvalues=`` bind Table 1's grouping and its p-values to the link; the columns are the released
+    group sizes."""
+    at = app({"by": "outcome_rls", "pvalues": "1"})
+    table = at.table[0].value
+    inputs = cohort.table_one_inputs(engine, filters.default_state(options), options, CELL_KEY, "outcome_rls")
+    n = inputs["__n__"].set_index("group")["n"]
+    assert list(table.columns[2:4]) == [f"Cases (N = {n['true']:,})", f"Non-cases (N = {n['false']:,})"]
+    assert {"SMD", "p", "Test"} <= set(table.columns)
+    assert "RLS (four IRLSSG criteria)" not in set(table["Variable"])  # the grouping is a heading, not a row
+    assert [s.value for s in at.subheader][1] == "Table 1 by RLS (four IRLSSG criteria)"
+    assert at.toggle(key="control_pvalues").value is True
+
+
+def test_an_unknown_grouping_in_the_url_falls_back_to_sex_with_a_warning(app):
+    at = app({"by": "participant_id"})
+    assert any("`by=`" in w.value for w in at.warning)
+    assert [s.value for s in at.subheader][1] == "Table 1 by sex"

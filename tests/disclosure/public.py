@@ -100,14 +100,14 @@ class Viewer:
             return [(s.description, read(r), read(left)) for s, (r, left) in zip(steps, cells)]
         return self._cached(("attrition", state), make)
 
-    def table_one(self, state) -> pd.DataFrame:
-        """Table 1 by sex as displayed (``TableOne.to_frame()``)."""
+    def table_one(self, state, by: str | None = "sex") -> pd.DataFrame:
+        """Table 1 grouped by ``by`` (sex by default) as displayed (``TableOne.to_frame()``)."""
         def make():
             c = self.cohort
-            inputs = table_one_inputs(c.engine, self._state(state), c.options, self.policy)
-            variables = [(col, kind, col) for col, kind in table_one_variables(c.engine)]
-            return table_one(inputs, variables, self.policy, str(state)).to_frame()
-        return self._cached(("table_one", state), make)
+            inputs = table_one_inputs(c.engine, self._state(state), c.options, self.policy, by)
+            variables = [(col, kind, col) for col, kind in table_one_variables(c.engine, by)]
+            return table_one(inputs, variables, self.policy, str(state), by, by or "").to_frame()
+        return self._cached(("table_one", state, by), make)
 
     def analysis(self, name: str, state, opts) -> AnalysisResult | None:
         """An analysis result as the page, CLI JSON and CSV exports show it; None when the cohort cannot serve it

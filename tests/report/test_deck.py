@@ -29,7 +29,7 @@ def _table_one_n(engine, policy) -> tuple[int, int]:
     from queries.cohort import filter_options, table_one_inputs
 
     options = filter_options(engine)
-    per_sex = table_one_inputs(engine, filters.default_state(options), options, policy)["__n__"].set_index("sex")["n"]
+    per_sex = table_one_inputs(engine, filters.default_state(options), options, policy)["__n__"].set_index("group")["n"]
     return int(per_sex["female"]), int(per_sex["male"])
 
 

@@ -92,8 +92,8 @@ def test_binary_smd_formula():
     assert smd_numeric(10, 2, 8, 2) == pytest.approx(1.0)
 
 
-SITE_INPUTS = {"__n__": pd.DataFrame({"sex": ["female", "male"], "n": [120, 100]}),
-               "site": pd.DataFrame({"sex": ["female"] * 3 + ["male"] * 2, "level": ["A", "B", "C", "A", "B"],
+SITE_INPUTS = {"__n__": pd.DataFrame({"group": ["female", "male"], "n": [120, 100]}),
+               "site": pd.DataFrame({"group": ["female"] * 3 + ["male"] * 2, "level": ["A", "B", "C", "A", "B"],
                                      "n": [100, 15, 5, 60, 40]})}
 
 
