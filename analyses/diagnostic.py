@@ -36,7 +36,7 @@ TEST_COLUMN = "test_value"
 class DiagnosticOptions:
     outcome: str | None = None  # the reference standard; None: the case definition
     test: str | None = None  # a binary or numeric variable; None: the first numeric covariate
-    threshold: float | None = None  # numeric test: positive at or above it; None: the Youden-optimal value
+    threshold: float | None = None  # numeric test: positive at or above it; None: the mapping's, else Youden-optimal
     strata: str | None = None  # "age" (age bands) or a categorical variable, for per-stratum accuracy
     prevalence: float | None = None  # a prevalence (0-1) at which to give PPV and NPV too
     lower_is_positive: bool = False  # numeric test: positive at or below the threshold (e.g. a low ferritin)
@@ -49,6 +49,7 @@ class _Setup:
     outcome_label: str
     test: Variable
     strata: Variable | None
+    declared_threshold: float | None = None  # the mapping's clinical threshold of a numeric test covariate
 
 
 def diagnostic(ctx: AnalysisContext, opts: DiagnosticOptions = DiagnosticOptions()) -> AnalysisResult:
@@ -72,8 +73,9 @@ def _setup(ctx: AnalysisContext, opts: DiagnosticOptions) -> _Setup:
     if outcome not in outcomes:
         raise AnalysisInputError(f"Unknown reference standard. Choose from: {', '.join(outcomes)}.")
     variables = ctx.variables
-    name = opts.test or next((n for n, v in variables.items() if v.kind == "numeric" and n not in ("age", "year")),
-                             None)
+    declared = {n: c.threshold for n, c in ctx.engine.info.mapping.covariates.items() if c.threshold is not None}
+    name = opts.test or next(iter(declared), None) or next(
+        (n for n, v in variables.items() if v.kind == "numeric" and n not in ("age", "year")), None)
     if name is None:
         raise AnalysisInputError("Diagnostic accuracy needs an index test: a binary or numeric variable. The "
                                  "mapping has none besides age and year.")
@@ -87,7 +89,8 @@ def _setup(ctx: AnalysisContext, opts: DiagnosticOptions) -> _Setup:
     strata = resolve(opts.strata, variables, "stratifier") if opts.strata else None
     if strata is not None and strata.column == test.column:
         raise AnalysisInputError("The index test cannot also be the stratifier.")
-    return _Setup(outcome, outcomes[outcome].label, test, strata)
+    return _Setup(outcome, outcomes[outcome].label, test, strata,
+                  declared.get(name) if test.kind == "numeric" else None)
 
 
 def _known(keys: pd.DataFrame) -> pd.Series:
@@ -111,8 +114,12 @@ def _analyse(ctx, opts: DiagnosticOptions, setup: _Setup, released) -> AnalysisR
         notes.append("Too few participants, or no cases or no non-cases, after filtering; nothing is estimated.")
         return _result(ctx, opts, setup, n, None, [], notes, {}, released.sql)
     roc = _roc(ctx, by_value, opts.lower_is_positive, notes) if setup.test.kind == "numeric" else None
-    threshold = opts.threshold if opts.threshold is not None else (roc.youden_threshold if roc else None)
-    if setup.test.kind == "numeric" and opts.threshold is None:
+    threshold = next((t for t in (opts.threshold, setup.declared_threshold) if t is not None),
+                     roc.youden_threshold if roc else None)
+    if setup.test.kind == "numeric" and opts.threshold is None and setup.declared_threshold is not None:
+        notes.append(f"The threshold {threshold:g} is the clinical cut-off the cohort's mapping declares for "
+                     f"{setup.test.label}.")
+    elif setup.test.kind == "numeric" and opts.threshold is None:
         notes.append(f"No threshold was given: the Youden-optimal value {threshold:g} is used (chosen on these "
                      "data, so its sensitivity and specificity are optimistic).")
     positive = _positive(setup, threshold, opts.lower_is_positive)

@@ -56,11 +56,17 @@ def shown(e: Estimate | None) -> bool:
 # --- estimates and tests ---------------------------------------------------------------------------------------
 
 def estimate_rows(result: AnalysisResult, measures: tuple[str, ...] | None = None) -> list[dict[str, str]]:
-    """The estimates table as displayed: measure, comparison, estimate, 95% CI, p, method."""
-    return [{"Measure": MEASURE_NAMES.get(e.measure, e.measure), "Comparison": e.label,
+    """The estimates table as displayed: measure, comparison, estimate, 95% CI, p, method. An estimate whose measure
+    has no display name here (e.g. sensitivity) is named by its label; a column empty in every row (no comparison,
+    no p-value) is left out."""
+    rows = [{"Measure": MEASURE_NAMES.get(e.measure) or e.label or e.measure,
+             "Comparison": e.label if e.measure in MEASURE_NAMES else "",
              "Estimate": fmt(e.estimate), "95% CI": f"{fmt(e.ci_low)}–{fmt(e.ci_high)}", "p": fmt_p(e.p_value),
              "Method": e.method}
             for e in result.estimates if measures is None or e.measure in measures]
+    empty = {column for column, blank in (("Comparison", ""), ("p", "–")) if rows and all(r[column] == blank
+                                                                                         for r in rows)}
+    return [{k: v for k, v in row.items() if k not in empty} for row in rows]
 
 
 def estimates_caption(result: AnalysisResult) -> str:

@@ -25,6 +25,10 @@ PAGE_KEYS = {
     "ref": "Ferritin & augmentation: reference band",
     "by": "Table 1: the grouping variable (sex, site, treatment, outcome_NAME, exclude_NAME, cov_NAME)",
     "pvalues": "Table 1: 1 adds p-values",
+    "test": "Diagnostic accuracy: the index test (a binary or numeric variable)",
+    "threshold": "Diagnostic accuracy: a numeric test's threshold (one of the ROC curve's released thresholds)",
+    "lower": "Diagnostic accuracy: 1 when low values of a numeric test are positive",
+    "prevalence": "Diagnostic accuracy: a prevalence in percent for predictive values (e.g. 5)",
     presentation.URL_KEY: "1 opens the page in presentation mode",
 }
 
@@ -106,6 +110,28 @@ def toggle(key: str, label: str, default: bool = False, help: str | None = None)
     value = st.toggle(label, value=flag, key=f"control_{key}", help=help)
     _write(key, "1" if value else "0", "1" if default else "0")
     return value
+
+
+def number(key: str, label: str, low: float, high: float, help: str | None = None) -> float | None:
+    """An optional number strictly between ``low`` and ``high`` stored in the URL (empty by default; anything else
+    in the URL is dropped with a warning)."""
+    raw = st.query_params.get(_registered(key))
+    value = None
+    if raw is not None:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = None
+        if value is None or not low < value < high:
+            _warn(key, raw, [f"a number between {low:g} and {high:g}"], "no value")
+            value = None
+    if presentation.active():
+        return value
+    chosen = st.number_input(label, min_value=float(low), max_value=float(high), value=value, key=f"control_{key}",
+                             help=help, placeholder="none")
+    chosen = None if chosen is None or not low < chosen < high else float(chosen)
+    _write(key, "" if chosen is None else f"{chosen:g}", "")
+    return chosen
 
 
 def _write(key: str, value: str, default: str) -> None:

@@ -54,6 +54,7 @@ class Covariate:
     label: str
     type: str  # "categorical" | "numeric"
     unit: str | None = None
+    threshold: float | None = None  # numeric only: a clinical cut-off (positive at or above it), e.g. PLMS index 15
 
 
 @dataclass(frozen=True)
@@ -277,12 +278,16 @@ def _covariates(r: _Reader) -> dict[str, Covariate]:
     for name in r.data:
         _check_name(r, name)
         sub = r.sub(name, required=True)
-        sub.only({"column", "label", "type", "unit"})
+        sub.only({"column", "label", "type", "unit", "threshold"})
         kind = sub.get("type", str, default="categorical")
         if kind not in ("categorical", "numeric"):
             raise sub.fail("type", "must be 'categorical' or 'numeric'")
+        threshold = sub.get("threshold", (int, float), default=None)
+        if threshold is not None and kind != "numeric":
+            raise sub.fail("threshold", "is a number, and only for a numeric covariate")
         column = sub.column("column", required=False) or name
-        out[name] = Covariate(name, column, sub.get("label", str, default=name), kind, sub.get("unit", str))
+        out[name] = Covariate(name, column, sub.get("label", str, default=name), kind, sub.get("unit", str),
+                              None if threshold is None else float(threshold))
     return out
 
 

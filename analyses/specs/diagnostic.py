@@ -41,7 +41,7 @@ SPEC = AnalysisSpec(
     arguments=(
         CliArgument(("--test",), {"help": "diagnostic: the index test, a binary or numeric variable"}),
         CliArgument(("--threshold",), {"type": float, "help": "diagnostic: a numeric test is positive at or above "
-                                       "it (default: the Youden-optimal value)"}),
+                                       "it (default: the mapping's threshold for it, else the Youden-optimal value)"}),
         CliArgument(("--prevalence",), {"type": float, "help": "diagnostic: also give PPV and NPV at this "
                                         "prevalence (0-1)"}),
         CliArgument(("--lower-is-positive",), {"action": "store_true", "help": "diagnostic: a numeric test is "
@@ -56,4 +56,5 @@ SPEC = AnalysisSpec(
     findings=findings,
     estimates_title="Accuracy: sensitivity, specificity, predictive values, likelihood ratios",
     presented_estimates=("sensitivity", "specificity", "auc"),
+    page="views/diagnostic_accuracy.py",
 )
