@@ -112,7 +112,9 @@ def _analyse(ctx, opts: DiagnosticOptions, setup: _Setup, released) -> AnalysisR
     cases = int(by_value["events"].sum())
     if n == 0 or ctx.policy.is_small(n) or ctx.policy.withholds(cases, n - cases) or cases in (0, n):
         notes.append("Too few participants, or no cases or no non-cases, after filtering; nothing is estimated.")
-        return _result(ctx, opts, setup, n, None, [], notes, {}, released.sql)
+        empty = {"two_by_two": pd.DataFrame(columns=["test", "cases", "non_cases", "n", "suppressed"]),
+                 "roc": _roc_frame(ctx, None)}
+        return _result(ctx, opts, setup, n, None, [], notes, empty, released.sql)
     roc = _roc(ctx, by_value, opts.lower_is_positive, notes) if setup.test.kind == "numeric" else None
     threshold = next((t for t in (opts.threshold, setup.declared_threshold) if t is not None),
                      roc.youden_threshold if roc else None)

@@ -55,11 +55,16 @@ def shown(e: Estimate | None) -> bool:
 
 # --- estimates and tests ---------------------------------------------------------------------------------------
 
+def measure_name(estimate: Estimate) -> str:
+    """"Adjusted OR"; an estimate whose measure has no display name here (e.g. sensitivity) by its label."""
+    return MEASURE_NAMES.get(estimate.measure) or estimate.label or estimate.measure
+
+
 def estimate_rows(result: AnalysisResult, measures: tuple[str, ...] | None = None) -> list[dict[str, str]]:
     """The estimates table as displayed: measure, comparison, estimate, 95% CI, p, method. An estimate whose measure
     has no display name here (e.g. sensitivity) is named by its label; a column empty in every row (no comparison,
     no p-value) is left out."""
-    rows = [{"Measure": MEASURE_NAMES.get(e.measure) or e.label or e.measure,
+    rows = [{"Measure": measure_name(e),
              "Comparison": e.label if e.measure in MEASURE_NAMES else "",
              "Estimate": fmt(e.estimate), "95% CI": f"{fmt(e.ci_low)}–{fmt(e.ci_high)}", "p": fmt_p(e.p_value),
              "Method": e.method}

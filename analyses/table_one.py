@@ -268,8 +268,8 @@ def _notes(n_frame: pd.DataFrame, groups: list, by_label: str, policy: Disclosur
 
 def _numeric_test(stats: list, policy: DisclosurePolicy) -> tuple[float | None, str]:
     """Welch's t-test (two groups) or one-way ANOVA (more) from each group's n, mean and SD."""
-    if any(s is None or policy.is_small(int(s["n"])) for s in stats):
-        return None, "not tested (a group is too small)"
+    if any(s is None or int(s["n"]) < 2 or policy.is_small(int(s["n"])) for s in stats):
+        return None, "not tested (a group has too few values)"
     n = np.array([float(s["n"]) for s in stats])
     mean = np.array([float(s["mean"]) for s in stats])
     sd = np.array([float(s["sd"]) for s in stats])

@@ -101,8 +101,9 @@ def estimates(result: AnalysisResult) -> None:
     # the estimates stated above the figure (a forest plot alone shows no numbers): the declaration's choice
     shown = [e for e in map(result.estimate, spec_of(result).presented_estimates) if display.shown(e)]
     for column, e in zip(st.columns(len(shown)) if shown else [], shown):
-        column.markdown(f"**{display.MEASURE_NAMES.get(e.measure, e.measure)} {display.fmt(e.estimate)}**  \n"
-                        f"95% CI {display.fmt(e.ci_low)}–{display.fmt(e.ci_high)}, {display.p_clause(e.p_value)}",
+        p_value = "" if e.p_value is None else f", {display.p_clause(e.p_value)}"
+        column.markdown(f"**{display.measure_name(e)} {display.fmt(e.estimate)}**  \n"
+                        f"95% CI {display.fmt(e.ci_low)}–{display.fmt(e.ci_high)}{p_value}",
                         help=display.exact_p(e.p_value))
 
 

@@ -15,8 +15,8 @@ MEASURES = (("sensitivity", "Sensitivity"), ("specificity", "Specificity"))
 
 def roc_points(result: AnalysisResult) -> pd.DataFrame:
     """The ROC curve as drawn: false-positive rate (1 − specificity) against sensitivity."""
-    roc = result.table("roc")
-    if roc.empty:
+    roc = dict(result.tables).get("roc")  # none when nothing was estimated (a cohort too small)
+    if roc is None or roc.empty:
         return pd.DataFrame(columns=["threshold", "fpr", "sensitivity", "specificity"])
     return roc.assign(fpr=1 - roc["specificity"].astype(float))[["threshold", "fpr", "sensitivity", "specificity"]]
 

@@ -54,12 +54,13 @@ def build(ctx: AnalysisContext, with_table_one: bool = False) -> Built:
     return Built(results, report, deck_bytes(report))
 
 
-FIGURES = ("forest", "curve", "standardized", "effects", "dose_response", "km")  # the demo's six, in page order
+# the demo's figures with each page analysis's defaults, in page order
+FIGURES = ("forest", "curve", "standardized", "effects", "dose_response", "km", "roc")
 DOSE_NOT_FITTED = "The dose–response curve could not be fitted."
 
 
 def expected_figures(results) -> list[str]:
-    """The keys of the figures a deck of the demo's three analyses holds: all six, but the dose–response curve only
+    """The keys of the figures a deck of the demo's page analyses holds: all of them, but the dose–response curve only
     when it could be fitted — in cell-key mode it is fitted on cells of about one participant each, so with some
     (random) session secrets it cannot be, and the biomarker result says so in its notes."""
     risk = next(r for r in results if isinstance(r, AnalysisResult) and r.analysis == "biomarker-risk")
@@ -124,3 +125,10 @@ def all_texts(deck) -> list[str]:
         if slide.has_notes_slide:
             texts.append(slide.notes_slide.notes_text_frame.text)
     return texts
+
+
+def expected_tables(report) -> int:
+    """The tables of a report: one per table block of its sections (Table 1, each analysis's tables)."""
+    from analyses.report.content import TableBlock
+
+    return sum(isinstance(block, TableBlock) for section in report.sections for block in section.blocks)

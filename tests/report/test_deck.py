@@ -12,7 +12,7 @@ import pandas as pd
 from pptx import Presentation
 
 from analyses import display
-from analyses.registry import figures_for, spec_of
+from analyses.registry import PAGE_ANALYSES, figures_for, spec_of
 from analyses.report import build_report, deck_bytes
 from analyses.report.content import cell_text
 from analyses.results import software_versions
@@ -21,7 +21,7 @@ from queries import filters
 from tests.report.conftest import (all_texts, context, expected_figures, pictures, ppi, shape, slides_titled,
                                    table_one_for, table_records, table_rows, title)
 
-ANALYSES = ("odds-ratio", "prevalence", "biomarker-risk")
+ANALYSES = tuple(spec.name for spec in PAGE_ANALYSES)  # the deck's analyses: those with a page, in page order
 
 
 def _table_one_n(engine, policy) -> tuple[int, int]:
@@ -141,5 +141,7 @@ def test_slide_count_title_figures_and_table_parts(demo_build):
     deck = demo_build.deck
     table_slides = [s for s in deck.slides if shape(s, "Table") is not None]
     assert len(deck.slides) == 1 + len(expected_figures(demo_build.results)) + len(table_slides)
-    assert len(table_slides) == len(slides_titled(deck, "Table 1")) + 7  # 2×2, ORs, summary, 2 × bands, band, HRs
+    # sex differences: 2×2, ORs; prevalence: summary, 2 × bands; biomarker: band table, HRs; diagnostic: 2×2 and
+    # its twelve estimates over two slides
+    assert len(table_slides) == len(slides_titled(deck, "Table 1")) + 7 + 3
     assert not [t for t in all_texts(deck) if re.search(r"\b(nan|None|NaN)\b", t)]

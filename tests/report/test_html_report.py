@@ -13,7 +13,8 @@ from html.parser import HTMLParser
 from PIL import Image
 
 from analyses.report import build_report, html_bytes
-from tests.report.conftest import expected_figures, pictures, shape, table_rows, title
+from analyses.registry import PAGE_ANALYSES
+from tests.report.conftest import expected_figures, expected_tables, pictures, shape, table_rows, title
 
 
 class Elements(HTMLParser):
@@ -65,7 +66,8 @@ def test_the_report_holds_the_deck_content(demo_build, demo_html):
     cells = {cell for s in deck.slides if shape(s, "Table") is not None for row in table_rows(s) for cell in row}
     assert len(cells) > 100
     assert not [c for c in cells if f">{escape(c)}</td>" not in demo_html and f">{escape(c)}</th>" not in demo_html]
-    assert demo_html.count("<section>") == 4 and demo_html.count("<table>") == 7
+    assert demo_html.count("<section>") == 1 + len(PAGE_ANALYSES)  # Table 1 and each page analysis
+    assert demo_html.count("<table>") == expected_tables(demo_build.report)
 
 
 def test_every_text_is_escaped(demo_build):

@@ -18,7 +18,8 @@ import pytest
 from pptx import Presentation
 
 from tests.cli.invocation import REPO, done, start_all
-from tests.report.conftest import DOSE_NOT_FITTED, pictures, slides_titled, table_records, title
+from analyses.registry import PAGE_ANALYSES
+from tests.report.conftest import DOSE_NOT_FITTED, FIGURES, pictures, slides_titled, table_records, title
 
 COHORT = REPO / "tests" / "reference" / "data" / "demo_cohort.csv"
 MAPPING = COHORT.with_suffix(".toml")
@@ -80,9 +81,9 @@ def deck(path: Path):
 def test_deck_and_report_of_the_demo_extract_are_written(runs, out):
     for name, file in (("demo_pptx", "demo.pptx"), ("demo_html", "demo.html")):
         assert done(runs, name).stdout.startswith(f"Wrote {out / file} (")
-    # six figures, or five when the dose–response curve cannot be fitted on the perturbed cells (then the
+    # every figure, but the dose–response curve when it cannot be fitted on the perturbed cells (then the
     # biomarker analysis says so: its JSON for the same filters, method and secret)
-    figures = 6 - (DOSE_NOT_FITTED in json.loads(done(runs, "risk_json").stdout)["notes"])
+    figures = len(FIGURES) - (DOSE_NOT_FITTED in json.loads(done(runs, "risk_json").stdout)["notes"])
     slides = deck(out / "demo.pptx").slides
     assert title(slides[0]) == "Cohort analyses" and len([s for s in slides if pictures(s)]) == figures
     cover = "\n".join(sh.text_frame.text for sh in slides[0].shapes if sh.has_text_frame)
@@ -101,7 +102,7 @@ def test_numbers_on_the_slides_equal_the_analyses_json(runs, out):
     adjusted = next(e for e in odds["estimates"] if e["measure"] == "adjusted_or")
     assert any(title(s).startswith(f"Women had {adjusted['estimate']:.2f} times the odds") and
                f"95% CI {adjusted['ci_low']:.2f}–{adjusted['ci_high']:.2f})" in title(s) for s in slides)
-    (groups,) = slides_titled(presentation, "2×2 table")
+    (groups,) = slides_titled(presentation, "2×2 table: cases and prevalence by sex")
     assert [(r["Sex"], r["Cases"], r["n"], r["Prevalence"]) for r in table_records(groups)] == [
         (g["group"], f"{g['events']:,}", f"{g['n']:,}", f"{100 * g['prevalence']:.1f}%") for g in odds["groups"]]
     (estimates,) = slides_titled(presentation, "Odds ratios: crude")
@@ -129,10 +130,11 @@ def test_mapped_one_file_cohort_in_both_formats(runs, out):
     assert "Cohort: demo_cohort.csv" in text and "Odds ratio of RLS (four IRLSSG criteria) by sex: 10,000" in text
     assert "N: Table 1: Women 5,199, Men 4,801;" in text  # Table 1 comes first, as on the Overview
     assert "Small-cell threshold: 11. Exact counts." in text and "perturbed" not in text
-    assert len([s for s in slides if pictures(s)]) == 6
+    # its mapping has no numeric covariate, so the diagnostic analysis has no index test and no ROC curve
+    assert len([s for s in slides if pictures(s)]) == len(FIGURES) - 1
     done(runs, "cohort_html")
     html = (out / "cohort.html").read_text(encoding="utf-8")
-    assert "demo_cohort.csv" in html and html.count("<section>") == 4  # Table 1 and the three analyses
+    assert "demo_cohort.csv" in html and html.count("<section>") == 1 + len(PAGE_ANALYSES)  # Table 1, the analyses
 
 
 @pytest.mark.parametrize("name,message", [
@@ -152,7 +154,7 @@ def test_a_cohort_that_allows_no_analysis_writes_nothing(runs, out):
     """No filter state refuses an analysis any more (the differencing guard is gone); a mapping without the roles
     the analyses need still leaves none to show, and then nothing is written."""
     run = done(runs, "refused", code=2)
-    assert run.stderr.count("Not shown: ") == 3 and "needs the biomarker, time to event" in run.stderr
+    assert run.stderr.count("Not shown: ") == len(PAGE_ANALYSES) and "needs the biomarker, time to event" in run.stderr
     assert run.stderr.strip().splitlines()[-1] == ("Error: None of the analyses can be shown for these filters; no "
                                                    "file was written.")
     assert not (out / "refused.pptx").exists()

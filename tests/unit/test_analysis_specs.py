@@ -15,6 +15,7 @@ from analyses.figures import Figure
 from analyses.registry import ANALYSES, PAGE_ANALYSES, figures_for, spec_of, stated_tests
 from analyses import results as result_types
 from analyses.results import AnalysisResult
+from analyses.variables import AnalysisInputError
 from analyses.spec import AnalysisSpec
 from disclosure.policy import DisclosurePolicy
 from queries.engine import CohortEngine
@@ -36,6 +37,27 @@ def results() -> dict[str, AnalysisResult]:
         assert isinstance(spec.default_options(ctx), spec.options), name
         out[name] = spec.run(ctx, opts)
     return out
+
+
+@pytest.mark.parametrize("name", list(ANALYSES))
+def test_each_declaration_survives_a_cohort_too_small_to_estimate(name):
+    """A result with nothing estimated (a filtered cohort below k) still gives figures (possibly none), a table view,
+    findings and stated tests without an error: the report and the pages show such results."""
+    engine = CohortEngine.open(FLCHAIN / "flchain.csv", FLCHAIN / "mapping.toml")
+    query = "age=85-90&sex=male&year=1997-1997"
+    ctx, problems = AnalysisContext.from_query(engine, query, DisclosurePolicy(20, "exact"))
+    assert problems == []  # 11 men aged 85+ sampled in 1997: below k = 20
+    spec = ANALYSES[name]
+    args = _parser().parse_args([name, "--data", "x", *CLI_OPTIONS.get(name, [])])
+    try:
+        result = spec.run(ctx, spec.from_cli(args))
+    except AnalysisInputError:
+        return  # refused with a message: the pages and the report show the message instead
+    assert result.n is None
+    figures = figures_for(result)
+    assert set(spec.findings(result)) <= {f.key for f in figures}
+    spec.table_view.frame(result)
+    stated_tests(result)
 
 
 def test_the_registry_lists_each_declaration_once():

@@ -15,6 +15,7 @@ from scipy import stats
 
 from analyses.biomarker_risk import biomarker_risk
 from analyses.context import AnalysisContext
+from analyses.diagnostic import DiagnosticOptions, diagnostic
 from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import odds_ratio
 from analyses.prevalence import prevalence
@@ -88,3 +89,29 @@ def test_cell_key_odds_ratios_of_large_margins_stay_close_to_the_exact_ones(engi
         got, want = released.estimate(measure), exact.estimate(measure)
         width = np.log(want.ci_high) - np.log(want.ci_low)
         assert abs(np.log(got.estimate) - np.log(want.estimate)) < width / 4, measure  # shifts of ~1-2% seen
+
+
+@pytest.fixture(scope="module")
+def plms(demo_dir) -> dict:
+    return json.loads((demo_dir / "truth.json").read_text())["calibration"]["plms"]
+
+
+def test_plms_sensitivity_ci_covers_the_generators_probability_of_an_elevated_index_in_cases(ctx, plms):
+    """The demo draws an index ≥ 15 in 60% of IRLSSG cases who had polysomnography, whatever their age or sex."""
+    result = diagnostic(ctx, DiagnosticOptions("rls", "plms_index", plms["threshold"]))
+    sensitivity = result.estimate("sensitivity")
+    assert sensitivity.ci_low <= plms["case_p_elevated"] <= sensitivity.ci_high
+
+
+def test_plms_specificity_cis_by_age_cover_the_truth_where_it_is_the_same_for_both_sexes(ctx, plms):
+    """Below 50 the generator's non-case probability of an elevated index is the same for women and men (8% under
+    40, 15% at 40-49), so each age band's specificity has one true value."""
+    result = diagnostic(ctx, DiagnosticOptions("rls", "plms_index", plms["threshold"], strata="age"))
+    lower = plms["noncase_age_lower"]
+    for band in ("18-29", "30-39", "40-49"):
+        start = int(band.split("-")[0])
+        i = max(j for j, edge in enumerate(lower) if edge <= start)
+        truth = 1 - plms["noncase_p_elevated_women"][i]
+        assert plms["noncase_p_elevated_men"][i] == plms["noncase_p_elevated_women"][i]
+        spec = next(e for e in result.estimates if e.measure == "specificity" and e.group == band)
+        assert spec.ci_low <= truth <= spec.ci_high, (band, spec)
