@@ -17,11 +17,16 @@ ARTIFACTS = ROOT / "test-artifacts"
 @pytest.fixture(scope="session")
 def server(demo_dir):
     """The dashboard served on the session's demo extract; yields its base URL."""
+    yield from serve(["--data", str(demo_dir)], "streamlit.log")
+
+
+def serve(source: list[str], log_name: str):
+    """A dashboard server on ``source`` (its --data/--mapping arguments) on a free port; yields its base URL."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--", "--data", str(demo_dir)]
-    log = (ARTIFACTS / "streamlit.log")
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--", *source]
+    log = (ARTIFACTS / log_name)
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("w") as out:
         process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

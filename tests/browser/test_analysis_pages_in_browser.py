@@ -16,7 +16,7 @@ from tests.browser.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-PAGES = [("sex-differences", 1), ("age-prevalence", 2), ("ferritin-augmentation", 3)]
+PAGES = [("sex-differences", 1), ("age-prevalence", 2), ("ferritin-augmentation", 3), ("diagnostic-accuracy", 1)]
 
 
 @pytest.fixture(scope="module")
