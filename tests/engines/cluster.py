@@ -189,3 +189,26 @@ def _accepts(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.engines.cluster FOLDER [--worker-memory 4g] [--executor-memory 2g]``: start the test
+    cluster by hand (for a benchmark or the dashboard), print its URLs, and stop it on Ctrl-C."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.engines.cluster", description=main.__doc__.split(":")[0])
+    parser.add_argument("folder", type=Path, help="where the logs and the workers' files go")
+    parser.add_argument("--worker-memory", default=WORKER_MEMORY)
+    parser.add_argument("--executor-memory", default=EXECUTOR_MEMORY, help="for the Connect server's executors")
+    args = parser.parse_args(argv)
+    args.folder.mkdir(parents=True, exist_ok=True)
+    with SparkCluster.start(args.folder, executor_memory=args.executor_memory,
+                            worker_memory=args.worker_memory) as cluster:
+        print(f"master {cluster.master_url}\nconnect {cluster.connect_url}\nmaster UI {cluster.master_ui}", flush=True)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # after the launches: not inherited
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
