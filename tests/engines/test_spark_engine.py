@@ -155,3 +155,15 @@ def test_without_java_the_engine_is_unavailable_not_broken(demo_dir, cohort_parq
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("unavailable: The Spark engine needs Java 17")
+
+
+@pytest.mark.spark_modes("connect")
+def test_with_a_connect_engine_open_a_driver_in_this_process_is_refused(engines, cohort_parquet):
+    """pyspark switches the whole process to Connect while a Connect session lives: a local or cluster engine
+    opened meanwhile is refused with a message (not handed a Connect session); closing restores the switch (the
+    ``spark_engine`` fixture asserts that)."""
+    from queries.spark import SparkCohortEngine, SparkUnavailable
+
+    duck, _spark = engines
+    with pytest.raises(SparkUnavailable, match="has a Spark Connect engine open"):
+        SparkCohortEngine.open(str(cohort_parquet), duck.info, "local[1]")
