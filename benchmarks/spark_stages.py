@@ -20,6 +20,7 @@ Per analysis, after one warm-up run, the median of ``--runs`` runs of:
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import statistics
 import time
@@ -75,7 +76,7 @@ class Rest:
 
 def _seconds(start: str, end: str) -> float:
     def parse(text):
-        return time.mktime(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) + int(text[20:23]) / 1000
+        return calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) + int(text[20:23]) / 1000
     return parse(end) - parse(start)
 
 
