@@ -80,7 +80,8 @@ def pytest_collection_modifyitems(config, items):
     dropped = [item for item in items if _connect_state(item) not in (None, *CONNECT_STATES)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item not in set(dropped)]
+        gone = set(dropped)
+        items[:] = [item for item in items if item not in gone]
 
 
 def _connect_state(item) -> str | None:
