@@ -2,7 +2,8 @@
 #   make run   - virtual environment, dependencies, demo extract, dashboard on http://localhost:8501
 #                (make run ENGINE=spark: the same on Apache Spark in local mode, installing the optional extra)
 #   make test  - the same plus test dependencies (Debian's chromium and ghostscript for browser tests, pyspark and
-#                Debian's Java 17 for the Spark equivalence tests), then ruff (ruff.toml) and the whole suite
+#                Debian's Java 17 for the Spark equivalence tests), then ruff (ruff.toml) and the whole suite (which
+#                starts and stops a Spark standalone cluster and Connect server on 127.0.0.1: tests/engines/cluster.py)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python

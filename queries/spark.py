@@ -155,6 +155,10 @@ class SparkCohortEngine:
 
 _SPARK_LOCK = threading.Lock()
 _local = {"engines": 0, "started_here": False}  # engines open on this process's SparkContext
+# Spark Connect engines open, and pyspark's process-wide Connect switch as it was before the first: creating a
+# remote session sets it, and while it is set every classic builder (local, spark://) returns a Connect session.
+_remote = {"engines": 0, "flag": None}
+_CONNECT_FLAG = "SPARK_CONNECT_MODE_ENABLED"
 
 
 def _session(master: str):
@@ -162,20 +166,14 @@ def _session(master: str):
     from pyspark.sql import SparkSession
 
     if master.startswith("sc://"):
-        try:
-            session = SparkSession.builder.remote(master).create()  # settings after the probe: each is a call
-        except ImportError as exc:  # pyspark's PySparkImportError names the missing package
-            raise SparkUnavailable(f"Spark Connect needs its client packages (pip install \"pyspark[connect]=="
-                                   f"{pyspark.__version__}\"): {exc}") from None
-        _probe_remote(session, master)
-        for key, value in SESSION_CONFIG.items():
-            if key not in _LAUNCH_ONLY:
-                session.conf.set(key, value)
-        return session, _stop_remote
+        return _remote_session(master)
 
     from pyspark import SparkContext
     from pyspark.errors import PySparkRuntimeError
 
+    if os.environ.get(_CONNECT_FLAG) and _remote["engines"]:
+        raise SparkUnavailable("This process has a Spark Connect engine open: pyspark cannot also run a local or "
+                               "cluster driver until it is closed.")
     if SparkContext._active_spark_context is None and not _java():
         raise SparkUnavailable("The Spark engine needs Java 17 or newer (Debian: apt-get install "
                                "openjdk-17-jre-headless), on the PATH or in JAVA_HOME.")
@@ -204,6 +202,27 @@ def _session(master: str):
     return session, _release_local
 
 
+def _remote_session(url: str):
+    """A Spark Connect session of its own, and the function that releases it."""
+    from pyspark.sql import SparkSession
+
+    try:
+        with _SPARK_LOCK:
+            if _remote["engines"] == 0:
+                _remote["flag"] = os.environ.get(_CONNECT_FLAG)
+            session = SparkSession.builder.remote(url).create()  # settings after the probe: each is a call
+            _remote["engines"] += 1
+    except ImportError as exc:  # pyspark's PySparkImportError names the missing package
+        _forget_remote(counted=False)
+        raise SparkUnavailable(f"Spark Connect needs its client packages (pip install \"pyspark[connect]=="
+                               f"{pyspark.__version__}\"): {exc}") from None
+    _probe_remote(session, url)
+    for key, value in SESSION_CONFIG.items():
+        if key not in _LAUNCH_ONLY:
+            session.conf.set(key, value)
+    return session, _stop_remote
+
+
 def _java() -> bool:
     home = os.environ.get("JAVA_HOME")
     return bool(shutil.which("java")) or bool(home and (Path(home) / "bin" / "java").exists())
@@ -221,7 +240,7 @@ def _probe_remote(session, url: str) -> None:
         session.sql("SELECT 1").collect()
     except Exception as exc:
         with contextlib.suppress(Exception):
-            session.stop()
+            _stop_remote(session)
         where = urlparse(url).netloc  # host:port only; the URL may carry a token
         raise SparkUnavailable(f"Cannot reach the Spark Connect server at {where} ({type(exc).__name__}).") \
             from None
@@ -230,7 +249,22 @@ def _probe_remote(session, url: str) -> None:
 
 
 def _stop_remote(session) -> None:
-    session.stop()  # ends this client's server-side session, with its views and cache
+    try:
+        session.stop()  # ends this client's server-side session, with its views and cache
+    finally:
+        _forget_remote(counted=True)
+
+
+def _forget_remote(counted: bool) -> None:
+    """One Connect engine fewer (``counted`` False: its session was never made); after the last, pyspark's Connect
+    switch is put back as it was, so this process can run a local or cluster driver again."""
+    with _SPARK_LOCK:
+        _remote["engines"] -= counted
+        if _remote["engines"] == 0:
+            if _remote["flag"] is None:
+                os.environ.pop(_CONNECT_FLAG, None)
+            else:
+                os.environ[_CONNECT_FLAG] = _remote["flag"]
 
 
 def _release_local(session) -> None:

@@ -32,6 +32,7 @@ def states(engines):
     return options, out
 
 
+@pytest.mark.spark_local
 def test_filter_options_are_the_same(engines):
     duck, spark = engines
     options = filter_options(spark)
@@ -39,6 +40,7 @@ def test_filter_options_are_the_same(engines):
     assert len(options.sites) > 1 and len(options.age_bands) > 1 and len(options.drugs) > 1  # a real cohort
 
 
+@pytest.mark.spark_local
 def test_every_participant_has_the_same_record_key(engines):
     """The Spark engine reads the prepared cohort's Parquet export, which carries each participant's record key
     (computed once by DuckDB from the session's secret) — the DuckDB engine computed its own from the same secret."""

@@ -1,6 +1,7 @@
-"""``python -m analyses … --engine spark`` end to end: the CLI opens Spark itself (local mode, a store of its own)
-and prints the same JSON as the DuckDB run, all but the SQL — in the default cell-key mode (both subprocesses inherit
-the session's secret, so the same record keys, cell keys and released counts)."""
+"""``python -m analyses … --engine spark --spark-master sc://…`` end to end: the CLI connects to the test cluster's
+Spark Connect server itself (a store of its own) and prints the same JSON as the DuckDB run, all but the SQL — in the
+default cell-key mode (both subprocesses inherit the session's secret, so the same record keys, cell keys and released
+counts)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ def _run(demo_dir, store, *extra) -> dict:
     return json.loads(done.stdout)
 
 
-def test_cli_engine_spark_prints_the_duckdb_json(demo_dir, tmp_path):
-    require_spark()
+def test_cli_engine_spark_prints_the_duckdb_json(demo_dir, tmp_path, spark_cluster):
+    require_spark("connect")
     duck = _run(demo_dir, tmp_path / "store", "--engine", "duckdb")
-    spark = _run(demo_dir, tmp_path / "store", "--engine", "spark", "--spark-master", "local[1]")
+    spark = _run(demo_dir, tmp_path / "store", "--engine", "spark", "--spark-master", spark_cluster.connect_url)
     assert duck["queries"] != spark["queries"]  # Spark SQL, not DuckDB's
     duck.pop("queries"), spark.pop("queries")
     duck.pop("software", None), spark.pop("software", None)

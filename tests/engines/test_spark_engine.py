@@ -24,9 +24,9 @@ from queries.cohort import filter_options
 from queries.protocol import Engine
 from tests.conftest import ROOT
 from tests.engines.compare import assert_same_frame
-from tests.engines.conftest import POLICIES
+from tests.engines.conftest import POLICIES, require_spark
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.spark_local]  # the engine itself: local mode too
 CELL_KEY = POLICIES["cell_key"]
 
 
@@ -100,29 +100,29 @@ def _parquet(source, out, select: str, where: str = "true", **params):
     return out
 
 
-def test_a_parquet_file_of_another_shape_is_refused(engines, cohort_parquet, tmp_path):
+def test_a_parquet_file_of_another_shape_is_refused(engines, spark_master, cohort_parquet, tmp_path):
     from queries.spark import SparkCohortEngine, SparkEngineError
 
     duck, spark = engines
     retyped = _parquet(cohort_parquet, tmp_path / "retyped.parquet", "* REPLACE (CAST(age AS DOUBLE) AS age)")
     with pytest.raises(SparkEngineError, match="age is float64, expected int64"):
-        SparkCohortEngine.open(str(retyped), duck.info)
+        SparkCohortEngine.open(str(retyped), duck.info, spark_master)
     missing = _parquet(cohort_parquet, tmp_path / "missing.parquet", "* EXCLUDE (time_years)")
     with pytest.raises(SparkEngineError, match="missing time_years"):
-        SparkCohortEngine.open(str(missing), duck.info)
+        SparkCohortEngine.open(str(missing), duck.info, spark_master)
     keyless = _parquet(cohort_parquet, tmp_path / "keyless.parquet", f"* EXCLUDE ({RECORD_KEY})")
     with pytest.raises(SparkEngineError, match=f"missing {RECORD_KEY}"):  # an export without the record keys
-        SparkCohortEngine.open(str(keyless), duck.info)
+        SparkCohortEngine.open(str(keyless), duck.info, spark_master)
     with_nan = _parquet(cohort_parquet, tmp_path / "nan.parquet",
                         "* REPLACE (CASE WHEN pid = (SELECT min(pid) FROM read_parquet($src)) THEN 'NaN'::DOUBLE "
                         "ELSE biomarker END AS biomarker)")
     with pytest.raises(SparkEngineError, match="NaN in biomarker"):
-        SparkCohortEngine.open(str(with_nan), duck.info)
+        SparkCohortEngine.open(str(with_nan), duck.info, spark_master)
     assert spark.execute(spark.table().aggregate(n=spark.table().count()))["n"].iloc[0] == \
         duck.info.load.n_participants  # the refused opens left the session's engine alone
 
 
-def test_two_engines_in_one_process_keep_their_own_views(engines, cohort_parquet, tmp_path):
+def test_two_engines_in_one_process_keep_their_own_views(engines, spark_master, cohort_parquet, tmp_path):
     """A second engine (here over one site only) gets its own Spark session: its ``cohort`` view does not replace
     the first engine's, and closing it leaves the first one working."""
     from queries.spark import SparkCohortEngine
@@ -132,7 +132,7 @@ def test_two_engines_in_one_process_keep_their_own_views(engines, cohort_parquet
     one_site = _parquet(cohort_parquet, tmp_path / "one-site.parquet", "*", "site = $site", site=site)
     count = spark.table().aggregate(n=spark.table().count())
     before = int(spark.execute(count)["n"].iloc[0])
-    with SparkCohortEngine.open(str(one_site), duck.info) as other:
+    with SparkCohortEngine.open(str(one_site), duck.info, spark_master) as other:
         assert filter_options(other).sites == (site,)
         assert int(other.execute(count)["n"].iloc[0]) < before
         assert int(spark.execute(count)["n"].iloc[0]) == before
@@ -140,9 +140,10 @@ def test_two_engines_in_one_process_keep_their_own_views(engines, cohort_parquet
     assert filter_options(spark) == filter_options(duck)
 
 
-def test_without_java_the_engine_is_unavailable_not_broken(demo_dir, cohort_parquet, spark_engine):
+def test_without_java_the_engine_is_unavailable_not_broken(demo_dir, cohort_parquet):
     """A fresh process with no Java on the PATH: ``open`` raises ``EngineUnavailable`` (which the CLI and the
     dashboard turn into their message) instead of a JVM launch error."""
+    require_spark()
     code = ("import sys\nfrom pathlib import Path\nfrom queries.engine import CohortEngine\n"
             "from queries.protocol import EngineUnavailable\nfrom queries.spark import SparkCohortEngine\n"
             "info = CohortEngine.open(Path(sys.argv[1])).info\n"
@@ -154,3 +155,15 @@ def test_without_java_the_engine_is_unavailable_not_broken(demo_dir, cohort_parq
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("unavailable: The Spark engine needs Java 17")
+
+
+@pytest.mark.spark_modes("connect")
+def test_with_a_connect_engine_open_a_driver_in_this_process_is_refused(engines, cohort_parquet):
+    """pyspark switches the whole process to Connect while a Connect session lives: a local or cluster engine
+    opened meanwhile is refused with a message (not handed a Connect session); closing restores the switch (the
+    ``spark_engine`` fixture asserts that)."""
+    from queries.spark import SparkCohortEngine, SparkUnavailable
+
+    duck, _spark = engines
+    with pytest.raises(SparkUnavailable, match="has a Spark Connect engine open"):
+        SparkCohortEngine.open(str(cohort_parquet), duck.info, "local[1]")
