@@ -213,8 +213,8 @@ def unit_counts(ctx: AnalysisContext, measure: QualityMeasure, unit: Variable, b
     units = units[units[UNIT].notna()]
     if unit.column == "sex":
         units = units.assign(**{UNIT: units[UNIT].map(SEX_GROUPS).fillna(units[UNIT])})
-    totals = released.cells(by=[], where=lambda k: k[UNIT].notna())
-    total_pt = float(units["pt"].sum()) if "pt" in units else None
+    totals = _with_pt(released, [], where=lambda k: k[UNIT].notna())
+    total_pt = float(totals["pt"].iloc[0]) if "pt" in totals else None
     strata = overall = None
     if by_strata:
         known = lambda k: k[list(by_strata)].notna().all(axis=1) & k[UNIT].notna()  # noqa: E731
@@ -233,6 +233,8 @@ def _with_pt(released: Released, by: list[str], where=None, derive=None) -> pd.D
             raw = raw[np.asarray(where(raw), dtype=bool)]
         if derive:
             raw = raw.assign(**{k: fn(raw) for k, fn in derive.items()})
+        if not by:
+            return raw[["n", "events", "pt"]].sum().to_frame().T
         return raw.groupby(by, dropna=False, sort=True)[["n", "events", "pt"]].sum().reset_index()
     if PT_FROM not in released.keys:
         return released.cells(by=by, where=where, derive=derive)
@@ -244,6 +246,8 @@ def _with_pt(released: Released, by: list[str], where=None, derive=None) -> pd.D
         return select
 
     frame = released.cells(by=by, where=at(True), derive=derive)
+    if not by:
+        return frame.assign(pt=_released_person_years(released, by, at(False), derive)["pt"].iloc[0])
     return frame.merge(_released_person_years(released, by, at(False), derive), on=by, how="left")
 
 
