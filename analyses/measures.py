@@ -48,7 +48,7 @@ class QualityMeasure:
     per: int  # a rate is shown per this many person-years (1 for a proportion)
     declared: bool  # a [measures.NAME] of the mapping (False: an outcome over a time role)
     column: str  # declared: the loader's column prefix ``measure_<name>``; outcome: ``outcome_<name>``
-    time: str  # the canonical column of calendar years
+    time: str | None  # the canonical column of calendar years (None: an outcome compared across units only)
     has_month: bool = False
 
     @property
@@ -59,9 +59,10 @@ class QualityMeasure:
         """Expressions: ``included`` (in the denominator with a known period), ``event``, ``year``, and ``month``
         and ``pt`` (person-years) where the measure has them."""
         if not self.declared:
-            value, year = table[self.column], table[self.time]
-            included = value.notnull() & year.notnull()
-            return {"included": included, "event": included & value.fill_null(False), "year": year}
+            value = table[self.column]
+            included = value.notnull() & (table[self.time].notnull() if self.time else True)
+            out = {"included": included, "event": included & value.fill_null(False)}
+            return out | ({"year": table[self.time]} if self.time else {})
         out = {"included": table[f"{self.column}_in"], "event": table[f"{self.column}_num"],
                "year": table[f"{self.column}_period"]}
         if self.has_month:
@@ -71,9 +72,11 @@ class QualityMeasure:
         return out
 
 
-def resolve_measure(ctx: AnalysisContext, name: str | None, time: str | None = None) -> QualityMeasure:
+def resolve_measure(ctx: AnalysisContext, name: str | None, time: str | None = None,
+                    periods: bool = True) -> QualityMeasure:
     """The measure ``name`` (a declared measure or an outcome; default: the first declared measure, else the
-    first outcome) over ``time`` (outcomes only; default: the baseline year), or a clear error."""
+    first outcome) over ``time`` (outcomes only; default: the baseline year), or a clear error. ``periods=False``
+    (a comparison of units): an outcome needs no time role and counts everyone with a known outcome."""
     mapping = ctx.engine.info.mapping
     name = name or next(iter(mapping.measures), None) or ctx.default_outcome()
     if name in mapping.measures:
@@ -85,14 +88,16 @@ def resolve_measure(ctx: AnalysisContext, name: str | None, time: str | None = N
     if name not in mapping.outcomes:
         choices = [*mapping.measures, *mapping.outcomes]
         raise AnalysisInputError(f"Unknown measure or outcome. Choose from: {', '.join(choices)}.")
+    label = mapping.outcomes[name].label
+    if not periods:
+        return QualityMeasure(name, label, "proportion", None, None, 1, False, f"outcome_{name}", None)
     roles = {k: v for k, v in TIME_ROLES.items() if ctx.has(v)}
     if not roles:
         raise AnalysisInputError("The cohort maps no calendar year (the baseline_year role), so an outcome has no "
                                  "periods; declare a measure with its time column in the mapping.")
     if (time or "year") not in roles:
         raise AnalysisInputError(f"Unknown time role. Choose from: {', '.join(roles)}.")
-    return QualityMeasure(name, mapping.outcomes[name].label, "proportion", None, None, 1, False,
-                          f"outcome_{name}", roles[time or "year"])
+    return QualityMeasure(name, label, "proportion", None, None, 1, False, f"outcome_{name}", roles[time or "year"])
 
 
 def _step_years(ctx: AnalysisContext) -> float | None:
@@ -226,7 +231,13 @@ def unit_counts(ctx: AnalysisContext, measure: QualityMeasure, unit: Variable, b
 
 
 def _with_pt(released: Released, by: list[str], where=None, derive=None) -> pd.DataFrame:
-    """Released n and events per ``by`` with summed person-years (a rate) beside them."""
+    """Released n and events per ``by`` with summed person-years (a rate) beside them; events at most n (two
+    perturbed cells can cross when nearly everyone is an event)."""
+    frame = _released_with_pt(released, by, where, derive)
+    return frame.assign(events=np.minimum(frame["events"], frame["n"]))
+
+
+def _released_with_pt(released: Released, by: list[str], where, derive) -> pd.DataFrame:
     if "pt" in released.statistics:  # exact mode: statistics come at the query's own grain; exact counts summed
         raw = released.cells()
         if where is not None:

@@ -48,7 +48,7 @@ class FunnelOptions:
 
 def funnel_analysis(ctx: AnalysisContext, opts: FunnelOptions = FunnelOptions()) -> AnalysisResult:
     """The funnel plot of one measure across units in the filtered cohort (see the module docstring)."""
-    measure = resolve_measure(ctx, opts.outcome)
+    measure = resolve_measure(ctx, opts.outcome, periods=False)
     unit = unit_variable(ctx, opts.by)
     if opts.overdispersion not in OVERDISPERSION:
         raise AnalysisInputError(f"Unknown over-dispersion adjustment. Choose from: {', '.join(OVERDISPERSION)}.")
