@@ -111,7 +111,7 @@ def _points(ctx, chart: spc.ControlChart, counts: pd.DataFrame, shown: np.ndarra
     small = ctx.policy.small_cells
     numerator = [None if s or not ok else int(e) for e, s, ok in zip(counts["events"], small(counts["events"]),
                                                                          shown)]
-    exposure = counts["pt"].round(2).astype(float) if measure.kind == "rate" else counts["n"].astype(int)
+    exposure = counts["pt"].astype(float) if measure.kind == "rate" else counts["n"].astype(int)
     denominator = [d if ok else None for d, ok in zip(exposure.tolist(), shown)]
     frame = pd.DataFrame({
         "period": list(p["period"]), "numerator": pd.Series(numerator, dtype=object),
