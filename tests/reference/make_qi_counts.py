@@ -9,9 +9,9 @@
 2. The released counts each case of :data:`SPC_CASES` and :data:`FUNNEL_CASES` uses (exact mode), run through the
    ``spc`` and ``funnel`` analyses on that demo, on flchain (calendar years: ``sample.yr``) and on lung
    (institutions): ``data/qi_spc_series.csv``, ``qi_spc_cases.csv``, ``qi_funnel_units.csv``,
-   ``qi_funnel_cases.csv`` and ``qi_funnel_strata.csv`` (counts per unit × stratum). The R script computes the limits, rules and indirect standardisation from those counts with the
-   published formulas; ``test_qi_analyses_vs_r.py`` checks that the analyses release the same counts and draw the
-   same limits.
+   ``qi_funnel_cases.csv`` and ``qi_funnel_strata.csv`` (counts per unit × stratum). The R script computes the
+   limits, runs rules and indirect standardisation from those counts with the published formulas;
+   ``test_qi_analyses_vs_r.py`` checks that the analyses release the same counts and draw the same limits.
 """
 
 from __future__ import annotations
