@@ -216,8 +216,6 @@ def unit_counts(ctx: AnalysisContext, measure: QualityMeasure, unit: Variable, b
     units = _with_pt(released, [UNIT])
     unknown_unit = int(units.loc[units[UNIT].isna(), "n"].sum())
     units = units[units[UNIT].notna()]
-    if unit.column == "sex":
-        units = units.assign(**{UNIT: units[UNIT].map(SEX_GROUPS).fillna(units[UNIT])})
     totals = _with_pt(released, [], where=lambda k: k[UNIT].notna())
     total_pt = float(totals["pt"].iloc[0]) if "pt" in totals else None
     strata = overall = None
@@ -226,6 +224,9 @@ def unit_counts(ctx: AnalysisContext, measure: QualityMeasure, unit: Variable, b
         derive = {"stratum": _stratum_labels(by_strata, age_bands, ctx)}
         strata = _with_pt(released, [UNIT, "stratum"], known, derive)
         overall = _with_pt(released, ["stratum"], known, derive)
+    if unit.column == "sex":  # units named as in every other table: women, men
+        units, strata = (None if f is None else f.assign(**{UNIT: f[UNIT].map(SEX_GROUPS).fillna(f[UNIT])})
+                         for f in (units, strata))
     return UnitCounts(units.reset_index(drop=True), strata, overall, int(totals["n"].iloc[0]),
                       int(totals["events"].iloc[0]), total_pt, unknown_unit, released.sql)
 

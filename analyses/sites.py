@@ -120,9 +120,12 @@ def _units(units: pd.DataFrame, computed: funnels.Funnel, measure: QualityMeasur
 
 def _grid(computed: funnels.Funnel, units: pd.DataFrame) -> pd.DataFrame:
     """The funnel's limits along the denominator axis (what the figure draws as lines)."""
-    x = units["expected"] if computed.kind == "ratio" else units["n"]
-    high = float(np.nanmax(x)) * 1.1
-    low = 1.0 if computed.kind == "proportion" else max(float(np.nanmin(x)) * 0.5, 0.5)
+    x = (units["expected"] if computed.kind == "ratio" else units["n"]).astype(float)
+    x = x[np.isfinite(x) & (x > 0)]
+    if x.empty:
+        return None
+    high = float(x.max()) * 1.1
+    low = 1.0 if computed.kind == "proportion" else max(float(x.min()) * 0.5, 0.5)
     grid = np.unique(np.round(np.geomspace(low, high, GRID_POINTS)) if computed.kind == "proportion"
                      else np.geomspace(low, high, GRID_POINTS))
     return funnels.funnel_limits(computed, grid)

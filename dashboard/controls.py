@@ -23,6 +23,13 @@ PAGE_KEYS = {
     "therapy": "Ferritin & augmentation: first drug, or all",
     "cuts": "Ferritin & augmentation: biomarker cut points, comma-separated",
     "ref": "Ferritin & augmentation: reference band",
+    "measure": "Trends & sites: a declared quality measure or an outcome",
+    "period": "Trends & sites: calendar period (year; quarter or month for a measure with a declared month)",
+    "chart": "Trends & sites: SPC chart (p, pp, u, run)",
+    "freeze": "Trends & sites: baseline, the first N periods (or all)",
+    "by": "Trends & sites: the units of the funnel plot (site or another categorical variable)",
+    "standardize": "Trends & sites: indirect standardisation by age and/or sex",
+    "overdispersion": "Trends & sites: over-dispersion adjustment of the funnel limits",
     presentation.URL_KEY: "1 opens the page in presentation mode",
 }
 

@@ -45,4 +45,5 @@ SPEC = AnalysisSpec(
                ("lcl95", "95% lower"), ("ucl95", "95% upper"), ("lcl998", "99.8% lower"), ("ucl998", "99.8% upper"),
                ("outside", "Outside"))),
     findings=findings,
+    page="views/trends_sites.py",
 )

@@ -48,4 +48,5 @@ SPEC = AnalysisSpec(
                ("value", "Value"), ("cl", "Centre"), ("lcl", "Lower limit"), ("ucl", "Upper limit"),
                ("signal", "Signal"))),
     findings=findings,
+    page="views/trends_sites.py",
 )
