@@ -125,7 +125,7 @@ def _grid(computed: funnels.Funnel, units: pd.DataFrame) -> pd.DataFrame:
     if x.empty:
         return None
     high = float(x.max()) * 1.1
-    low = 1.0 if computed.kind == "proportion" else max(float(x.min()) * 0.5, 0.5)
+    low = max(float(x.min()) * 0.5, 1.0 if computed.kind == "proportion" else 0.5)
     grid = np.unique(np.round(np.geomspace(low, high, GRID_POINTS)) if computed.kind == "proportion"
                      else np.geomspace(low, high, GRID_POINTS))
     return funnels.funnel_limits(computed, grid)

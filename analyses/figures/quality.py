@@ -13,7 +13,6 @@ from analyses.results import AnalysisResult
 
 LIMIT_COLOR = "#0072B2"
 SIGNAL_COLOR = POOLED_COLOR
-CHART_NAMES = {"run": "Run chart", "p": "p-chart", "pp": "Laney p′-chart", "u": "u-chart"}
 
 
 def _value_axis(result: AnalysisResult, title: str) -> alt.Axis:
@@ -47,7 +46,7 @@ def control_chart(result: AnalysisResult, points: pd.DataFrame, title: str) -> a
         x=x, y=alt.Y("cl:Q", axis=y_axis))]
     if points["ucl"].notna().any():
         for column in ("lcl", "ucl"):
-            layers.append(base.mark_line(color=LIMIT_COLOR, strokeWidth=1.5, interpolate="step-after").encode(
+            layers.append(base.mark_line(color=LIMIT_COLOR, strokeWidth=1.5, interpolate="step").encode(
                 x=x, y=f"{column}:Q"))
     layers.append(base.mark_line(color="#000000", point=alt.OverlayMarkDef(color="#000000", size=50)).encode(
         x=x, y=alt.Y("value:Q", axis=y_axis), tooltip=tooltip))
@@ -63,7 +62,7 @@ def spc_figures(result: AnalysisResult) -> list[Figure]:
     points = chart_points(result)
     if len(points) < 2 or points["value"].isna().all():
         return []
-    what = f"{CHART_NAMES[result.extra('chart')]}: {result.title}"
+    what = result.title
     method = ("Special-cause signals (orange): points beyond the 3-sigma limits, and points of a run longer than "
               "the Anhøj limit; " + (result.extra("summary") or "no summary"))
     return [Figure("chart", what, control_chart(result, points, what), figure_caption(result, what, method), points)]
@@ -80,7 +79,7 @@ def funnel_points(result: AnalysisResult) -> pd.DataFrame:
 def funnel_chart(result: AnalysisResult, points: pd.DataFrame, title: str) -> alt.LayerChart:
     ratio = result.extra("scale") == "ratio"
     x_title = "Expected events" if ratio else "Denominator (participants)"
-    x = alt.X("x:Q", title=x_title, scale=alt.Scale(type="log"))
+    x = alt.X("x:Q", title=x_title, scale=alt.Scale(type="log", nice=False))
     limits = result.table("limits").rename(columns={"denominator": "x"})
     long = limits.melt("x", var_name="limit", value_name="y").dropna()
     long["level"] = long["limit"].str.endswith("998").map({True: "99.8% limits", False: "95% limits"})
