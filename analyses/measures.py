@@ -23,6 +23,7 @@ import pandas as pd
 from analyses.bands import AgeBands
 from analyses.context import AnalysisContext
 from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, resolve
+from disclosure.policy import DisclosurePolicy
 from disclosure.record_keys import KEY_RANGE
 from queries.aggregates import DAYS_PER_YEAR, KEY_SUFFIX, cell
 from queries.release import Released
@@ -98,6 +99,20 @@ def resolve_measure(ctx: AnalysisContext, name: str | None, time: str | None = N
     if (time or "year") not in roles:
         raise AnalysisInputError(f"Unknown time role. Choose from: {', '.join(roles)}.")
     return QualityMeasure(name, label, "proportion", None, None, 1, False, f"outcome_{name}", roles[time or "year"])
+
+
+def shown_rows(policy: DisclosurePolicy, n, events) -> np.ndarray:
+    """Which periods or units may be shown: a denominator of k or more and an estimate the policy does not
+    withhold; in exact mode, when exactly one is withheld the next smallest is too, so the shown total cannot give
+    it away (complementary suppression, as ``DisclosurePolicy.suppressed_cells``)."""
+    n, events = np.asarray(n, dtype=np.int64), np.asarray(events, dtype=np.int64)
+    hidden = np.array([c > 0 and (policy.is_small(c) or policy.withholds(e, c - e)) for c, e in zip(n, events)],
+                      dtype=bool)
+    if hidden.sum() == 1 and not policy.perturbed:
+        others = np.flatnonzero(~hidden & (n > 0))
+        if others.size:
+            hidden[others[np.argmin(n[others])]] = True
+    return ~hidden & (n > 0)
 
 
 def _step_years(ctx: AnalysisContext) -> float | None:

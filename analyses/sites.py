@@ -23,6 +23,7 @@ from analyses.measures import (
     UnitCounts,
     expected_events,
     resolve_measure,
+    shown_rows,
     standardizers,
     unit_counts,
     unit_variable,
@@ -59,7 +60,7 @@ def funnel_analysis(ctx: AnalysisContext, opts: FunnelOptions = FunnelOptions())
     hidden = int((~shown).sum())
     if hidden:
         notes.append(f"{hidden} unit(s) with fewer than {ctx.policy.min_cell} participants in the denominator (or "
-                     "too few events to show) are not drawn or listed.")
+                     "counts too small to show) are not drawn or listed.")
     if shown.sum() < 2:
         notes.append("Fewer than two units can be shown after filtering; no funnel is drawn.")
         return _result(ctx, opts, measure, unit, counts, None, pd.DataFrame(columns=UNIT_COLUMNS), None, notes)
@@ -77,9 +78,7 @@ def _left_out_notes(ctx, counts: UnitCounts, unit: Variable) -> list[str]:
 
 
 def _shown(ctx, units: pd.DataFrame) -> np.ndarray:
-    policy = ctx.policy
-    return np.array([n > 0 and not policy.is_small(n) and not policy.withholds(e, n - e)
-                     for n, e in zip(units["n"], units["events"])], dtype=bool)
+    return shown_rows(ctx.policy, units["n"], units["events"])
 
 
 def _ratio(measure: QualityMeasure, strata: tuple[str, ...]) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analyses.context import AnalysisContext
-from analyses.measures import QualityMeasure, period_counts, resolve_measure
+from analyses.measures import QualityMeasure, period_counts, resolve_measure, shown_rows
 from analyses.results import AnalysisResult
 from analyses.stats import spc
 from analyses.variables import AnalysisInputError
@@ -53,8 +53,9 @@ def spc_analysis(ctx: AnalysisContext, opts: SpcOptions = SpcOptions()) -> Analy
     summary = spc.summarise(chart, measure.direction, _target(measure))
     hidden = int((~shown).sum())
     if hidden:
-        notes.append(f"{hidden} period(s) with fewer than {ctx.policy.min_cell} participants in the denominator "
-                     "are withheld (not drawn and not used for the centre line or limits).")
+        notes.append(f"{hidden} period(s) are withheld (fewer than {ctx.policy.min_cell} participants in the "
+                     "denominator, or counts too small to show): not drawn and not used for the centre line or "
+                     "limits.")
     points = _points(ctx, chart, counts, shown, measure)
     return _result(ctx, opts, measure, chart_kind, n, points, chart, [summary.sentence, *notes], [summary],
                    sql)
@@ -73,13 +74,9 @@ def _chart_kind(measure: QualityMeasure, chart: str | None) -> str:
 
 
 def _shown(ctx: AnalysisContext, counts: pd.DataFrame, measure: QualityMeasure) -> np.ndarray:
-    """Periods that may be drawn: a denominator of k or more, and an estimate the policy does not withhold."""
-    policy = ctx.policy
-    shown = [n > 0 and not policy.is_small(n) and not policy.withholds(e, n - e)
-             for n, e in zip(counts["n"], counts["events"])]
-    if measure.kind == "rate":
-        shown = [s and pt > 0 for s, pt in zip(shown, counts["pt"].fillna(0))]
-    return np.array(shown, dtype=bool)
+    """Periods that may be drawn (``analyses.measures.shown_rows``), with person-time for a rate."""
+    shown = shown_rows(ctx.policy, counts["n"], counts["events"])
+    return shown & (counts["pt"].fillna(0).to_numpy() > 0) if measure.kind == "rate" else shown
 
 
 def _chart(kind: str, counts: pd.DataFrame, shown: np.ndarray, measure: QualityMeasure, freeze) -> spc.ControlChart:

@@ -17,6 +17,7 @@ import pytest
 from analyses.cli import main
 from analyses.context import AnalysisContext
 from analyses.figures.quality import funnel_figures, spc_figures
+from analyses.measures import shown_rows
 from analyses.sites import FunnelOptions, funnel_analysis
 from analyses.trends import SpcOptions, spc_analysis
 from analyses.variables import AnalysisInputError
@@ -194,3 +195,12 @@ def test_the_control_chart_marks_the_signals(engine):
     (figure,) = spc_figures(result)
     spec = figure.spec()
     assert figure.data["signal"].any() and len(spec["layer"]) == 5  # centre, two limits, values, signals
+
+
+def test_exact_mode_withholds_a_second_row_when_one_alone_would_be_recovered():
+    n, events = [100, 5, 50, 200, 0], [50, 2, 25, 100, 0]
+    # exact: the small row and the next smallest, so the shown total minus the shown rows is not one row's count
+    assert shown_rows(DisclosurePolicy(11, "exact"), n, events).tolist() == [True, False, False, True, False]
+    assert shown_rows(DisclosurePolicy(11, "cell_key"), n, events).tolist() == [True, False, True, True, False]
+    # a row whose events (or non-events) are small is withheld in exact mode too
+    assert shown_rows(DisclosurePolicy(11, "exact"), [100, 100, 100], [3, 50, 50]).tolist() == [False, False, True]
