@@ -236,7 +236,7 @@ def unit_counts(ctx: AnalysisContext, measure: QualityMeasure, unit: Variable, b
     strata = overall = None
     if by_strata:
         known = lambda k: k[list(by_strata)].notna().all(axis=1) & k[UNIT].notna()  # noqa: E731
-        derive = {"stratum": _stratum_labels(by_strata, age_bands, ctx)}
+        derive = {"stratum": _stratum_labels(by_strata, age_bands)}
         strata = _with_pt(released, [UNIT, "stratum"], known, derive)
         overall = _with_pt(released, ["stratum"], known, derive)
     if unit.column == "sex":  # units named as in every other table: women, men
@@ -291,7 +291,7 @@ def _released_person_years(released: Released, by: list[str], where, derive) -> 
     return pt.groupby(by, dropna=False)["pt"].sum().rename("pt").reset_index()
 
 
-def _stratum_labels(by_strata: tuple[str, ...], bands: AgeBands, ctx: AnalysisContext):
+def _stratum_labels(by_strata: tuple[str, ...], bands: AgeBands):
     def labels(keys: pd.DataFrame) -> pd.Series:
         parts = []
         for s in by_strata:

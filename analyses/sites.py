@@ -65,7 +65,7 @@ def funnel_analysis(ctx: AnalysisContext, opts: FunnelOptions = FunnelOptions())
         notes.append("Fewer than two units can be shown after filtering; no funnel is drawn.")
         return _result(ctx, opts, measure, unit, counts, None, pd.DataFrame(columns=UNIT_COLUMNS), None, notes)
     computed = _funnel(counts, shown, measure, strata, opts.overdispersion)
-    units = _units(counts.units[shown], computed, measure)
+    units = _units(ctx, counts.units[shown], computed)
     notes = [_outside_words(units, measure, computed), *notes, *_dispersion_notes(computed, opts.overdispersion)]
     return _result(ctx, opts, measure, unit, counts, computed, units, _grid(computed, units), notes)
 
@@ -105,12 +105,14 @@ def _expected(counts: UnitCounts, measure: QualityMeasure, strata) -> pd.Series:
     return counts.units.set_index(UNIT)[exposure] * rate
 
 
-def _units(units: pd.DataFrame, computed: funnels.Funnel, measure: QualityMeasure) -> pd.DataFrame:
+def _units(ctx, units: pd.DataFrame, computed: funnels.Funnel) -> pd.DataFrame:
+    """The units as released: an event count from 1 to k−1 is None (cell-key mode shows the unit's value)."""
     f = computed.units
     ratio = computed.kind == "ratio"
+    events = [None if small else int(e) for e, small in zip(units["events"], ctx.policy.small_cells(units["events"]))]
     frame = pd.DataFrame({
         "unit": f["unit"].astype(str), "n": units["n"].astype(int).to_numpy(),
-        "events": units["events"].astype(int).to_numpy(), "value": f["value"],
+        "events": pd.Series(events, dtype=object), "value": f["value"],
         "lcl95": f["lower_95"], "ucl95": f["upper_95"], "lcl998": f["lower_998"], "ucl998": f["upper_998"],
         "outside": f["flag"].isin(["alert", "alarm"]), "expected": f["denominator"] if ratio else np.nan,
         "z": f["z"], "flag": f["flag"], "side": f["side"]})

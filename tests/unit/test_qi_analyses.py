@@ -139,15 +139,16 @@ def test_funnel_equals_the_rows_and_standardisation_expects_the_observed_total(l
 
 def test_a_unit_below_the_threshold_is_neither_drawn_nor_listed(lung, capsys):
     engine, rows = lung
-    small = rows["inst"].value_counts()
-    small = [str(int(u)) for u, n in small.items() if n < 11]
+    sizes = rows["inst"].value_counts()
+    small = [str(int(u)) for u, n in sizes.items() if n <= 11 - 1 - 3]  # below k even when perturbed by +3
     assert "2" in small  # institution 2 has 5 patients
     result = funnel_analysis(_ctx(engine, "cell_key", 11), FunnelOptions("death"))
     listed = set(result.table("units")["unit"])
     assert listed and not listed & set(small)
     (figure,) = funnel_figures(result)
     assert not set(figure.data["unit"]) & set(small)
-    assert any(f"{len(small)} unit(s) with fewer than 11" in note for note in result.notes)
+    hidden = next(note for note in result.notes if "unit(s) with fewer than 11" in note)
+    assert int(hidden.split()[0]) >= len(small)
     code = _cli(LUNG, "funnel", "--outcome", "death", "--json")
     assert code == 0
     units = json.loads(capsys.readouterr().out)["units"]
@@ -204,3 +205,17 @@ def test_exact_mode_withholds_a_second_row_when_one_alone_would_be_recovered():
     assert shown_rows(DisclosurePolicy(11, "cell_key"), n, events).tolist() == [True, False, True, True, False]
     # a row whose events (or non-events) are small is withheld in exact mode too
     assert shown_rows(DisclosurePolicy(11, "exact"), [100, 100, 100], [3, 50, 50]).tolist() == [False, False, True]
+
+
+def test_cell_key_results_show_no_count_below_the_threshold(flchain):
+    engine, _ = flchain
+    counts = ("numerator", "denominator", "n", "events")
+
+    def small(result):
+        rows = [r for key in ("points", "units") for r in result.to_dict().get(key, [])]
+        return [r[c] for r in rows for c in counts if isinstance(r.get(c), int) and 0 < r[c] < 11]
+
+    views = [(spc_analysis, SpcOptions("mgus", chart="run")), (funnel_analysis, FunnelOptions("mgus", "flc_grp"))]
+    for run, options in views:
+        assert small(run(_ctx(engine), options)), "the exact view has small counts to hide"
+        assert small(run(_ctx(engine, "cell_key", 11), options)) == []
