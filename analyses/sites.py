@@ -115,7 +115,7 @@ def _units(ctx, units: pd.DataFrame, computed: funnels.Funnel) -> pd.DataFrame:
         "events": pd.Series(events, dtype=object), "value": f["value"],
         "lcl95": f["lower_95"], "ucl95": f["upper_95"], "lcl998": f["lower_998"], "ucl998": f["upper_998"],
         "outside": f["flag"].isin(["alert", "alarm"]), "expected": f["denominator"] if ratio else np.nan,
-        "z": f["z"], "flag": f["flag"], "side": f["side"]})
+        "z": f["z"], "flag": f["flag"], "side": f["side"].fillna("none")})
     return frame[UNIT_COLUMNS].reset_index(drop=True)
 
 
