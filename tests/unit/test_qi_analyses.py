@@ -64,8 +64,8 @@ def test_u_chart_person_time_equals_the_rows_and_cell_key_stays_close(flchain):
     np.testing.assert_allclose(exact["value"].astype(float), 100 * years["deaths"] / years["pt"], rtol=1e-12)
     perturbed = spc_analysis(_ctx(engine, "cell_key", 11), SpcOptions("deaths")).table("points")
     # person-time from released cells N(pt ≥ step): rounding to 4 weeks and the noise of ~100 cells of hundreds
-    # (summing a released count per step instead is off by tens of percent)
-    np.testing.assert_allclose(perturbed["denominator"].astype(float), years["pt"], rtol=0.02)
+    # (summing a released count per step instead is off by tens of percent); a year of 48 participants is noisier
+    np.testing.assert_allclose(perturbed["denominator"].astype(float), years["pt"], rtol=0.01, atol=20)
     assert abs(perturbed["denominator"].sum() / years["pt"].sum() - 1) < 0.005
 
 
