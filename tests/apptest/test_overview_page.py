@@ -84,6 +84,5 @@ def test_too_small_cohort_shows_nothing_else(app, engine, options):
 def test_links_into_the_analyses_carry_the_current_filters(app):
     at = app({"sex": "female", "age": "40-79"})
     links = at.get("page_link")
-    assert [link.proto.page for link in links] == ["sex-differences", "age-prevalence", "ferritin-augmentation",
-                                                   "trends-sites", "trends-sites"]  # spc and funnel share a page
+    assert [link.proto.page for link in links] == ["sex-differences", "age-prevalence", "ferritin-augmentation"]
     assert all(link.proto.query_string == "sex=female&age=40-79" for link in links)
