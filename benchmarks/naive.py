@@ -21,6 +21,8 @@ from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2
 from statsmodels.stats.proportion import proportion_confint
 
 from analyses.bands import DEFAULT_AGE_EDGES
+from analyses.stats.funnel import proportion_funnel
+from analyses.stats.spc import p_chart, summarise
 from analyses.stats.standardization import standard_populations
 
 FERRITIN_CUTS = (50.0, 75.0, 100.0)
@@ -124,4 +126,26 @@ def _cox(df: pd.DataFrame, exog: np.ndarray):
         method="bfgs", maxiter=200, disp=0)
 
 
-NAIVE = {"odds-ratio": odds_ratio, "prevalence": prevalence, "biomarker-risk": biomarker_risk}
+def spc(parquet: str, measure: str) -> dict:
+    """A p-chart of a measure by calendar year (the spc page's default view): the rows in the denominator counted
+    per year in pandas, then the same chart and Making Data Count summary."""
+    df = pd.read_parquet(parquet, columns=[f"{measure}_in", f"{measure}_num", f"{measure}_period"])
+    df = df[df[f"{measure}_in"]]
+    per_year = df.groupby(f"{measure}_period")[f"{measure}_num"].agg(events="sum", n="count").sort_index()
+    chart = p_chart(per_year["events"], per_year["n"], per_year.index.astype(int).astype(str).tolist())
+    return {"points": chart.points, "summary": summarise(chart, "up").sentence}
+
+
+def funnel(parquet: str, measure: str) -> dict:
+    """A funnel plot of a measure by site (the funnel page's default view): counts per site in pandas, then the
+    same exact binomial limits around the overall proportion."""
+    df = pd.read_parquet(parquet, columns=["site", f"{measure}_in", f"{measure}_num"])
+    df = df[df[f"{measure}_in"] & df["site"].notna()]
+    per_site = df.groupby("site")[f"{measure}_num"].agg(events="sum", n="count")
+    return {"units": proportion_funnel(per_site["events"], per_site["n"], per_site.index.tolist()).units}
+
+
+NAIVE = {"odds-ratio": odds_ratio, "prevalence": prevalence, "biomarker-risk": biomarker_risk, "spc": spc,
+         "funnel": funnel}
+# the measure of the demo the spc and funnel analyses show by default (the mapping's first)
+DEMO_MEASURE = "measure_ferritin_before_dopaminergic"

@@ -1,7 +1,8 @@
 """The three paths the benchmark times for each analysis, each a function that returns one run's work.
 
 - ``project``: end to end as a page calls it on a cache miss — parse the filters, build the context, run the
-  analysis with the page's default options behind the differencing guard (query + fit + disclosure gate).
+  analysis with the page's default options (its declaration's) behind the differencing guard (query + fit +
+  disclosure gate).
 - ``floor``: the bare engine aggregation that analysis needs, alone: the SQL the project ran, executed on the
   engine and fetched as Arrow, with no Ibis, no fit and no gate.
 - ``naive``: read the needed columns of the cleaned cohort into pandas and fit row-level models
@@ -16,12 +17,11 @@ from pathlib import Path
 
 from analyses.context import AnalysisContext
 from disclosure.policy import DisclosurePolicy
-from analyses.registry import run_analysis
-from analyses.report.defaults import page_options
+from analyses.registry import run_analysis, spec_of
 from benchmarks import naive
 from queries import filters
 
-ANALYSES = ("odds-ratio", "prevalence", "biomarker-risk")
+ANALYSES = ("odds-ratio", "prevalence", "biomarker-risk", "spc", "funnel")
 PATHS = ("project", "floor", "naive")
 
 
@@ -51,7 +51,7 @@ def project(target: Target, analysis: str) -> Callable[[], object]:
     def run():
         state, _problems = filters.parse_query(target.query, base.options)
         ctx = AnalysisContext(engine, state, base.options, base.policy)
-        return run_analysis(ctx, analysis, page_options(ctx)[analysis])
+        return run_analysis(ctx, analysis, spec_of(analysis).default_options(ctx))
     run.engine = engine  # for benchmarks.spark_stages, which times the engine's calls
     return run
 
@@ -59,7 +59,7 @@ def project(target: Target, analysis: str) -> Callable[[], object]:
 def floor(target: Target, analysis: str) -> Callable[[], object]:
     engine = open_engine(target)
     ctx, _ = AnalysisContext.from_query(engine, target.query, DisclosurePolicy())
-    sql = run_analysis(ctx, analysis, page_options(ctx)[analysis]).queries[0]
+    sql = run_analysis(ctx, analysis, spec_of(analysis).default_options(ctx)).queries[0]
     return lambda: engine.execute_sql(sql)
 
 
@@ -69,6 +69,8 @@ def naive_path(target: Target, analysis: str) -> Callable[[], object]:
     work = naive.NAIVE[analysis]
     if analysis == "biomarker-risk":
         return lambda: work(str(target.parquet))
+    if analysis in ("spc", "funnel"):
+        return lambda: work(str(target.parquet), naive.DEMO_MEASURE)
     return lambda: work(str(target.parquet), "outcome_rls")
 
 

@@ -29,6 +29,8 @@ navigation = st.navigation({
                 url_path="age-prevalence"),
         st.Page(VIEWS / "ferritin_augmentation.py", title="Ferritin & augmentation", icon=":material/bloodtype:",
                 url_path="ferritin-augmentation"),
+        st.Page(VIEWS / "trends_sites.py", title="Trends & sites", icon=":material/monitoring:",
+                url_path="trends-sites"),
         st.Page(VIEWS / "diagnostic_accuracy.py", title="Diagnostic accuracy", icon=":material/troubleshoot:",
                 url_path="diagnostic-accuracy"),
     ],

@@ -22,7 +22,7 @@ heading = st.empty()  # "Table 1 by …", once the grouping is read
 choices = grouping_choices(ctx.engine) | {"none": "no grouping (everyone)"}
 left, right = st.columns([2, 1], vertical_alignment="bottom")
 with left:
-    by = controls.select("by", "Group by", list(choices), next(iter(choices)), format_func=choices.get)
+    by = controls.select("group", "Group by", list(choices), next(iter(choices)), format_func=choices.get)
 with right:
     pvalues = controls.toggle("pvalues", "Show p-values", help="Welch's t-test or ANOVA; χ² or Fisher's exact test")
 by = None if by == "none" else by

@@ -92,9 +92,9 @@ def test_links_into_the_analyses_carry_the_current_filters(app):
 
 
 def test_table_one_by_case_status_with_p_values_from_the_url(app, engine, options):
-    """``by=`` and ``pvalues=`` bind Table 1's grouping and its p-values to the link; the columns are the released
+    """``group=`` and ``pvalues=`` bind Table 1's grouping and its p-values to the link; the columns are the released
     group sizes."""
-    at = app({"by": "outcome_rls", "pvalues": "1"})
+    at = app({"group": "outcome_rls", "pvalues": "1"})
     table = at.table[0].value
     inputs = cohort.table_one_inputs(engine, filters.default_state(options), options, CELL_KEY, "outcome_rls")
     n = inputs["__n__"].set_index("group")["n"]
@@ -106,6 +106,6 @@ def test_table_one_by_case_status_with_p_values_from_the_url(app, engine, option
 
 
 def test_an_unknown_grouping_in_the_url_falls_back_to_sex_with_a_warning(app):
-    at = app({"by": "participant_id"})
-    assert any("`by=`" in w.value for w in at.warning)
+    at = app({"group": "participant_id"})
+    assert any("`group=`" in w.value for w in at.warning)
     assert [s.value for s in at.subheader][1] == "Table 1 by sex"

@@ -9,7 +9,7 @@ from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
 from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions
-from analyses.registry import run_analysis
+from analyses.registry import run_analysis, spec_of
 from benchmarks import naive
 from queries.engine import CohortEngine, prepare
 from queries.store import export_parquet
@@ -40,3 +40,15 @@ def test_biomarker_band_ratios_equal_the_project(setup):
     bands = ["<50", "50-75", "75-100"]
     assert list(rows["or"]) == pytest.approx([project.estimate("adjusted_or", b).estimate for b in bands], rel=1e-6)
     assert list(rows["hr"]) == pytest.approx([project.estimate("hr", b).estimate for b in bands], rel=1e-3)  # BFGS
+
+
+def test_spc_and_funnel_equal_the_project(setup):
+    ctx, parquet = setup
+    chart = run_analysis(ctx, "spc", spec_of("spc").default_options(ctx)).table("points")
+    rows = naive.spc(parquet, naive.DEMO_MEASURE)["points"]
+    assert chart["period"].tolist() == rows["period"].tolist()
+    assert chart["ucl"].astype(float).tolist() == pytest.approx(rows["upper"].tolist(), rel=1e-12)
+    units = run_analysis(ctx, "funnel", spec_of("funnel").default_options(ctx)).table("units")
+    rows = naive.funnel(parquet, naive.DEMO_MEASURE)["units"]
+    assert units["unit"].tolist() == rows["unit"].tolist()
+    assert units["lcl998"].tolist() == pytest.approx(rows["lower_998"].tolist(), rel=1e-12)

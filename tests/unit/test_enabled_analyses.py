@@ -53,7 +53,8 @@ def test_a_file_without_a_mapping_names_the_missing_roles():
     available = enabled_analyses(default_mapping(["age", "site"], (Path("/c.csv"),)))
     assert {name: a.missing_roles for name, a in available.items()} == {
         "odds-ratio": ("outcome", "sex"), "prevalence": ("outcome",),
-        "biomarker-risk": ("biomarker", "time_to_event"), "diagnostic": ("outcome", "covariate")}
+        "biomarker-risk": ("biomarker", "time_to_event"), "diagnostic": ("outcome", "covariate"),
+        "spc": ("outcome",), "funnel": ("outcome",)}
     odds = available["odds-ratio"]
     assert not odds.enabled
     assert odds.describe().startswith("not enabled, missing role(s): outcome (the binary outcome); sex (")

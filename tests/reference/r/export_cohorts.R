@@ -1,4 +1,4 @@
-# Three public, real cohorts from R's survival package, exported as test data with their own column names and
+# Four public, real cohorts from R's survival package, exported as test data with their own column names and
 # codes (nothing recoded, no column added), so the loader and the analyses can be run on cohorts that were not
 # made for this project. Each folder also holds a hand-written mapping.toml binding those columns to the roles.
 #
@@ -13,6 +13,7 @@
 #   colon    survival::colon, the death records only (etype == 2): 929 rows, one per patient, all 16 columns
 #            (study is 1 and etype 2 on every row; they are kept to leave the dataset as published).
 #   nafld1   survival::nafld1, all 17,549 rows, all 9 columns.
+#   lung     survival::lung, all 228 rows, all 10 columns (inst: the institution, the units of a funnel plot).
 #
 # Rerunning gives the same bytes for the same survival version; a different version may change the data (the
 # check below stops on a row-count change rather than writing silently different test data).
@@ -32,20 +33,22 @@ write_cohort <- function(x, name) {
 flchain <- survival::flchain
 colon <- survival::colon[survival::colon$etype == 2, ]
 nafld1 <- survival::nafld1
+lung <- survival::lung
 
-stopifnot(nrow(flchain) == 7874, nrow(colon) == 929, nrow(nafld1) == 17549)
+stopifnot(nrow(flchain) == 7874, nrow(colon) == 929, nrow(nafld1) == 17549, nrow(lung) == 228)
 stopifnot(!anyDuplicated(colon$id), !anyDuplicated(nafld1$id))
 
 write_cohort(flchain, "flchain")
 write_cohort(colon, "colon")
 write_cohort(nafld1, "nafld1")
+write_cohort(lung, "lung")
 
 # ------------------------------------------------------------------------------------------------ licence
 desc <- packageDescription("survival")
 license <- c(
     "# Test cohorts: source and licence",
     "",
-    "The three cohorts in this folder are datasets shipped inside the R package **survival**",
+    "The four cohorts in this folder are datasets shipped inside the R package **survival**",
     sprintf("(version %s, %s; maintainer %s), exported with `tests/reference/r/export_cohorts.R` under %s.",
             desc$Version, desc$Date, sub(" <.*", "", desc$Maintainer), R.version.string),
     sprintf("The package, which includes these datasets, is distributed under **%s** (GNU Lesser General",
@@ -81,12 +84,16 @@ license <- c(
            "is matched to). All times are days since the index date, no dates retained, identifiers are ",
            "arbitrary integers, and only a 90% random sample is included. Data obtained from the author. ",
            "Allen et al., Hepatology 2018;67:1726-1736. |"),
+    paste0("| `lung/` | `survival::lung` (`?lung`) | 228 | Survival of patients with advanced lung cancer from the ",
+           "North Central Cancer Treatment Group, with performance scores rated by the physician and the patient ",
+           "(`inst`: institution code). Loprinzi et al., J Clin Oncol 1994;12:601-607. |"),
     "",
     "Codes, as documented on the help pages: `flchain` sex F/M, death 0 = alive, 1 = dead, futime in days;",
     "`colon` sex 1 = male (so 0 = female), status 1 = dead (on the death records), time in days, rx",
     "Obs / Lev / Lev+5FU, differ 1-3 (well, moderate, poor), extent 1-4 (submucosa, muscle, serosa, contiguous",
     "structures), surg 0 = short / 1 = long time from surgery to registration; `nafld1` male 0 = female,",
-    "1 = male, status 1 = dead, futime in days, weight kg, height cm, bmi kg/m^2.",
+    "1 = male, status 1 = dead, futime in days, weight kg, height cm, bmi kg/m^2; `lung` sex 1 = male,",
+    "2 = female, status 1 = censored, 2 = dead, time in days.",
     ""
 )
 writeLines(license, file.path(out_root, "LICENSE.md"))

@@ -12,6 +12,11 @@
 #        tests/reference/data/spc_cases.csv    (case, chart run|p|laney_p|u, freeze, parts "a;b", centre, screen)
 #        tests/reference/data/funnel_units.csv (case, unit, numerator, denominator: one row per unit)
 #        tests/reference/data/funnel_cases.csv (case, data, kind, target, method, adjustment, scale)
+#        tests/reference/data/funnel_strata.csv (data, unit, stratum, events, exposure, shown: indirect
+#                                               standardisation, observed / expected per unit)
+# The same files prefixed qi_ (qi_spc_series.csv, ..., qi_funnel_strata.csv) hold the released counts of the spc
+# and funnel analyses on the demo, flchain and lung (tests/reference/make_qi_counts.py writes them); their results
+# go to expected/qi_*.csv, which tests/reference/test_qi_analyses_vs_r.py compares with the analyses.
 # Writes tests/reference/expected/spc_rule_limits.csv (Anhoej limits for n = 1..300),
 #        spc_points.csv (per period), spc_phases.csv (per phase), funnel_units.csv (per unit),
 #        funnel_dispersion.csv (per case), every number with 17 significant digits.
@@ -115,56 +120,61 @@ makeparts <- function(x, n) {                     # qicharts2
   rep(c(seq_along(x)), diff(c(x, n)))
 }
 
-series <- read.csv(file.path(data_dir, "spc_series.csv"), stringsAsFactors = FALSE)
-cases <- read.csv(file.path(data_dir, "spc_cases.csv"), stringsAsFactors = FALSE, na.strings = c("", "NA"))
+# Two sets of cases: the formula cases (spc_*.csv, funnel_*.csv) and the released counts of the spc and funnel
+# analyses (qi_*.csv, written by tests/reference/make_qi_counts.py), each into its own expected files.
+for (prefix in c("", "qi_")) {
+  series <- read.csv(file.path(data_dir, paste0(prefix, "spc_series.csv")), stringsAsFactors = FALSE)
+  cases <- read.csv(file.path(data_dir, paste0(prefix, "spc_cases.csv")), stringsAsFactors = FALSE,
+                    na.strings = c("", "NA"))
 
-points_out <- list()
-phases_out <- list()
-for (i in seq_len(nrow(cases))) {
-  cs <- cases[i, ]
-  d <- series[series$case == cs$case, ]
-  n <- nrow(d)
-  num <- d$numerator
-  den <- d$denominator
-  if (cs$chart == "run" && all(is.na(den))) {
-    y <- num
-  } else {
-    missing <- is.na(num) | is.na(den) | den == 0
-    num[missing] <- NA
-    den[missing] <- NA
-    y <- num / den
+  points_out <- list()
+  phases_out <- list()
+  for (i in seq_len(nrow(cases))) {
+    cs <- cases[i, ]
+    d <- series[series$case == cs$case, ]
+    n <- nrow(d)
+    num <- d$numerator
+    den <- d$denominator
+    if (cs$chart == "run" && all(is.na(den))) {
+      y <- num
+    } else {
+      missing <- is.na(num) | is.na(den) | den == 0
+      num[missing] <- NA
+      den[missing] <- NA
+      y <- num / den
+    }
+    parts <- if (is.na(cs$parts)) integer(0) else as.integer(strsplit(as.character(cs$parts), ";")[[1]])
+    part <- makeparts(parts, n)
+    freeze <- if (is.na(cs$freeze)) Inf else cs$freeze
+    baseline <- seq_len(n) <= freeze
+    cl <- lcl <- ucl <- rep(NA_real_, n)
+    in_run <- rep(FALSE, n)
+    for (ph in unique(part)) {
+      rows <- which(part == ph)
+      lim <- phase_limits(cs$chart, y[rows], num[rows], den[rows], baseline[rows], cs$centre, cs$screen == 1)
+      cl[rows] <- lim$cl
+      lcl[rows] <- lim$lcl
+      ucl[rows] <- lim$ucl
+      ra <- runs_analysis(y[rows], lim$cl)
+      in_run[rows] <- ra$in_run
+      outside <- (y[rows] > ucl[rows] | y[rows] < lcl[rows])
+      phases_out[[length(phases_out) + 1]] <- data.frame(
+        case = cs$case, phase = ph, first = rows[1] - 1L, last = rows[length(rows)] - 1L,
+        baseline_periods = sum(baseline[rows]), centre = as.double(lim$cl), sigma_z = as.double(lim$sigma_z),
+        n_useful = ra$n_useful, longest_run = ra$longest, longest_run_limit = ra$longest_max,
+        crossings = ra$crossings, crossings_limit = ra$crossings_min, runs_signal = ra$signal,
+        points_outside = sum(outside, na.rm = TRUE))
+    }
+    above <- !is.na(y) & !is.na(ucl) & y > ucl
+    below <- !is.na(y) & !is.na(lcl) & y < lcl
+    points_out[[i]] <- data.frame(case = cs$case, position = seq_len(n) - 1L, period = d$period, phase = part,
+                                  baseline = baseline, value = as.double(y), centre = as.double(cl),
+                                  lower = as.double(lcl), upper = as.double(ucl),
+                                  above_upper = above, below_lower = below, in_long_run = in_run)
   }
-  parts <- if (is.na(cs$parts)) integer(0) else as.integer(strsplit(as.character(cs$parts), ";")[[1]])
-  part <- makeparts(parts, n)
-  freeze <- if (is.na(cs$freeze)) Inf else cs$freeze
-  baseline <- seq_len(n) <= freeze
-  cl <- lcl <- ucl <- rep(NA_real_, n)
-  in_run <- rep(FALSE, n)
-  for (ph in unique(part)) {
-    rows <- which(part == ph)
-    lim <- phase_limits(cs$chart, y[rows], num[rows], den[rows], baseline[rows], cs$centre, cs$screen == 1)
-    cl[rows] <- lim$cl
-    lcl[rows] <- lim$lcl
-    ucl[rows] <- lim$ucl
-    ra <- runs_analysis(y[rows], lim$cl)
-    in_run[rows] <- ra$in_run
-    outside <- (y[rows] > ucl[rows] | y[rows] < lcl[rows])
-    phases_out[[length(phases_out) + 1]] <- data.frame(
-      case = cs$case, phase = ph, first = rows[1] - 1L, last = rows[length(rows)] - 1L,
-      baseline_periods = sum(baseline[rows]), centre = as.double(lim$cl), sigma_z = as.double(lim$sigma_z),
-      n_useful = ra$n_useful, longest_run = ra$longest, longest_run_limit = ra$longest_max,
-      crossings = ra$crossings, crossings_limit = ra$crossings_min, runs_signal = ra$signal,
-      points_outside = sum(outside, na.rm = TRUE))
-  }
-  above <- !is.na(y) & !is.na(ucl) & y > ucl
-  below <- !is.na(y) & !is.na(lcl) & y < lcl
-  points_out[[i]] <- data.frame(case = cs$case, position = seq_len(n) - 1L, period = d$period, phase = part,
-                                baseline = baseline, value = as.double(y), centre = as.double(cl),
-                                lower = as.double(lcl), upper = as.double(ucl),
-                                above_upper = above, below_lower = below, in_long_run = in_run)
+  write_out(do.call(rbind, points_out), paste0(prefix, "spc_points.csv"))
+  write_out(do.call(rbind, phases_out), paste0(prefix, "spc_phases.csv"))
 }
-write_out(do.call(rbind, points_out), "spc_points.csv")
-write_out(do.call(rbind, phases_out), "spc_phases.csv")
 
 # --- funnel plots ------------------------------------------------------------------------------------------------
 levels <- list(c("95", 0.025, 0.975), c("998", 0.001, 0.999))
@@ -214,53 +224,75 @@ overdispersion <- function(z, s, trim = 0.1) {
   list(k = k, winsorised = sum(z < q[1] | z > q[2]), phi = phi, tau2 = tau2)
 }
 
-funnel_units <- read.csv(file.path(data_dir, "funnel_units.csv"), stringsAsFactors = FALSE)
-funnel_cases <- read.csv(file.path(data_dir, "funnel_cases.csv"), stringsAsFactors = FALSE,
-                         na.strings = c("", "NA"))
+for (prefix in c("", "qi_")) {
+  funnel_units <- read.csv(file.path(data_dir, paste0(prefix, "funnel_units.csv")), stringsAsFactors = FALSE,
+                           colClasses = c(unit = "character"))
 
-units_out <- list()
-disp_out <- list()
-for (i in seq_len(nrow(funnel_cases))) {
-  fc <- funnel_cases[i, ]
-  d <- funnel_units[funnel_units$case == fc$data, ]
-  num <- d$numerator
-  den <- d$denominator
-  ok <- !is.na(num) & !is.na(den) & den > 0
-  theta <- if (!is.na(fc$target)) fc$target else if (fc$kind == "ratio") 1 else sum(num[ok]) / sum(den[ok])
-  y <- ifelse(ok, num / den, NA)
-  f <- scale_funs(fc$kind, fc$scale, theta)
-  s <- f$se(ifelse(ok, den, NA))
-  z <- (f$g(y) - f$g(theta)) / s
-  od <- overdispersion(z, s)
-  adjusted <- fc$adjustment != "none" && !is.na(od$phi) && od$phi > 1
-  res <- data.frame(case = fc$case, unit = d$unit, value = as.double(y), z = as.double(z))
-  for (lv in levels) {
-    p_low <- as.numeric(lv[2])
-    p_high <- as.numeric(lv[3])
-    if (adjusted || fc$method == "normal") {
-      spread <- if (!adjusted) s else if (fc$adjustment == "multiplicative") sqrt(od$phi) * s else sqrt(s^2 + od$tau2)
-      width <- qnorm(p_high) * spread
-      low <- f$inv(f$g(theta) - width)
-      high <- f$inv(f$g(theta) + width)
-    } else if (fc$kind == "proportion") {
-      low <- spiegelhalter_limit(p_low, den, theta)
-      high <- spiegelhalter_limit(p_high, den, theta)
-    } else {
-      low <- poisson_ratio_limit(p_low, den, theta)
-      high <- poisson_ratio_limit(p_high, den, theta)
+  # Indirect standardisation (observed / expected per unit) from counts per unit x stratum (funnel_strata.csv: data,
+  # unit, stratum, events, exposure = participants or person-years, shown): each stratum's rate over all units,
+  # E = sum over strata of the unit's exposure x that rate, O = the unit's events; the units shown are the funnel's.
+  strata_file <- file.path(data_dir, paste0(prefix, "funnel_strata.csv"))
+  if (file.exists(strata_file)) {
+    strata <- read.csv(strata_file, stringsAsFactors = FALSE, colClasses = c(unit = "character"))
+    for (d in unique(strata$data)) {
+      s <- strata[strata$data == d, ]
+      rate <- tapply(s$events, s$stratum, sum) / tapply(s$exposure, s$stratum, sum)
+      rate[!is.finite(rate)] <- 0
+      s$expected <- s$exposure * rate[s$stratum]
+      o <- tapply(s$events, s$unit, sum)
+      e <- tapply(s$expected, s$unit, sum)
+      shown <- sort(unique(s$unit[s$shown == "True" | s$shown == "TRUE"]))
+      funnel_units <- rbind(funnel_units, data.frame(case = d, unit = shown, numerator = as.double(o[shown]),
+                                                     denominator = as.double(e[shown])))
     }
-    low[!ok] <- NA
-    high[!ok] <- NA
-    res[[paste0("lower_", lv[1])]] <- as.double(low)
-    res[[paste0("upper_", lv[1])]] <- as.double(high)
   }
-  alarm <- ok & (res$value > res$upper_998 | res$value < res$lower_998)
-  alert <- ok & !alarm & (res$value > res$upper_95 | res$value < res$lower_95)
-  res$flag <- ifelse(!ok, "no_data", ifelse(alarm, "alarm", ifelse(alert, "alert", "within")))
-  res$side <- ifelse(ok & res$value > res$upper_95, "high", ifelse(ok & res$value < res$lower_95, "low", "none"))
-  units_out[[i]] <- res
-  disp_out[[i]] <- data.frame(case = fc$case, target = as.double(theta), k = od$k, winsorised = od$winsorised,
-                              phi = as.double(od$phi), tau2 = as.double(od$tau2), adjusted = adjusted)
+  funnel_cases <- read.csv(file.path(data_dir, paste0(prefix, "funnel_cases.csv")), stringsAsFactors = FALSE,
+                           na.strings = c("", "NA"))
+
+  units_out <- list()
+  disp_out <- list()
+  for (i in seq_len(nrow(funnel_cases))) {
+    fc <- funnel_cases[i, ]
+    d <- funnel_units[funnel_units$case == fc$data, ]
+    num <- d$numerator
+    den <- d$denominator
+    ok <- !is.na(num) & !is.na(den) & den > 0
+    theta <- if (!is.na(fc$target)) fc$target else if (fc$kind == "ratio") 1 else sum(num[ok]) / sum(den[ok])
+    y <- ifelse(ok, num / den, NA)
+    f <- scale_funs(fc$kind, fc$scale, theta)
+    s <- f$se(ifelse(ok, den, NA))
+    z <- (f$g(y) - f$g(theta)) / s
+    od <- overdispersion(z, s)
+    adjusted <- fc$adjustment != "none" && !is.na(od$phi) && od$phi > 1
+    res <- data.frame(case = fc$case, unit = d$unit, value = as.double(y), z = as.double(z))
+    for (lv in levels) {
+      p_low <- as.numeric(lv[2])
+      p_high <- as.numeric(lv[3])
+      if (adjusted || fc$method == "normal") {
+        spread <- if (!adjusted) s else if (fc$adjustment == "multiplicative") sqrt(od$phi) * s else sqrt(s^2 + od$tau2)
+        width <- qnorm(p_high) * spread
+        low <- f$inv(f$g(theta) - width)
+        high <- f$inv(f$g(theta) + width)
+      } else if (fc$kind == "proportion") {
+        low <- spiegelhalter_limit(p_low, den, theta)
+        high <- spiegelhalter_limit(p_high, den, theta)
+      } else {
+        low <- poisson_ratio_limit(p_low, den, theta)
+        high <- poisson_ratio_limit(p_high, den, theta)
+      }
+      low[!ok] <- NA
+      high[!ok] <- NA
+      res[[paste0("lower_", lv[1])]] <- as.double(low)
+      res[[paste0("upper_", lv[1])]] <- as.double(high)
+    }
+    alarm <- ok & (res$value > res$upper_998 | res$value < res$lower_998)
+    alert <- ok & !alarm & (res$value > res$upper_95 | res$value < res$lower_95)
+    res$flag <- ifelse(!ok, "no_data", ifelse(alarm, "alarm", ifelse(alert, "alert", "within")))
+    res$side <- ifelse(ok & res$value > res$upper_95, "high", ifelse(ok & res$value < res$lower_95, "low", "none"))
+    units_out[[i]] <- res
+    disp_out[[i]] <- data.frame(case = fc$case, target = as.double(theta), k = od$k, winsorised = od$winsorised,
+                                phi = as.double(od$phi), tau2 = as.double(od$tau2), adjusted = adjusted)
+  }
+  write_out(do.call(rbind, units_out), paste0(prefix, "funnel_units.csv"))
+  write_out(do.call(rbind, disp_out), paste0(prefix, "funnel_dispersion.csv"))
 }
-write_out(do.call(rbind, units_out), "funnel_units.csv")
-write_out(do.call(rbind, disp_out), "funnel_dispersion.csv")

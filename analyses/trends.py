@@ -1,0 +1,174 @@
+"""Statistical process control of a quality measure over calendar periods (analysis ``spc``): a run chart with the
+Anhøj rules, a p-chart, Laney's p′-chart or a u-chart, with an optional frozen baseline, read in Making Data Count
+terms ("Special-cause variation: … ; direction: improvement").
+
+One aggregation query returns the released denominator and numerator (and, for a rate, person-time) per period
+(``analyses.measures``); the chart is computed from those counts (``analyses.stats.spc``). A period whose
+denominator is 1 … k−1 (or whose estimate the policy withholds) is a missing period: not drawn, not used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analyses.context import AnalysisContext
+from analyses.measures import QualityMeasure, period_counts, resolve_measure, shown_rows
+from analyses.results import AnalysisResult
+from analyses.stats import spc
+from analyses.variables import AnalysisInputError
+
+CHARTS = ("run", "p", "pp", "u")
+CHART_NAMES = {"run": "Run chart", "p": "p-chart", "pp": "Laney p′-chart", "u": "u-chart"}
+POINT_COLUMNS = ["period", "numerator", "denominator", "value", "cl", "lcl", "ucl", "signal", "phase", "baseline",
+                 "above_upper", "below_lower", "in_long_run", "withheld"]
+
+
+@dataclass(frozen=True)
+class SpcOptions:
+    outcome: str | None = None  # a declared measure or an outcome; None: the first measure, else the first outcome
+    time: str | None = None  # an outcome's time role ("year"); declared measures have their own
+    period: str = "year"  # "year", or "quarter"/"month" where the measure declares a month
+    chart: str | None = None  # run, p, pp (Laney) or u; None: p for a proportion, u for a rate
+    freeze: int | None = None  # the first N periods are the baseline of the centre line and limits
+
+
+def spc_analysis(ctx: AnalysisContext, opts: SpcOptions = SpcOptions()) -> AnalysisResult:
+    """The SPC chart of one measure in the filtered cohort (see the module docstring)."""
+    measure = resolve_measure(ctx, opts.outcome, opts.time)
+    chart_kind = _chart_kind(measure, opts.chart)
+    counts, left_out, sql = period_counts(ctx, measure, opts.period)
+    notes = [f"{ctx.policy.show_count(left_out)} participants in the denominator without a period are left out."] \
+        if left_out else []
+    shown = _shown(ctx, counts, measure)
+    n = int(counts["n"].sum())
+    if shown.sum() < 2:
+        notes.append("Fewer than two periods can be shown after filtering; no chart is drawn.")
+        return _result(ctx, opts, measure, chart_kind, n, _empty_points(counts), None, notes, [], sql)
+    if opts.freeze is not None and not 2 <= opts.freeze <= len(counts):
+        raise AnalysisInputError(f"--freeze must be a number of periods from 2 to {len(counts)}.")
+    chart = _chart(chart_kind, counts, shown, measure, opts.freeze)
+    summary = spc.summarise(chart, measure.direction, _target(measure))
+    hidden = int((~shown).sum())
+    if hidden:
+        notes.append(f"{hidden} period(s) are withheld (fewer than {ctx.policy.min_cell} participants in the "
+                     "denominator, or counts too small to show): not drawn and not used for the centre line or "
+                     "limits.")
+    points = _points(ctx, chart, counts, shown, measure)
+    return _result(ctx, opts, measure, chart_kind, n, points, chart, [summary.sentence, *notes], [summary],
+                   sql)
+
+
+def _chart_kind(measure: QualityMeasure, chart: str | None) -> str:
+    chart = chart or ("u" if measure.kind == "rate" else "p")
+    if chart not in CHARTS:
+        raise AnalysisInputError(f"Unknown chart. Choose from: {', '.join(CHARTS)}.")
+    if chart == "u" and measure.kind != "rate":
+        raise AnalysisInputError(f"A u-chart shows a rate per person-time; {measure.label} is a proportion (use p, "
+                                 "pp or run).")
+    if chart in ("p", "pp") and measure.kind == "rate":
+        raise AnalysisInputError(f"{measure.label} is a rate per person-time: use a u-chart or a run chart.")
+    return chart
+
+
+def _shown(ctx: AnalysisContext, counts: pd.DataFrame, measure: QualityMeasure) -> np.ndarray:
+    """Periods that may be drawn (``analyses.measures.shown_rows``), with person-time for a rate."""
+    shown = shown_rows(ctx.policy, counts["n"], counts["events"])
+    return shown & (counts["pt"].fillna(0).to_numpy() > 0) if measure.kind == "rate" else shown
+
+
+def _chart(kind: str, counts: pd.DataFrame, shown: np.ndarray, measure: QualityMeasure, freeze) -> spc.ControlChart:
+    exposure = counts["pt"] if measure.kind == "rate" else counts["n"]
+    num = np.where(shown, counts["events"].astype(float), np.nan)
+    den = np.where(shown, exposure.astype(float), np.nan)
+    labels = list(counts["label"])
+    try:
+        if kind == "run":
+            return spc.run_chart(num, den, labels, freeze=freeze)
+        if kind == "p":
+            return spc.p_chart(num, den, labels, freeze=freeze)
+        if kind == "pp":
+            return spc.laney_p_chart(num, den, labels, freeze=freeze)
+        return spc.u_chart(num, den, labels, freeze=freeze)
+    except ValueError as exc:
+        raise AnalysisInputError(f"The chart cannot be computed: {exc}") from None
+
+
+def _target(measure: QualityMeasure) -> float | None:
+    return None if measure.target is None else measure.target / measure.per
+
+
+def _points(ctx, chart: spc.ControlChart, counts: pd.DataFrame, shown: np.ndarray,
+            measure: QualityMeasure) -> pd.DataFrame:
+    """The chart's points as released: counts below k as None, values in the measure's units (per ``per``)."""
+    p = chart.points
+    scale = float(measure.per)
+    small = ctx.policy.small_cells
+    numerator = [None if s or not ok else int(e) for e, s, ok in zip(counts["events"], small(counts["events"]),
+                                                                         shown)]
+    exposure = counts["pt"].astype(float) if measure.kind == "rate" else counts["n"].astype(int)
+    denominator = [d if ok else None for d, ok in zip(exposure.tolist(), shown)]
+    frame = pd.DataFrame({
+        "period": list(p["period"]), "numerator": pd.Series(numerator, dtype=object),
+        "denominator": pd.Series(denominator, dtype=object),
+        "value": p["value"] * scale, "cl": p["centre"] * scale, "lcl": p["lower"] * scale, "ucl": p["upper"] * scale,
+        "signal": (p["outside_limits"] | p["in_long_run"]).to_numpy(), "phase": p["phase"],
+        "baseline": p["baseline"], "above_upper": p["above_upper"], "below_lower": p["below_lower"],
+        "in_long_run": p["in_long_run"], "withheld": ~shown})
+    return frame[POINT_COLUMNS]
+
+
+def _empty_points(counts: pd.DataFrame) -> pd.DataFrame:
+    frame = pd.DataFrame({c: [None] * len(counts) for c in POINT_COLUMNS})
+    frame["period"] = list(counts["label"])
+    frame["withheld"] = True
+    frame["signal"] = False
+    return frame
+
+
+def runs_of(chart: spc.ControlChart | None) -> dict | None:
+    """The Anhøj runs analysis of the chart's latest phase, as the JSON ``runs`` object."""
+    if chart is None:
+        return None
+    runs = chart.phases[-1].runs
+    return {"n_useful": runs.n_useful, "longest_run": runs.longest_run, "longest_run_max": runs.longest_run_limit,
+            "crossings": runs.crossings, "crossings_min": runs.crossings_limit, "signal": runs.signal}
+
+
+def _unit_words(measure: QualityMeasure) -> str:
+    return f"per {measure.per:,} person-years" if measure.kind == "rate" else "proportion"
+
+
+def _result(ctx, opts: SpcOptions, measure: QualityMeasure, kind: str, n: int, points: pd.DataFrame, chart,
+            notes: list[str], summaries, sql: str) -> AnalysisResult:
+    cohort = ctx.cohort()
+    shown_n = None if ctx.policy.is_small(n) else n
+    caption = (f"{CHART_NAMES[kind]} of {measure.label} by {opts.period}; {cohort.description}; "
+               f"N = {ctx.policy.show_count(n)}.")
+    baseline = f"the first {opts.freeze} periods" if opts.freeze else "all periods"
+    methods = (f"{measure.label} ({_unit_words(measure)}) per calendar {opts.period}, from released counts per "
+               f"period. {CHART_NAMES[kind]} as R qicharts2 computes it, centre line and limits from {baseline}: "
+               + _chart_method(kind) + " Special-cause signals: a point beyond a 3-sigma limit (Shewhart), or the "
+               "Anhøj runs rules — a run on one side of the centre line longer than round(log2 n) + 3, or fewer "
+               "crossings than qbinom(0.05, n − 1, 0.5) — read in NHS England's Making Data Count terms with the "
+               "measure's improvement direction. " + ctx.policy.note)
+    summary = summaries[0] if summaries else None
+    extras = (("measure", measure.name), ("measure_kind", measure.kind), ("per", measure.per),
+              ("chart", kind), ("period_unit", opts.period), ("direction", measure.direction),
+              ("target", measure.target), ("freeze", opts.freeze), ("runs", runs_of(chart)),
+              ("variation", summary.variation if summary else None),
+              ("assurance", summary.assurance if summary else None),
+              ("summary", summary.sentence if summary else None))
+    title = f"{measure.label}: {CHART_NAMES[kind].lower()} by {opts.period}"
+    return AnalysisResult("spc", title, cohort, shown_n, (), (), tuple(notes), (("points", points),), caption, methods,
+                          (), (sql,), extras)
+
+
+def _chart_method(kind: str) -> str:
+    return {"run": "the centre line is the median; no limits.",
+            "p": "p̄ = Σ numerators / Σ denominators, limits p̄ ± 3·sqrt(p̄(1 − p̄)/nᵢ) per period.",
+            "pp": "Laney's p′: the p-chart's σ per period times σ_z, the mean screened moving range of the z-scores "
+                  "/ 1.128.",
+            "u": "ū = Σ events / Σ person-time, limits ū ± 3·sqrt(ū/tᵢ) per period."}[kind]
