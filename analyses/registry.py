@@ -14,11 +14,12 @@ from analyses.context import AnalysisContext
 from analyses.figures.figure import Figure
 from analyses.results import AnalysisResult, TestResult
 from analyses.spec import AnalysisSpec, RoleNeed
-from analyses.specs import biomarker_risk, diagnostic, odds_ratio, prevalence
+from analyses.specs import biomarker_risk, diagnostic, odds_ratio, prevalence, risk_factors
 from data_schema.bound_roles import bound_roles
 from data_schema.mapping import Mapping
 
-SPECS: tuple[AnalysisSpec, ...] = (odds_ratio.SPEC, prevalence.SPEC, biomarker_risk.SPEC, diagnostic.SPEC)
+SPECS: tuple[AnalysisSpec, ...] = (odds_ratio.SPEC, prevalence.SPEC, biomarker_risk.SPEC, diagnostic.SPEC,
+                                 risk_factors.SPEC)
 ANALYSES: dict[str, AnalysisSpec] = {spec.name: spec for spec in SPECS}
 PAGE_ANALYSES: tuple[AnalysisSpec, ...] = tuple(spec for spec in SPECS if spec.page)  # with a dashboard page
 
