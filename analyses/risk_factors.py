@@ -23,6 +23,7 @@ from analyses.bands import AgeBands, BiomarkerBands
 from analyses.context import AnalysisContext
 from analyses.design import Term, design_matrix, formula, make_term
 from analyses.results import AnalysisResult, Estimate, TestResult
+from analyses.table_one import BINARY_CODES
 from analyses.stats.glm import LogisticFit, fit_logistic, likelihood_ratio, weighted_quantiles
 from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, resolve
 from queries.aggregates import pattern_counts, round_significant, with_known
@@ -245,20 +246,28 @@ def _fit(frame: pd.DataFrame, factors: list[Factor]) -> LogisticFit:
     return fit_logistic(design_matrix(frame, [f.term for f in factors]), frame["events"], frame["n"])
 
 
+def _collapsed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The released patterns summed over every column but ``columns`` (a model of those alone has the same
+    likelihood on either; the collapsed table is smaller)."""
+    if not columns:
+        return frame[["events", "n"]].sum().to_frame().T
+    return frame.groupby(columns, dropna=False, sort=True)[["events", "n"]].sum().reset_index()
+
+
 def _margin(released, complete, factor: Factor, derive: dict) -> pd.DataFrame:
-    """Released cases and non-cases per value of one factor (its crude model's data)."""
+    """Released cases and non-cases per value of one factor (the counts shown per level)."""
     own = {factor.column: derive[factor.column]} if factor.column in derive else None
     return with_known(released.cells(by=[factor.column], where=complete, derive=own)).query("n > 0")
 
 
 def _factor_rows(ctx, factor: Factor, factors: list[Factor], fine, full: LogisticFit, margin: pd.DataFrame, notes):
     others = [f for f in factors if f is not factor]
-    reduced = fit_logistic(design_matrix(fine, [f.term for f in others]), fine["events"], fine["n"])
+    reduced = _fit(_collapsed(fine, [f.column for f in others]), others)
     stat, df, p = likelihood_ratio(full, reduced)
     adjusted_ok = not (full.separation or not full.converged)
     test = TestResult(f"lr_{factor.variable.name}", stat, df, p, f"likelihood-ratio test of {factor.label} "
                       f"({df} df) in the model with all factors") if adjusted_ok else None
-    crude = fit_logistic(design_matrix(margin, [factor.term]), margin["events"], margin["n"])
+    crude = _fit(_collapsed(fine, [factor.column]), [factor])
     crude_ok = not (crude.separation or not crude.converged)
     if not crude_ok:
         notes.append(f"The crude model of {factor.label} shows separation or did not converge; its odds ratios are "
@@ -273,7 +282,8 @@ def _factor_rows(ctx, factor: Factor, factors: list[Factor], fine, full: Logisti
         c = crude.odds_ratio(column, ctx.alpha) if column and crude_ok and not withheld else None
         a = full.odds_ratio(column, ctx.alpha) if column and adjusted_ok and not withheld else None
         label = f"{factor.label}: {level}" + (f" vs {reference}" if reference else "")
-        rows.append(_row(factor, level if column else f"{level} (reference)", counts, c, a,
+        shown_level = level if column or _is_curve(factor) else f"{level} (reference)"
+        rows.append(_row(factor, shown_level, counts, c, a,
                          p if adjusted_ok and not rows else None))
         adjusted_for = ", ".join(f.variable.display for f in others) or "nothing else"
         for measure, value, method in (("crude_or", c, f"logistic regression, {factor.variable.display} alone; "
@@ -285,6 +295,11 @@ def _factor_rows(ctx, factor: Factor, factors: list[Factor], fine, full: Logisti
     return rows, estimates, test
 
 
+def _is_curve(factor: Factor) -> bool:
+    """A spline: one row, no odds ratio and no reference level."""
+    return factor.term.spline is not None
+
+
 def _contrasts(factor: Factor) -> list[tuple[str | None, str, str]]:
     """(design column or None for the reference, level label, reference label) per row of the factor."""
     term, v = factor.term, factor.variable
@@ -294,12 +309,15 @@ def _contrasts(factor: Factor) -> list[tuple[str | None, str, str]]:
         return [(term.columns[0], f"per 1 {factor.unit}", "")]
     if v.kind == "binary":
         return [(None, "no", ""), (term.columns[0], "yes", "no")]
-    names = [_level_name(v, str(level)) for level in term.levels]
+    names = [_level_name(v, str(level), term.levels) for level in term.levels]
     return [(None, names[0], "")] + [(col, name, names[0]) for col, name in zip(term.columns, names[1:])]
 
 
-def _level_name(variable: Variable, level: str) -> str:
-    return SEX_GROUPS.get(level, level) if variable.column == "sex" else level
+def _level_name(variable: Variable, level: str, all_levels: tuple) -> str:
+    """Women/men for sex; no/yes for a two-level covariate coded 0/1 or true/false (as Table 1 shows them)."""
+    if variable.column == "sex":
+        return SEX_GROUPS.get(level, level)
+    return BINARY_CODES[level] if {str(x) for x in all_levels} <= set(BINARY_CODES) else level
 
 
 def _level_counts(margin: pd.DataFrame, factor: Factor, level: str) -> tuple[int, int] | None:
@@ -311,7 +329,7 @@ def _level_counts(margin: pd.DataFrame, factor: Factor, level: str) -> tuple[int
     if factor.variable.kind == "binary":
         hit = values.astype(bool) == (level == "yes")
     else:
-        names = {_level_name(factor.variable, str(x)): str(x) for x in term.levels}
+        names = {_level_name(factor.variable, str(x), term.levels): str(x) for x in term.levels}
         hit = values.astype(str) == names[level]
     return int(margin.loc[hit, "events"].sum()), int(margin.loc[hit, "n"].sum())
 
