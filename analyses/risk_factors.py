@@ -27,7 +27,7 @@ from analyses.table_one import BINARY_CODES
 from analyses.stats.glm import LogisticFit, fit_logistic, likelihood_ratio, weighted_quantiles
 from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, resolve
 from queries.aggregates import pattern_counts, round_significant, with_known
-from queries.release import levels
+from queries.cohort import column_levels
 
 MIN_EVENTS_PER_PARAMETER = 10
 ENTRIES = ("linear", "spline", "bands")
@@ -97,11 +97,8 @@ def default_factors(ctx: AnalysisContext) -> tuple[str, ...]:
     names += [n for n, v in variables.items() if v.kind == "binary"]
     categorical = {n: v.column for n, v in variables.items() if v.column.startswith("cov_") and v.kind ==
                    "categorical"}
-    if categorical:
-        t = ctx.engine.table()
-        row = levels(ctx.engine, t.aggregate(**{n: t[c].nunique() for n, c in categorical.items()}))
-        names += [n for n in categorical if int(row[n]) == 2]
-    return tuple(names)
+    found = column_levels(ctx.engine, list(categorical.values()))
+    return tuple(names + [n for n, column in categorical.items() if len(found[column]) == 2])
 
 
 def _factors(ctx: AnalysisContext, opts: RiskFactorOptions) -> list[Factor]:

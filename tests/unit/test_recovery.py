@@ -18,6 +18,7 @@ from analyses.context import AnalysisContext
 from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import odds_ratio
 from analyses.prevalence import prevalence
+from analyses.risk_factors import RiskFactorOptions, risk_factors
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +89,12 @@ def test_cell_key_odds_ratios_of_large_margins_stay_close_to_the_exact_ones(engi
         got, want = released.estimate(measure), exact.estimate(measure)
         width = np.log(want.ci_high) - np.log(want.ci_low)
         assert abs(np.log(got.estimate) - np.log(want.estimate)) < width / 4, measure  # shifts of ~1-2% seen
+
+
+def test_adjusted_or_cis_of_the_added_risk_factors_cover_the_true_ors(ctx, truth):
+    """Neuropathy and family history are drawn given RLS (and the age band): in the logistic model of RLS on sex, age
+    bands and both, their true odds ratios are the generator's (truth.json, derived.risk_factor_or)."""
+    result = risk_factors(ctx, RiskFactorOptions(factors=("sex", "age:bands", "neuropathy", "family_history")))
+    for factor, true_or in truth["risk_factor_or"].items():
+        est = next(e for e in result.estimates if e.measure == "adjusted_or" and e.group == factor)
+        assert est.band == "yes" and est.ci_low < true_or < est.ci_high, factor
