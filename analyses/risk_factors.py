@@ -34,7 +34,7 @@ ENTRIES = ("linear", "spline", "bands")
 BAND_COLUMN = "band_{}"  # the derived column of a factor entered in bands
 BAND_DIGITS = 3  # quartile cut points of a numeric factor in bands, rounded to this many significant digits
 WALD = "Wald 95% CI and p"
-TABLE_COLUMNS = ["factor", "level", "events", "n", "crude_or", "crude_low", "crude_high", "adjusted_or",
+TABLE_COLUMNS = ["factor", "level", "events", "non_events", "n", "crude_or", "crude_low", "crude_high", "adjusted_or",
                  "adjusted_low", "adjusted_high", "lr_p"]
 
 
@@ -172,7 +172,9 @@ def _analyse(ctx, opts, outcome, factors: list[Factor], released, keys) -> Analy
         notes.append("The adjusted model shows (quasi-)complete separation or did not converge; its odds ratios "
                      "are withheld.")
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    table = ctx.policy.gate_frame(table, ["events", "n"], [c for c in TABLE_COLUMNS[4:] if c != "lr_p"])
+    # a level's row is withheld with its counts; in exact mode a second row of the factor too (its levels add up)
+    table = ctx.policy.gate_frame(table, ["events", "non_events", "n"], [c for c in TABLE_COLUMNS[5:] if c != "lr_p"],
+                                  group_by=["factor"])
     text = formula(f"outcome_{outcome}", [], [f.term for f in factors])
     return _result(ctx, opts, outcome, factors, n, estimates, tests, notes, table, epv, [text], released.sql)
 
@@ -335,8 +337,9 @@ def _row(factor: Factor, level: str, counts, crude, adjusted, lr_p) -> dict:
     def limits(value):
         return value[:3] if value is not None else (None, None, None)
 
-    return dict(zip(TABLE_COLUMNS, [factor.variable.display, level, *(counts or (None, None)), *limits(crude),
-                                    *limits(adjusted), lr_p]))
+    events, n = counts or (None, None)
+    return dict(zip(TABLE_COLUMNS, [factor.variable.display, level, events, None if n is None else n - events, n,
+                                    *limits(crude), *limits(adjusted), lr_p]))
 
 
 def _empty_table() -> pd.DataFrame:
