@@ -25,9 +25,10 @@ from analyses.design import Term, design_matrix, formula, make_term
 from analyses.results import AnalysisResult, Estimate, TestResult
 from analyses.table_one import BINARY_CODES
 from analyses.stats.glm import LogisticFit, fit_logistic, likelihood_ratio, weighted_quantiles
-from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, resolve
+from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, catalog, resolve
 from queries.aggregates import pattern_counts, round_significant, with_known
 from queries.cohort import column_levels
+from queries.protocol import Engine
 
 MIN_EVENTS_PER_PARAMETER = 10
 ENTRIES = ("linear", "spline", "bands")
@@ -90,19 +91,19 @@ def _is_float(ctx, variable: Variable) -> bool:
 
 # --- factors ------------------------------------------------------------------------------------------------------
 
-def default_factors(ctx: AnalysisContext) -> tuple[str, ...]:
+def default_factors(engine: Engine) -> tuple[str, ...]:
     """Sex, age, the mapping's yes/no variables (exclusion flags) and its categorical covariates with two levels."""
-    variables = ctx.variables
+    variables = catalog(engine.info)
     names = [n for n in ("sex", "age") if n in variables]
     names += [n for n, v in variables.items() if v.kind == "binary"]
     categorical = {n: v.column for n, v in variables.items() if v.column.startswith("cov_") and v.kind ==
                    "categorical"}
-    found = column_levels(ctx.engine, list(categorical.values()))
+    found = column_levels(engine, list(categorical.values()))
     return tuple(names + [n for n, column in categorical.items() if len(found[column]) == 2])
 
 
 def _factors(ctx: AnalysisContext, opts: RiskFactorOptions) -> list[Factor]:
-    names = default_factors(ctx) if opts.factors is None else opts.factors
+    names = default_factors(ctx.engine) if opts.factors is None else opts.factors
     if not names:
         raise AnalysisInputError("Name at least one risk factor.")
     factors = [_factor(ctx, name, opts.numeric) for name in names]

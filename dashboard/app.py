@@ -29,6 +29,8 @@ navigation = st.navigation({
                 url_path="age-prevalence"),
         st.Page(VIEWS / "ferritin_augmentation.py", title="Ferritin & augmentation", icon=":material/bloodtype:",
                 url_path="ferritin-augmentation"),
+        st.Page(VIEWS / "risk_factors.py", title="Risk factors", icon=":material/format_list_bulleted:",
+                url_path="risk-factors"),
     ],
 })
 style.apply()

@@ -23,6 +23,8 @@ PAGE_KEYS = {
     "therapy": "Ferritin & augmentation: first drug, or all",
     "cuts": "Ferritin & augmentation: biomarker cut points, comma-separated",
     "ref": "Ferritin & augmentation: reference band",
+    "factors": "Risk factors: the factors, comma-separated",
+    "entry": "Risk factors: how numeric factors enter (linear, spline, bands)",
     presentation.URL_KEY: "1 opens the page in presentation mode",
 }
 

@@ -59,4 +59,5 @@ SPEC = AnalysisSpec(
     findings=findings,
     estimates_title="Odds ratios: crude and adjusted for the other factors",
     presented_estimates=("adjusted_or",),
+    page="views/risk_factors.py",
 )

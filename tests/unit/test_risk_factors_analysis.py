@@ -41,7 +41,7 @@ def _ctx(engine, min_cell=11, method="exact", query=""):
 ])
 def test_default_factors_run_on_each_public_cohort(name, expected):
     engine = _engine(name)
-    assert default_factors(_ctx(engine)) == expected
+    assert default_factors(engine) == expected
     result = risk_factors(_ctx(engine, method="cell_key"))
     assert [t.test for t in result.tests] == [f"lr_{f}" for f in expected]
     adjusted = [e for e in result.estimates if e.measure == "adjusted_or"]
