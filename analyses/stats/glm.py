@@ -138,11 +138,11 @@ def fit_logistic(design: pd.DataFrame, events, n) -> LogisticFit:
     X, y, w = long_table(design, events, n)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        # converged when the coefficients stop changing (to 1e-12, absolute or relative): the deviance, statsmodels'
-        # default criterion, is about 0 in a saturated model and large in a big one, and its rounding noise alone
-        # can exceed an absolute 1e-12 there, so the fit was reported as not converged
+        # converged when the deviance changes by at most 1e-12 of itself (rtol): the deviance of the long table is
+        # -2 log-likelihood, some 10^4 with 10^4 participants, and its rounding noise alone exceeds an absolute 1e-12,
+        # so such a fit was reported as not converged
         result = sm.GLM(y, X, family=sm.families.Binomial(), freq_weights=w).fit(
-            method="IRLS", maxiter=100, tol=1e-12, rtol=1e-12, tol_criterion="params")
+            method="IRLS", maxiter=100, tol=1e-12, rtol=1e-12)
     flagged = any(issubclass(c.category, (PerfectSeparationWarning, ConvergenceWarning)) for c in caught)
     fitted = np.asarray(result.fittedvalues)
     extreme = bool(np.any((fitted < SEPARATION_PROBABILITY) | (fitted > 1 - SEPARATION_PROBABILITY)))
