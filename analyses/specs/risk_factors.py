@@ -57,7 +57,7 @@ SPEC = AnalysisSpec(
                ("adjusted_or", "Adjusted OR"), ("adjusted_low", "Adj. 95% CI low"),
                ("adjusted_high", "Adj. 95% CI high"), ("lr_p", "LR test p"))),
     findings=findings,
-    estimates_title="Odds ratios: crude and adjusted for the other factors",
+    estimates_title="Crude and adjusted odds ratios per factor level",
     presented_estimates=("adjusted_or",),
     page="views/risk_factors.py",
 )
