@@ -1,4 +1,4 @@
-"""``python -m analyses NAME`` (odds-ratio, prevalence, biomarker-risk, diagnostic): the analyses, headless;
+"""``python -m analyses NAME`` (odds-ratio, prevalence, biomarker-risk, diagnostic, risk-factors): the analyses;
 ``python -m analyses report``: their slide deck (PPTX) or printable report (HTML);
 ``python -m analyses validate``: the source's validation report and which analyses its mapping enables.
 
