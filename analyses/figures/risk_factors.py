@@ -57,4 +57,4 @@ def figures(result: AnalysisResult) -> list[Figure]:
     what = f"{result.title}: crude and adjusted odds ratios"
     caption = figure_caption(result, what, "Points are odds ratios with Wald 95% CIs from logistic regression: crude "
                              "(the factor alone) and adjusted (all factors); the dashed line marks no association")
-    return [Figure("forest", what, forest_chart(frame, what), caption, frame)]
+    return [Figure("risk_factors", what, forest_chart(frame, what), caption, frame)]

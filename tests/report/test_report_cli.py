@@ -80,9 +80,9 @@ def deck(path: Path):
 def test_deck_and_report_of_the_demo_extract_are_written(runs, out):
     for name, file in (("demo_pptx", "demo.pptx"), ("demo_html", "demo.html")):
         assert done(runs, name).stdout.startswith(f"Wrote {out / file} (")
-    # seven figures (the risk factors' forest plot the seventh), or six when the dose–response curve cannot be fitted
-    # on the perturbed cells (then the biomarker analysis says so: its JSON for the same filters, method and secret)
-    figures = 7 - (DOSE_NOT_FITTED in json.loads(done(runs, "risk_json").stdout)["notes"])
+    # six figures, or five when the dose–response curve cannot be fitted on the perturbed cells (then the
+    # biomarker analysis says so: its JSON for the same filters, method and secret)
+    figures = 6 - (DOSE_NOT_FITTED in json.loads(done(runs, "risk_json").stdout)["notes"])
     slides = deck(out / "demo.pptx").slides
     assert title(slides[0]) == "Cohort analyses" and len([s for s in slides if pictures(s)]) == figures
     cover = "\n".join(sh.text_frame.text for sh in slides[0].shapes if sh.has_text_frame)
@@ -129,10 +129,10 @@ def test_mapped_one_file_cohort_in_both_formats(runs, out):
     assert "Cohort: demo_cohort.csv" in text and "Odds ratio of RLS (four IRLSSG criteria) by sex: 10,000" in text
     assert "N: Table 1: Women 5,199, Men 4,801;" in text  # Table 1 comes first, as on the Overview
     assert "Small-cell threshold: 11. Exact counts." in text and "perturbed" not in text
-    assert len([s for s in slides if pictures(s)]) == 7
+    assert len([s for s in slides if pictures(s)]) == 6
     done(runs, "cohort_html")
     html = (out / "cohort.html").read_text(encoding="utf-8")
-    assert "demo_cohort.csv" in html and html.count("<section>") == 5  # Table 1 and the four analyses
+    assert "demo_cohort.csv" in html and html.count("<section>") == 4  # Table 1 and the three analyses
 
 
 @pytest.mark.parametrize("name,message", [
@@ -152,7 +152,7 @@ def test_a_cohort_that_allows_no_analysis_writes_nothing(runs, out):
     """No filter state refuses an analysis any more (the differencing guard is gone); a mapping without the roles
     the analyses need still leaves none to show, and then nothing is written."""
     run = done(runs, "refused", code=2)
-    assert run.stderr.count("Not shown: ") == 4 and "needs the biomarker, time to event" in run.stderr
+    assert run.stderr.count("Not shown: ") == 3 and "needs the biomarker, time to event" in run.stderr
     assert run.stderr.strip().splitlines()[-1] == ("Error: None of the analyses can be shown for these filters; no "
                                                    "file was written.")
     assert not (out / "refused.pptx").exists()
