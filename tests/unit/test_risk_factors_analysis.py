@@ -133,8 +133,8 @@ def test_nothing_is_estimated_without_cases():
 
 def test_cli_json_has_the_odds_ratios_per_label(capsys):
     code = main(["risk-factors", "--data", str(COHORTS / "colon" / "colon.csv"), "--mapping",
-                 str(COHORTS / "colon" / "mapping.toml"), "--outcome", "death", "--factors", "sex,age:bands,differ",
-                 "--json"])
+                 str(COHORTS / "colon" / "mapping.toml"), "--outcome", "death", "--factors", "sex,age,differ",
+                 "--numeric-entry", "spline", "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["analysis"] == "risk-factors" and out["factors"] == ["sex", "age", "differ"]
@@ -142,7 +142,8 @@ def test_cli_json_has_the_odds_ratios_per_label(capsys):
     assert ("crude_or", "sex: women vs men") in measures and ("adjusted_or", "sex: women vs men") in measures
     assert ("adjusted_or", "Tumour differentiation (1 well, 2 moderate, 3 poor): 3 vs 1") in measures
     assert {"factor", "level", "crude_or", "adjusted_or", "lr_p"} <= set(out["risk_factors"][0])
-    assert out["entries"]["age"] == "bands" and out["events_per_parameter"] > 10
+    assert out["entries"]["age"] == "spline" and out["events_per_parameter"] > 10
+    assert [t["test"] for t in out["tests"]] == ["lr_sex", "lr_age", "lr_differ"] and out["tests"][1]["df"] == 4
     assert "perturbed" in out["methods"]
 
 
