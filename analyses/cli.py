@@ -1,4 +1,5 @@
-"""``python -m analyses NAME``: the analyses headless (odds-ratio, prevalence, biomarker-risk, diagnostic, spc, funnel);
+"""``python -m analyses NAME``: the analyses headless (odds-ratio, prevalence, biomarker-risk, diagnostic,
+risk-factors, spc, funnel);
 ``python -m analyses report``: their slide deck (PPTX) or printable report (HTML);
 ``python -m analyses validate``: the source's validation report and which analyses its mapping enables.
 

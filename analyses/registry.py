@@ -14,12 +14,12 @@ from analyses.context import AnalysisContext
 from analyses.figures.figure import Figure
 from analyses.results import AnalysisResult, TestResult
 from analyses.spec import AnalysisSpec, RoleNeed
-from analyses.specs import biomarker_risk, diagnostic, funnel, odds_ratio, prevalence, spc
+from analyses.specs import biomarker_risk, diagnostic, funnel, odds_ratio, prevalence, risk_factors, spc
 from data_schema.bound_roles import bound_roles
 from data_schema.mapping import Mapping
 
-SPECS: tuple[AnalysisSpec, ...] = (odds_ratio.SPEC, prevalence.SPEC, biomarker_risk.SPEC, diagnostic.SPEC, spc.SPEC,
-                                   funnel.SPEC)
+SPECS: tuple[AnalysisSpec, ...] = (odds_ratio.SPEC, prevalence.SPEC, biomarker_risk.SPEC, diagnostic.SPEC,
+                                   risk_factors.SPEC, spc.SPEC, funnel.SPEC)
 ANALYSES: dict[str, AnalysisSpec] = {spec.name: spec for spec in SPECS}
 PAGE_ANALYSES: tuple[AnalysisSpec, ...] = tuple(spec for spec in SPECS if spec.page)  # with a dashboard page
 

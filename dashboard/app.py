@@ -29,10 +29,12 @@ navigation = st.navigation({
                 url_path="age-prevalence"),
         st.Page(VIEWS / "ferritin_augmentation.py", title="Ferritin & augmentation", icon=":material/bloodtype:",
                 url_path="ferritin-augmentation"),
-        st.Page(VIEWS / "trends_sites.py", title="Trends & sites", icon=":material/monitoring:",
-                url_path="trends-sites"),
         st.Page(VIEWS / "diagnostic_accuracy.py", title="Diagnostic accuracy", icon=":material/troubleshoot:",
                 url_path="diagnostic-accuracy"),
+        st.Page(VIEWS / "risk_factors.py", title="Risk factors", icon=":material/format_list_bulleted:",
+                url_path="risk-factors"),
+        st.Page(VIEWS / "trends_sites.py", title="Trends & sites", icon=":material/monitoring:",
+                url_path="trends-sites"),
     ],
 })
 style.apply()

@@ -36,6 +36,8 @@ PAGE_KEYS = {
     "by": "Trends & sites: the units of the funnel plot (site or another categorical variable)",
     "standardize": "Trends & sites: indirect standardisation by age and/or sex",
     "overdispersion": "Trends & sites: over-dispersion adjustment of the funnel limits",
+    "factors": "Risk factors: the factors, comma-separated",
+    "entry": "Risk factors: how numeric factors enter (linear, spline, bands)",
     presentation.URL_KEY: "1 opens the page in presentation mode",
 }
 

@@ -54,6 +54,16 @@ def filter_options(engine: Engine) -> FilterOptions:
     )
 
 
+def column_levels(engine: Engine, columns: list[str]) -> dict[str, tuple[str, ...]]:
+    """The levels of categorical columns in the whole cohort (its structure, like the filter options; no count),
+    e.g. to tell which covariates are yes/no."""
+    if not columns:
+        return {}
+    t = engine.table()
+    row = levels(engine, t.aggregate(**{f"c{i}": t[c].collect(distinct=True) for i, c in enumerate(columns)}))
+    return {c: _sorted(row[f"c{i}"]) for i, c in enumerate(columns)}
+
+
 def _has(row, key: str) -> bool:
     return key in row and pd.notna(row[key])
 

@@ -3,7 +3,9 @@
 Every model parameter comes from calibration.toml; column names, order and types come from the declared
 table schemas in data_schema/tables. Chunk k of CHUNK_SIZE participants draws from
 np.random.default_rng([seed, k]) and becomes one row group of each table, so the output depends only on
-(participants, seed) and memory stays flat however many participants are asked for.
+(participants, seed) and memory stays flat however many participants are asked for. Risk factors added later
+(neuropathy, family history) draw from a stream of their own, np.random.default_rng([seed, k, ADDED_STREAM]), so
+adding them changed no other column.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"
+ADDED_STREAM = 1  # the random stream of the risk factors added in 1.2.0 (see the module docstring)
 CHUNK_SIZE = 250_000
 MAX_PARTICIPANTS = 999_999_999  # participant_id is "P" + nine digits
 HERE = Path(__file__).resolve().parent
@@ -295,6 +298,25 @@ def _draw_risk_factors(cal: dict, rng: np.random.Generator, p: dict, columns: di
     }
 
 
+def _logit(p) -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    return np.log(p / (1 - p))
+
+
+def _draw_added_risk_factors(cal: dict, rng: np.random.Generator, p: dict) -> dict:
+    """Neuropathy and family history of RLS, drawn after RLS from their own stream (``ADDED_STREAM``).
+
+    Neuropathy: logit P = logit(non-case probability of the age band) + ln(case_or) among cases, so its odds ratio
+    for RLS given the age band is exactly case_or. Family history: by RLS status only."""
+    rf = cal["risk_factors"]
+    neuro, family = rf["neuropathy"], rf["family_history"]
+    rls = p["rls_irlssg"]
+    base = _logit(np.take(neuro["noncase_p"], _band(neuro["age_lower"], p["age"])))
+    p_neuro = 1 / (1 + np.exp(-(base + np.where(rls, np.log(neuro["case_or"]), 0.0))))
+    return {"neuropathy": _chance(rng, p_neuro),
+            "family_history_rls": _chance(rng, np.where(rls, family["case_p"], family["noncase_p"]))}
+
+
 def _draw_plms(cal: dict, rng: np.random.Generator, p: dict) -> np.ndarray:
     """PLMS index for the polysomnography subset, NaN for everyone else."""
     pl = cal["plms"]
@@ -486,6 +508,12 @@ def _draw_treatments(cal: dict, rng: np.random.Generator, p: dict, first: dict, 
 # ----------------------------------------------------------------------------- one chunk
 
 
+def _added_stream(rng: np.random.Generator) -> np.random.Generator:
+    """The added risk factors' stream, default_rng([seed, k, ADDED_STREAM]), for the chunk stream
+    default_rng([seed, k])."""
+    return np.random.default_rng([*rng.bit_generator.seed_seq.entropy, ADDED_STREAM])
+
+
 def _levels(cal: dict, columns: dict) -> dict:
     """Labels of coded columns: position = code used by the draws."""
     return {
@@ -503,6 +531,7 @@ def _chunk_tables(cal: dict, schemas: dict, arrow: dict, rng: np.random.Generato
                   months: bool = False) -> dict:
     """Generate the three tables for participants first_id+1 .. first_id+n."""
     p = _draw_participants(cal, rng, n, schemas["participants"])
+    p.update(_draw_added_risk_factors(cal, _added_stream(rng), p))
     first = _draw_first_treatment(cal, rng, p)
     labs = _draw_labs(cal, rng, p, first, months)
     tx = _draw_treatments(cal, rng, p, first, labs, months)
@@ -558,7 +587,18 @@ def derived_truths(cal: dict) -> dict:
         "expected_clinically_significant_share_of_cases": float(_norm(sv["mix"]) @ sv["clinically_significant_p"]),
         "augmentation_hr_vs_top_ferritin_band": dict(zip(bands, (mult / mult[-1]).tolist())),
         "augmentation_hazard_per_year": hazards,
+        "risk_factor_or": added_risk_factor_odds_ratios(cal),
     }
+
+
+def added_risk_factor_odds_ratios(cal: dict) -> dict:
+    """The odds ratios of RLS for neuropathy and family history in a logistic model of RLS on sex, age band (the
+    [rls] bands), neuropathy and family history (each is drawn given RLS alone, or RLS and a union of age bands)."""
+    rf = cal["risk_factors"]
+    family = rf["family_history"]
+    odds = lambda q: q / (1 - q)  # noqa: E731
+    return {"neuropathy": float(rf["neuropathy"]["case_or"]),
+            "family_history": float(odds(family["case_p"]) / odds(family["noncase_p"]))}
 
 
 def practice_change_truth(cal: dict) -> dict:

@@ -10,7 +10,7 @@ from tests.apptest.conftest import charts
 from tests.disclosure.test_gate_walk import VIEWS, frame_small_counts, small_counts
 
 PAGES = ["views/overview.py", "views/sex_differences.py", "views/age_prevalence.py",
-         "views/ferritin_augmentation.py", "views/data.py", "views/trends_sites.py"]
+         "views/ferritin_augmentation.py", "views/risk_factors.py", "views/data.py", "views/trends_sites.py"]
 
 
 @pytest.mark.parametrize("query", VIEWS)

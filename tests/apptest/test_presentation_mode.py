@@ -6,7 +6,8 @@ import pytest
 
 from tests.apptest.conftest import charts
 
-PAGES = ["views/sex_differences.py", "views/age_prevalence.py", "views/ferritin_augmentation.py"]
+PAGES = ["views/sex_differences.py", "views/age_prevalence.py", "views/ferritin_augmentation.py",
+         "views/risk_factors.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)

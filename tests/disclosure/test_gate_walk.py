@@ -25,6 +25,7 @@ from analyses.registry import figures_for
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
 from analyses.registry import run_analysis
+from analyses.risk_factors import RiskFactorOptions
 from analyses.table_one import table_one
 from disclosure.policy import DisclosurePolicy
 from queries.cohort import attrition, outcome_counts, table_one_inputs, table_one_variables
@@ -42,6 +43,9 @@ OPTIONS = {  # fine bands so that some cells are small
     "odds-ratio": OddsRatioOptions(strata="age", age_bands=AgeBands((20, 25, 30, 40, 50, 60, 70, 80, 85))),
     "prevalence": PrevalenceOptions(age_bands=AgeBands((20, 25, 30, 40, 50, 60, 70, 80, 85))),
     "biomarker-risk": BiomarkerRiskOptions(bands=BiomarkerBands((15, 30, 50, 75, 100, 200))),
+    # dialysis among the clinically significant cases: a handful
+    "risk-factors": RiskFactorOptions("rls_clinsig", ("sex", "age:bands", "kidney_disease", "neuropathy"),
+                                      age_bands=AgeBands((20, 25, 30, 40, 50, 60, 70, 80, 85))),
 }
 
 

@@ -30,6 +30,7 @@ def test_every_analysis_declares_roles_of_the_report():
     assert needs["prevalence"] == {"outcome", "age"}  # without sex: one curve
     assert needs["biomarker-risk"] == {"biomarker", "time_to_event"}  # treatment optional
     assert needs["diagnostic"] == {"outcome", "covariate"}
+    assert needs["risk-factors"] == {"outcome"}  # its default factors sex and age are optional
 
 
 def test_the_demo_mapping_enables_all_three():
@@ -54,7 +55,7 @@ def test_a_file_without_a_mapping_names_the_missing_roles():
     assert {name: a.missing_roles for name, a in available.items()} == {
         "odds-ratio": ("outcome", "sex"), "prevalence": ("outcome",),
         "biomarker-risk": ("biomarker", "time_to_event"), "diagnostic": ("outcome", "covariate"),
-        "spc": ("outcome",), "funnel": ("outcome",)}
+        "risk-factors": ("outcome",), "spc": ("outcome",), "funnel": ("outcome",)}
     odds = available["odds-ratio"]
     assert not odds.enabled
     assert odds.describe().startswith("not enabled, missing role(s): outcome (the binary outcome); sex (")
@@ -97,7 +98,7 @@ def test_the_data_layer_never_imports_the_analyses_nor_names_them():
         top = {name.split(".")[0] for name in _imports(path)}
         assert not top & {"analyses", "dashboard", "queries"}, path
     ids = [name for name in ANALYSES if "-" in name]  # "prevalence" is also a plain word of the role sentences
-    assert ids == ["odds-ratio", "biomarker-risk"]
+    assert ids == ["odds-ratio", "biomarker-risk", "risk-factors"]
     for path in (ROOT / "data_schema" / "bound_roles.py", ROOT / "data_schema" / "validation.py"):
         text = path.read_text(encoding="utf-8")
         assert not any(name in text for name in ids), path

@@ -53,7 +53,7 @@ def test_demo_mapping_parses():
     assert m.exclusions["kidney"].positive == ("ckd", "dialysis")
     assert m.covariates["egfr"].type == "numeric" and m.covariates["egfr"].column == "egfr"
     assert m.covariates["bmi_group"].type == "categorical"
-    assert len(m.covariates) == 8
+    assert len(m.covariates) == 10
     assert "ferritin_at_treatment_start" in m.source_columns() and "pregnant" in m.source_columns()
 
 

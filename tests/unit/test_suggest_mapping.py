@@ -60,11 +60,11 @@ def numbers_in(text: str) -> set[str]:
 
 @pytest.mark.parametrize("cohort, roles, enabled", [
     ("flchain", {"sex", "age", "baseline_year", "outcome", "time_to_event", "covariate"},
-     {"odds-ratio", "prevalence", "diagnostic", "spc", "funnel"}),
+     {"odds-ratio", "prevalence", "diagnostic", "risk-factors", "spc", "funnel"}),
     ("colon", {"participant_id", "sex", "age", "outcome", "treatment", "time_to_event", "covariate"},
-     {"odds-ratio", "prevalence", "diagnostic", "spc", "funnel"}),
+     {"odds-ratio", "prevalence", "diagnostic", "risk-factors", "spc", "funnel"}),
     ("nafld1", {"participant_id", "sex", "age", "outcome", "time_to_event", "covariate"},
-     {"odds-ratio", "prevalence", "diagnostic", "spc", "funnel"}),
+     {"odds-ratio", "prevalence", "diagnostic", "risk-factors", "spc", "funnel"}),
 ])
 def test_real_cohorts_round_trip_without_their_mapping(tmp_path, cohort, roles, enabled):
     data = tmp_path / f"{cohort}.csv"
