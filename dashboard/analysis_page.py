@@ -77,6 +77,14 @@ def figures(result: AnalysisResult) -> list[Figure]:
     return shown
 
 
+def present_together(results: list[AnalysisResult]) -> None:
+    """In presentation mode, present the figures of several results of one page in turn and stop the page (nothing
+    happens otherwise)."""
+    if presentation.active():
+        presentation.present_all([(r, f) for r in results for f in figures_for(r)], results[0])
+        st.stop()
+
+
 def heading(result: AnalysisResult, title: str | None = None) -> None:
     """The result's caption (or ``title`` in its place) and its warnings (notes are shown, never hidden)."""
     st.subheader(title or result.caption)

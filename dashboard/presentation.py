@@ -65,15 +65,21 @@ def sidebar_toggle() -> None:
 
 def present(result: AnalysisResult, figures: list[Figure]) -> None:
     """Show one figure at a time, full width, with its caption and a step control; nothing else."""
+    present_all([(result, figure) for figure in figures], result)
+
+
+def present_all(slides: list[tuple[AnalysisResult, Figure]], fallback: AnalysisResult) -> None:
+    """Present the figures of one or more results of a page in order, one per screen (``fallback``'s notes when
+    there is none)."""
     st.html(HIDE_CONTROLS_CSS)
-    if not figures:
+    if not slides:
         st.info("This view has no figure to present.")
-        _notes(result)
+        _notes(fallback)
         _exit_button()
         return
-    key = f"slide_{result.analysis}"
-    index = min(st.session_state.get(key, 0), len(figures) - 1)
-    figure = figures[index]
+    key = "slide_" + "+".join(dict.fromkeys(result.analysis for result, _ in slides))
+    index = min(st.session_state.get(key, 0), len(slides) - 1)
+    result, figure = slides[index]
     st.header(figure.title)
     estimates(result)
     spec = figure.spec(scale=SCALE, titled=False, fit=True)
@@ -88,8 +94,8 @@ def present(result: AnalysisResult, figures: list[Figure]) -> None:
     previous, position, following, leave = st.columns([1, 1, 1, 1], vertical_alignment="center")
     previous.button("◀ Previous", disabled=index == 0, key="slide_previous",
                     on_click=lambda: st.session_state.__setitem__(key, index - 1))
-    position.markdown(f"Figure {index + 1} of {len(figures)}")
-    following.button("Next ▶", disabled=index == len(figures) - 1, key="slide_next",
+    position.markdown(f"Figure {index + 1} of {len(slides)}")
+    following.button("Next ▶", disabled=index == len(slides) - 1, key="slide_next",
                      on_click=lambda: st.session_state.__setitem__(key, index + 1))
     with leave:
         _exit_button()

@@ -67,10 +67,15 @@ def table_one(result: TableOne) -> None:
 
 
 def analysis_links(query: str) -> None:
-    """Links into each analysis carrying the current filters (so the link itself can be copied and shared)."""
+    """Links into each analysis page carrying the current filters (so the link itself can be copied and shared); a
+    page showing several analyses (Trends & sites) is linked once."""
     params = dict(parse_qsl(query))
+    pages: dict[str, list] = {}
     for spec in PAGE_ANALYSES:
-        st.page_link(spec.page, label=f"{spec.title} — {spec.summary}", query_params=params,
+        pages.setdefault(spec.page, []).append(spec)
+    for page, specs in pages.items():
+        titles = " and ".join(spec.title for spec in specs)
+        st.page_link(page, label=f"{titles} — {specs[0].summary}", query_params=params,
                      icon=":material/arrow_forward:")
 
 

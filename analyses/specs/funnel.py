@@ -45,6 +45,5 @@ SPEC = AnalysisSpec(
                ("lcl95", "95% lower"), ("ucl95", "95% upper"), ("lcl998", "99.8% lower"), ("ucl998", "99.8% upper"),
                ("outside", "Outside"))),
     findings=findings,
-    # page=None for now: the Trends & sites page (dashboard/views/trends_sites.py) shows it, but declaring it here
-    # adds it to the slide deck and printed report, whose tests count their sections (left to the merge)
+    page="views/trends_sites.py",
 )

@@ -59,7 +59,5 @@ SPEC = AnalysisSpec(
     findings=findings,
     estimates_title="Crude and adjusted odds ratios per factor level",
     presented_estimates=("adjusted_or",),
-    # The view (dashboard/views/risk_factors.py) is in the navigation; the report, the deck and the Overview's links
-    # take the analyses whose spec names a page, and their tests count them: name it here when those are updated.
-    page=None,
+    page="views/risk_factors.py",
 )

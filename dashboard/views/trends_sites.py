@@ -6,8 +6,9 @@ import streamlit as st
 from analyses.measures import PERIODS
 from analyses.sites import OVERDISPERSION, FunnelOptions
 from analyses.trends import CHART_NAMES, SpcOptions
+from analyses.registry import figures_for
 from analyses.variables import catalog
-from dashboard import analysis_page, controls, frame
+from dashboard import analysis_page, controls, frame, presentation
 
 ctx = frame.current()
 analysis_page.title("Trends & sites")
@@ -34,10 +35,11 @@ with last:
 analysis_page.require_cohort(ctx)
 trend = analysis_page.run(ctx, "spc", SpcOptions(measure, None, period, chart,
                                                  None if freeze == "all" else int(freeze)))
-analysis_page.estimates_sections(trend, analysis_page.figures(trend), "control chart")
-
-st.divider()
+if not presentation.active():  # presenting: the control chart and the funnel are presented together below
+    analysis_page.estimates_sections(trend, figures_for(trend), "control chart")
+    st.divider()
 if not units:
+    analysis_page.present_together([trend])
     st.info("The mapping has no site or other categorical variable, so sites cannot be compared.",
             icon=":material/info:")
     st.stop()
@@ -53,4 +55,5 @@ with right:
     overdispersion = controls.select("overdispersion", "Over-dispersion", list(OVERDISPERSION), "none",
                                      format_func=lambda v: {"none": "no adjustment"}.get(v, v))
 sites = analysis_page.run(ctx, "funnel", FunnelOptions(measure, by, tuple(standardize), overdispersion))
-analysis_page.estimates_sections(sites, analysis_page.figures(sites), "funnel plot")
+analysis_page.present_together([trend, sites])
+analysis_page.estimates_sections(sites, figures_for(sites), "funnel plot")

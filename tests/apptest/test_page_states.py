@@ -3,6 +3,8 @@ be fitted, and a mapped user cohort (one wide CSV) on every analysis page."""
 
 from __future__ import annotations
 
+from analyses.registry import PAGE_ANALYSES
+
 import os
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from tests.apptest.conftest import charts, cli_json, small_cohort_query
 from tests.conftest import ROOT
 
-PAGES = ["views/sex_differences.py", "views/age_prevalence.py", "views/ferritin_augmentation.py"]
+PAGES = list(dict.fromkeys(spec.page for spec in PAGE_ANALYSES))  # every analysis page, once
 USER_COHORT = ROOT / "tests" / "reference" / "data" / "demo_cohort.csv"
 
 

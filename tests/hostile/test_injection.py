@@ -3,6 +3,8 @@ and mapping-file fields. None may change what is computed, reach the engine as S
 
 from __future__ import annotations
 
+from analyses.registry import PAGE_ANALYSES
+
 import contextlib
 import io
 import json
@@ -26,7 +28,7 @@ from tests.conftest import ROOT
 from tests.hostile.injection_payloads import PAYLOADS, SENTINEL_DIR
 
 COHORT = ROOT / "tests" / "reference" / "data" / "demo_cohort.csv"
-PAGES = ("views/sex_differences.py", "views/age_prevalence.py", "views/ferritin_augmentation.py")
+PAGES = list(dict.fromkeys(spec.page for spec in PAGE_ANALYSES))  # every analysis page, once
 TRIED: dict[str, int] = {}
 
 

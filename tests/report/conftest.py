@@ -55,7 +55,8 @@ def build(ctx: AnalysisContext, with_table_one: bool = False) -> Built:
 
 
 # the demo's figures with each page analysis's defaults, in page order
-FIGURES = ("forest", "curve", "standardized", "effects", "dose_response", "km", "roc")
+FIGURES = ("forest", "curve", "standardized", "effects", "dose_response", "km", "roc", "risk_factors", "chart",
+           "funnel")
 DOSE_NOT_FITTED = "The dose–response curve could not be fitted."
 
 
