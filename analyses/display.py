@@ -182,9 +182,13 @@ class TableView:
     percent: tuple[str, ...] = ()
     decimals: tuple[tuple[str, int], ...] = ()
     names: tuple[tuple[str, str], ...] = ()
+    columns: tuple[str, ...] = ()  # the columns shown, in order (empty: all); the CSV keeps every column
 
     def frame(self, result: AnalysisResult) -> pd.DataFrame:
-        return gated_table(result.table(self.name), self.percent, dict(self.decimals), dict(self.names))
+        table = result.table(self.name)
+        if self.columns:
+            table = table[[c for c in (*self.columns, "suppressed") if c in table.columns]]
+        return gated_table(table, self.percent, dict(self.decimals), dict(self.names))
 
     def caption(self, result: AnalysisResult) -> str:
         return figure_caption(result, self.what, self.method)

@@ -114,7 +114,7 @@ def table_panel(result: AnalysisResult, view: display.TableView) -> None:
     download; nothing when the table is empty."""
     if result.table(view.name).empty:
         return
-    st.dataframe(view.frame(result), hide_index=True, width="stretch")
+    st.dataframe(view.frame(result), hide_index=True, width="stretch", height="content")  # whole: no scroll box
     st.caption(view.caption(result))
     _download("CSV", lambda: exports.table_csv(result, view.name), f"{exports.file_stem(result, view.name)}.csv",
               f"table_{view.name}", "The tidy result table, with a header naming the cohort")

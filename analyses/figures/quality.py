@@ -64,7 +64,7 @@ def spc_figures(result: AnalysisResult) -> list[Figure]:
         return []
     what = result.title
     method = ("Special-cause signals (orange): points beyond the 3-sigma limits, and points of a run longer than "
-              "the Anhøj limit; " + (result.extra("summary") or "no summary"))
+              "the Anhøj limit; " + (result.extra("summary") or "no summary").rstrip("."))
     return [Figure("chart", what, control_chart(result, points, what), figure_caption(result, what, method), points)]
 
 

@@ -46,7 +46,8 @@ SPEC = AnalysisSpec(
         decimals=(("value", 4), ("cl", 4), ("lcl", 4), ("ucl", 4)),
         names=(("period", "Period"), ("numerator", "Numerator"), ("denominator", "Denominator"),
                ("value", "Value"), ("cl", "Centre"), ("lcl", "Lower limit"), ("ucl", "Upper limit"),
-               ("signal", "Signal"))),
+               ("signal", "Signal")),
+        columns=("period", "numerator", "denominator", "value", "cl", "lcl", "ucl", "signal")),
     findings=findings,
     page="views/trends_sites.py",
 )
