@@ -158,7 +158,8 @@ def test_analyses_validate_says_which_analyses_are_enabled(runs):
     report = json.loads(done(runs, "an_nafld1_json", 0).stdout)
     assert report["usable"] is True and "roles" in report
     assert {name: a["enabled"] for name, a in report["analyses"].items()} == {
-        "odds-ratio": True, "prevalence": True, "biomarker-risk": False, "diagnostic": True, "risk-factors": True}
+        "odds-ratio": True, "prevalence": True, "biomarker-risk": False, "diagnostic": True, "risk-factors": True,
+        "spc": True, "funnel": True}
     assert report["analyses"]["biomarker-risk"]["missing_roles"] == ["biomarker"]
 
 

@@ -27,11 +27,13 @@ REPO = COHORTS.parents[2]
 DEFAULT = DisclosurePolicy()  # the deployment default: cell key, k = 11
 # The analyses each cohort's roles allow (the others are refused for a missing role, with that message).
 # flchain has a biomarker and a time to death but no treatment: biomarker-risk runs in everyone.
-ALLOWED = {"flchain": {"odds-ratio", "prevalence", "biomarker-risk"},
-           "colon": {"odds-ratio", "prevalence", "biomarker-risk"}, "nafld1": {"odds-ratio", "prevalence"}}
-# The analyses whose population is the whole filtered cohort (colon's biomarker-risk is its treated subset).
-WHOLE_COHORT = {"flchain": ALLOWED["flchain"], "colon": {"odds-ratio", "prevalence"},
-                "nafld1": ALLOWED["nafld1"]}
+# spc needs calendar periods: flchain's sample year; colon and nafld1 map no year, and say so.
+EVERYWHERE = {"odds-ratio", "prevalence", "diagnostic", "risk-factors", "funnel"}
+ALLOWED = {"flchain": EVERYWHERE | {"biomarker-risk", "spc"}, "colon": EVERYWHERE | {"biomarker-risk"},
+           "nafld1": EVERYWHERE}
+# The analyses whose one-filter views are checked (colon's biomarker-risk is its treated subset).
+WHOLE_COHORT = {"flchain": {"odds-ratio", "prevalence", "biomarker-risk"}, "colon": {"odds-ratio", "prevalence"},
+                "nafld1": {"odds-ratio", "prevalence"}}
 
 
 def _paths(name: str) -> tuple[Path, Path]:
