@@ -121,7 +121,7 @@ def planning(engine, exprs) -> tuple[float, float]:
         began = time.perf_counter()
         sql = engine.sql(expr)
         compiled = time.perf_counter()
-        engine._session.sql(sql)._jdf.queryExecution().executedPlan()
+        engine.physical_plan(sql)
         compile_s, plan_s = compile_s + compiled - began, plan_s + time.perf_counter() - compiled
     return compile_s, plan_s
 

@@ -138,6 +138,11 @@ class SparkCohortEngine:
         """Run Spark SQL this engine compiled (the benchmark's floor) and return the result as an Arrow table."""
         return self._session.sql(sql).toArrow()
 
+    def physical_plan(self, sql: str) -> None:
+        """Plan ``sql`` (analysed, optimised, physical) without running it: the planning time of a query, for
+        ``benchmarks.spark_stages``."""
+        self._session.sql(sql)._jdf.queryExecution().executedPlan()
+
     def close(self) -> None:
         """Release the views and their cache; stop Spark when this process started it and no engine is left."""
         with self._lock:

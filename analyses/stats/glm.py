@@ -140,9 +140,9 @@ def fit_logistic(design: pd.DataFrame, events, n) -> LogisticFit:
         warnings.simplefilter("always")
         # converged when the deviance changes by at most 1e-12 plus 1e-14 of itself: the deviance of the long table
         # is -2 log-likelihood, some 10^4 with 10^4 participants, and its rounding noise alone can exceed an absolute
-        # 1e-12, so such a fit was reported as not converged (1e-14 of it keeps the coefficients exact to ~1e-9)
+        # 1e-12, so such a fit was reported as not converged (1e-15 of it keeps standard errors exact to ~1e-9)
         result = sm.GLM(y, X, family=sm.families.Binomial(), freq_weights=w).fit(
-            method="IRLS", maxiter=100, tol=1e-12, rtol=1e-14)
+            method="IRLS", maxiter=100, tol=1e-12, rtol=1e-15)
     flagged = any(issubclass(c.category, (PerfectSeparationWarning, ConvergenceWarning)) for c in caught)
     fitted = np.asarray(result.fittedvalues)
     extreme = bool(np.any((fitted < SEPARATION_PROBABILITY) | (fitted > 1 - SEPARATION_PROBABILITY)))

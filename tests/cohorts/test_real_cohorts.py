@@ -13,7 +13,7 @@ import pytest
 from pptx import Presentation
 
 from analyses.context import AnalysisContext
-from analyses.registry import run_analysis
+from analyses.registry import spec_of, run_analysis
 from analyses.report import run_page_analyses
 from analyses.report.defaults import page_options
 from analyses.results import AnalysisResult
@@ -55,7 +55,10 @@ def test_the_default_view_of_every_analysis_is_shown(cohort):
     assert not dropped and shown == ALLOWED[name]
     refused = [r for r in results if not isinstance(r, AnalysisResult)]
     assert all("role" in r.message for r in refused)  # only a missing role refuses a default view
-    assert all(r.estimates for r in results if isinstance(r, AnalysisResult))
+    shown_results = [r for r in results if isinstance(r, AnalysisResult)]
+    # an analysis with an estimates table gives estimates; every one fills its main table (a chart's points, units)
+    assert all(r.estimates for r in shown_results if spec_of(r).estimates_title)
+    assert all(not spec_of(r).table_view.frame(r).empty for r in shown_results)
 
 
 def _one_filter_views(ctx) -> list[str]:

@@ -130,8 +130,9 @@ def test_mapped_one_file_cohort_in_both_formats(runs, out):
     assert "Cohort: demo_cohort.csv" in text and "Odds ratio of RLS (four IRLSSG criteria) by sex: 10,000" in text
     assert "N: Table 1: Women 5,199, Men 4,801;" in text  # Table 1 comes first, as on the Overview
     assert "Small-cell threshold: 11. Exact counts." in text and "perturbed" not in text
-    # its mapping has no numeric covariate, so the diagnostic analysis has no index test and no ROC curve
-    assert len([s for s in slides if pictures(s)]) == len(FIGURES) - 1
+    # its mapping has no numeric covariate (the diagnostic analysis has no index test, so no ROC curve) and no
+    # calendar year (no control chart)
+    assert len([s for s in slides if pictures(s)]) == len(FIGURES) - 2
     done(runs, "cohort_html")
     html = (out / "cohort.html").read_text(encoding="utf-8")
     assert "demo_cohort.csv" in html and html.count("<section>") == 1 + len(PAGE_ANALYSES)  # Table 1, the analyses
