@@ -77,7 +77,9 @@ def test_the_demo_practice_change_is_special_cause_improvement(engine, demo_dir)
     result = spc_analysis(ctx, SpcOptions("first_line_alpha2delta_or_iron", freeze=before))
     points = result.table("points")
     assert result.extra("variation") == "special_cause_improvement"
-    assert "direction: improvement" in result.notes[0] and str(truth["year"]) in result.notes[0]
+    # the words name years after the change (which ones pass the limit depends on the session's cell-key noise)
+    assert "direction: improvement" in result.notes[0]
+    assert any(str(year) in result.notes[0] for year in range(truth["year"], truth["year"] + 5))
     # the baseline centre line is the share before the change; the years after it lie above the upper limit
     assert abs(points["cl"].iloc[0] - truth["alpha2delta_share_before"]) < 0.05
     after = points[points["period"].astype(int) >= truth["year"]]
