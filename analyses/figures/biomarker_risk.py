@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from analyses.figures.figure import PERCENT_FORMAT, Figure, figure_caption, log_ticks
-from analyses.figures.theme import REFERENCE_LINE_COLOR, band_colors
+from analyses.figures.theme import REFERENCE_LINE_COLOR, band_colors, no_effect_rule
 from analyses.results import AnalysisResult
 
 # The ferritin levels clinicians look for on a chart (IRLSSG iron guidance), drawn on ferritin figures.
@@ -45,8 +45,7 @@ def effects_chart(frame: pd.DataFrame, result: AnalysisResult, title: str) -> al
     high = max(float(frame["ci_high"].max()), 1.0)
     x_axis = alt.Axis(values=log_ticks(low, high), format="~g")
     base = alt.Chart(frame)
-    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4], color=REFERENCE_LINE_COLOR,
-                                                          strokeWidth=1.5).encode(x="x:Q")
+    one = no_effect_rule()
     return alt.layer(
         one,
         base.mark_rule().encode(x=alt.X("ci_low:Q", scale=x_scale, axis=x_axis,

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 
 from analyses.figures.figure import Figure, figure_caption, log_ticks
-from analyses.figures.theme import POOLED_COLOR, REFERENCE_LINE_COLOR
+from analyses.figures.theme import POOLED_COLOR, no_effect_rule
 from analyses.results import AnalysisResult
 
 KINDS = (("crude_or", "Crude"), ("adjusted_or", "Adjusted"))
@@ -44,8 +44,7 @@ def forest_chart(frame: pd.DataFrame, title: str) -> alt.LayerChart:
                  alt.Tooltip("or:Q", format=".2f", title="estimate"),
                  alt.Tooltip("ci_low:Q", format=".2f", title="CI low"),
                  alt.Tooltip("ci_high:Q", format=".2f", title="CI high")])
-    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4], color=REFERENCE_LINE_COLOR,
-                                                          strokeWidth=1.5).encode(x="x:Q")
+    one = no_effect_rule()
     return alt.layer(one, whiskers, points).properties(title=title, height=max(180, 44 * len(order)))
 
 

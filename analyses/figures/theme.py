@@ -3,6 +3,9 @@ sex and for each band position, and type sizes that stay readable on a projector
 
 from __future__ import annotations
 
+import altair as alt
+import pandas as pd
+
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 
@@ -44,3 +47,9 @@ def theme_config(scale: float = 1.0) -> dict:
         "rule": {"strokeWidth": 2 * scale},
         "range": {"category": list(OKABE_ITO)},
     }
+
+
+def no_effect_rule() -> alt.Chart:
+    """The dashed vertical line at a ratio of 1 (no association) of the forest plots."""
+    return alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4], color=REFERENCE_LINE_COLOR,
+                                                           strokeWidth=1.5).encode(x="x:Q")
