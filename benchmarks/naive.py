@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import patsy
 import statsmodels.api as sm
+from scipy.stats import rankdata
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2
@@ -145,7 +146,60 @@ def funnel(parquet: str, measure: str) -> dict:
     return {"units": proportion_funnel(per_site["events"], per_site["n"], per_site.index.tolist()).units}
 
 
+def diagnostic(parquet: str, outcome: str, test: str, threshold: float) -> dict:
+    """Accuracy of a numeric test at a threshold against the outcome (the diagnostic page's default view): the 2×2
+    with Clopper–Pearson CIs and the likelihood ratios, then the empirical ROC curve and its AUC with a DeLong CI
+    computed from midranks over the rows (Sun & Xu 2014, pROC's fast algorithm)."""
+    df = pd.read_parquet(parquet, columns=[outcome, test]).dropna()
+    y = df[outcome].astype(bool).to_numpy()
+    value = df[test].to_numpy(dtype=float)
+    positive = value >= threshold
+    tp, fn = int(np.sum(positive & y)), int(np.sum(~positive & y))
+    fp, tn = int(np.sum(positive & ~y)), int(np.sum(~positive & ~y))
+    sensitivity = proportion_confint(tp, tp + fn, method="beta")
+    specificity = proportion_confint(tn, tn + fp, method="beta")
+    lr_positive = (tp / (tp + fn)) / (fp / (fp + tn))
+    cases, controls = value[y], value[~y]
+    thresholds = np.unique(value)
+    roc = (1 - np.searchsorted(np.sort(cases), thresholds) / cases.size,
+           np.searchsorted(np.sort(controls), thresholds) / controls.size)
+    auc, se = _delong(cases, controls)
+    return {"2x2": (tp, fp, fn, tn), "sensitivity": sensitivity, "specificity": specificity,
+            "lr_positive": lr_positive, "roc": roc, "auc": auc, "auc_ci": (auc - 1.96 * se, auc + 1.96 * se)}
+
+
+def _delong(cases: np.ndarray, controls: np.ndarray) -> tuple[float, float]:
+    m, n = cases.size, controls.size
+    combined = rankdata(np.concatenate([cases, controls]))
+    placement_cases = (combined[:m] - rankdata(cases)) / n
+    placement_controls = 1 - (combined[m:] - rankdata(controls)) / m
+    auc = float(placement_cases.mean())
+    return auc, float(np.sqrt(placement_cases.var(ddof=1) / m + placement_controls.var(ddof=1) / n))
+
+
+def risk_factors(parquet: str, outcome: str, factors: tuple[str, ...]) -> dict:
+    """Crude and mutually adjusted odds ratios of the outcome for each factor (the risk-factor page's default view:
+    sex, age linear and the cohort's yes/no variables), with a likelihood-ratio test per factor as R's
+    ``drop1(test = "LRT")``: one row-level logistic fit for the full model, one per factor alone and one per factor
+    dropped."""
+    df = pd.read_parquet(parquet, columns=[outcome, *factors]).dropna()
+    y = df[outcome].astype(np.int64).to_numpy()
+    design = pd.DataFrame({name: (df[name] == "female") if name == "sex" else df[name] for name in factors},
+                          dtype=float)
+    full = sm.Logit(y, sm.add_constant(design.to_numpy())).fit(disp=0)
+    crude, lr = {}, {}
+    for name in factors:
+        crude[name] = np.exp(sm.Logit(y, sm.add_constant(design[[name]].to_numpy())).fit(disp=0).params[1])
+        reduced = sm.Logit(y, sm.add_constant(design.drop(columns=name).to_numpy())).fit(disp=0)
+        lr[name] = 2 * (full.llf - reduced.llf)
+    return {"adjusted": np.exp(full.params[1:]), "ci": np.exp(full.conf_int()[1:]), "crude": crude, "lr": lr}
+
+
 NAIVE = {"odds-ratio": odds_ratio, "prevalence": prevalence, "biomarker-risk": biomarker_risk, "spc": spc,
-         "funnel": funnel}
+         "funnel": funnel, "diagnostic": diagnostic, "risk-factors": risk_factors}
 # the measure of the demo the spc and funnel analyses show by default (the mapping's first)
 DEMO_MEASURE = "measure_ferritin_before_dopaminergic"
+# the demo's defaults of the diagnostic page (PLMS index at the mapping's threshold) and the risk-factor page
+DEMO_TEST, DEMO_THRESHOLD = "cov_plms_index", 15.0
+DEMO_FACTORS = ("sex", "age", "exclude_pregnancy", "exclude_kidney", "exclude_iron_deficiency",
+                "exclude_antidepressant", "cov_antihistamine", "cov_neuropathy", "cov_family_history")

@@ -21,7 +21,7 @@ from analyses.registry import run_analysis, spec_of
 from benchmarks import naive
 from queries import filters
 
-ANALYSES = ("odds-ratio", "prevalence", "biomarker-risk", "spc", "funnel")
+ANALYSES = ("odds-ratio", "prevalence", "biomarker-risk", "spc", "funnel", "diagnostic", "risk-factors")
 PATHS = ("project", "floor", "naive")
 
 
@@ -71,6 +71,10 @@ def naive_path(target: Target, analysis: str) -> Callable[[], object]:
         return lambda: work(str(target.parquet))
     if analysis in ("spc", "funnel"):
         return lambda: work(str(target.parquet), naive.DEMO_MEASURE)
+    if analysis == "diagnostic":
+        return lambda: work(str(target.parquet), "outcome_rls", naive.DEMO_TEST, naive.DEMO_THRESHOLD)
+    if analysis == "risk-factors":
+        return lambda: work(str(target.parquet), "outcome_rls", naive.DEMO_FACTORS)
     return lambda: work(str(target.parquet), "outcome_rls")
 
 

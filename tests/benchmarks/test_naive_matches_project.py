@@ -52,3 +52,25 @@ def test_spc_and_funnel_equal_the_project(setup):
     rows = naive.funnel(parquet, naive.DEMO_MEASURE)["units"]
     assert units["unit"].tolist() == rows["unit"].tolist()
     assert units["lcl998"].tolist() == pytest.approx(rows["lower_998"].tolist(), rel=1e-12)
+
+
+def test_diagnostic_accuracy_equals_the_project(setup):
+    ctx, parquet = setup
+    project = run_analysis(ctx, "diagnostic", spec_of("diagnostic").default_options(ctx))
+    rows = naive.diagnostic(parquet, "outcome_rls", naive.DEMO_TEST, naive.DEMO_THRESHOLD)
+    sensitivity = project.estimate("sensitivity")
+    assert rows["sensitivity"] == pytest.approx((sensitivity.ci_low, sensitivity.ci_high), rel=1e-9)
+    assert rows["lr_positive"] == pytest.approx(project.estimate("lr_positive").estimate, rel=1e-12)
+    auc = project.estimate("auc")
+    assert rows["auc"] == pytest.approx(auc.estimate, rel=1e-9)
+    assert rows["auc_ci"] == pytest.approx((auc.ci_low, auc.ci_high), rel=1e-6)
+
+
+def test_risk_factor_odds_ratios_equal_the_project(setup):
+    ctx, parquet = setup
+    project = run_analysis(ctx, "risk-factors", spec_of("risk-factors").default_options(ctx))
+    rows = naive.risk_factors(parquet, "outcome_rls", naive.DEMO_FACTORS)
+    adjusted = [e.estimate for e in project.estimates if e.measure == "adjusted_or"]
+    crude = [e.estimate for e in project.estimates if e.measure == "crude_or"]
+    assert list(rows["adjusted"]) == pytest.approx(adjusted, rel=1e-6)
+    assert list(rows["crude"].values()) == pytest.approx(crude, rel=1e-6)
