@@ -25,9 +25,8 @@ from analyses.design import Term, design_matrix, formula, make_term
 from analyses.results import AnalysisResult, Estimate, TestResult
 from analyses.table_one import BINARY_CODES
 from analyses.stats.glm import LogisticFit, fit_logistic, likelihood_ratio, weighted_quantiles
-from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, catalog, resolve
+from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, catalog, resolve, two_level
 from queries.aggregates import pattern_counts, round_significant, with_known
-from queries.cohort import column_levels
 from queries.protocol import Engine
 
 MIN_EVENTS_PER_PARAMETER = 10
@@ -92,14 +91,10 @@ def _is_float(ctx, variable: Variable) -> bool:
 # --- factors ------------------------------------------------------------------------------------------------------
 
 def default_factors(engine: Engine) -> tuple[str, ...]:
-    """Sex, age, the mapping's yes/no variables (exclusion flags) and its categorical covariates with two levels."""
+    """Sex, age, then the cohort's other two-level variables (yes/no flags, two-level categorical covariates)."""
     variables = catalog(engine.info)
     names = [n for n in ("sex", "age") if n in variables]
-    names += [n for n, v in variables.items() if v.kind == "binary"]
-    categorical = {n: v.column for n, v in variables.items() if v.column.startswith("cov_") and v.kind ==
-                   "categorical"}
-    found = column_levels(engine, list(categorical.values()))
-    return tuple(names + [n for n, column in categorical.items() if len(found[column]) == 2])
+    return tuple(names + [n for n in two_level(engine) if n != "sex"])
 
 
 def _factors(ctx: AnalysisContext, opts: RiskFactorOptions) -> list[Factor]:

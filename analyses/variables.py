@@ -51,6 +51,20 @@ def catalog(info: CohortInfo) -> dict[str, Variable]:
     return out
 
 
+def two_level(engine) -> dict[str, Variable]:
+    """The cohort's two-level variables: sex, the yes/no variables (exclusion flags), then the categorical
+    covariates with exactly two levels in the whole cohort (its structure, not a count)."""
+    from queries.cohort import column_levels
+
+    variables = catalog(engine.info)
+    categorical = {n: v.column for n, v in variables.items() if v.column.startswith("cov_") and v.kind ==
+                   "categorical"}
+    found = column_levels(engine, list(categorical.values()))
+    sex = {n: v for n, v in variables.items() if n == "sex"}
+    flags = {n: v for n, v in variables.items() if v.kind == "binary"}
+    return sex | flags | {n: variables[n] for n, column in categorical.items() if len(found[column]) == 2}
+
+
 def resolve(name: str, variables: dict[str, Variable], purpose: str) -> Variable:
     """One variable by name (``age:spline`` allowed for numeric variables), or a clear error."""
     base, spline = (name[: -len(SPLINE_SUFFIX)], True) if name.endswith(SPLINE_SUFFIX) else (name, False)

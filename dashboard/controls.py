@@ -15,6 +15,7 @@ from dashboard import presentation
 PAGE_KEYS = {
     "outcome": "the outcome (case definition) of an analysis page",
     "strata": "Sex differences: stratify by age, site or none",
+    "exposure": "Sex differences: the two-level exposure (sex, or a yes/no variable)",
     "adjust": "adjusters, comma-separated",
     "bands": "Age & prevalence: age band width in years (5, 10, 20)",
     "standard": "Age & prevalence: standard population (esp2013, who2000, us2000)",

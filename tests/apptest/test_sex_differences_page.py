@@ -43,3 +43,16 @@ def test_single_sex_cohort_explains_why_there_is_no_odds_ratio(app):
     at = app({"sex": "female"}, page=PAGE)
     assert any("exactly two levels" in w.value for w in at.warning)
     assert not any("Measure" in d.value.columns for d in at.dataframe)
+
+
+def test_any_two_level_exposure_can_be_compared(app, engine, disclosure_method):
+    """Sex is the default, not the only choice: a yes/no covariate from the URL gives its own odds ratios, and sex
+    becomes an adjuster it may be adjusted for."""
+    at = app({"exposure": "neuropathy", "adjust": "age,sex", "sex": "female"}, page=PAGE)
+    assert at.selectbox(key="control_exposure").value == "neuropathy"
+    assert "sex" in at.multiselect(key="control_adjust").options
+    ctx = AnalysisContext.from_query(engine, "sex=female", disclosure_method("cell_key"))[0]
+    expected = odds_ratio(ctx, OddsRatioOptions(exposure="neuropathy", adjust=("age",)))
+    shown = _shown_estimates(at)
+    assert shown["Crude OR"] == f"{expected.estimate('crude_or').estimate:.2f}"
+    assert not any("No comparison of women and men" in s.value for s in at.subheader)
