@@ -89,11 +89,19 @@ def _exposure(variable: Variable, levels: list) -> Exposure | None:
     return Exposure(variable, names[1], names[0]) if len(names) == 2 else None
 
 
+YES_NO_CODES = ({"true", "false"}, {"1", "0"}, {"yes", "no"}, {"y", "n"})
+
+
+def _yes_no(exposure: Exposure) -> bool:
+    """Whether the two levels are a yes/no code (a flag, or a covariate coded 0/1 or yes/no)."""
+    return {exposure.exposed.lower(), exposure.unexposed.lower()} in YES_NO_CODES
+
+
 def _label(exposure: Exposure, level: str) -> str:
     if exposure.variable.column == "sex":
         return SEX_GROUPS[level]
-    if exposure.variable.kind == "binary":
-        return f"{exposure.variable.label}: {'yes' if level == 'True' else 'no'}"
+    if _yes_no(exposure):
+        return f"{exposure.variable.label}: {'yes' if level == exposure.exposed else 'no'}"
     return f"{exposure.variable.label}: {level}"
 
 
@@ -185,7 +193,11 @@ def _estimate(measure: str, result: contingency.OddsRatio, method: str, exposure
 
 
 def _contrast_label(exposure: Exposure) -> str:
-    return f"{_label(exposure, exposure.exposed)} vs {_label(exposure, exposure.unexposed)}"
+    """E.g. "women vs men", "Peripheral neuropathy: yes vs no", "BMI group: obese vs normal"."""
+    if exposure.variable.column == "sex":
+        return f"{_label(exposure, exposure.exposed)} vs {_label(exposure, exposure.unexposed)}"
+    exposed, unexposed = (("yes", "no") if _yes_no(exposure) else (exposure.exposed, exposure.unexposed))
+    return f"{exposure.variable.label}: {exposed} vs {unexposed}"
 
 
 def _stratum_labels(used: pd.DataFrame, strata_var: Variable, opts: OddsRatioOptions) -> pd.Series:

@@ -62,7 +62,8 @@ def figures(result: AnalysisResult) -> list[Figure]:
         return []
     strata = result.extra("stratified_by")
     what = f"{result.title}, per {STRATUM_NAMES.get(strata, strata)} and pooled" if strata else result.title
-    chart = forest_chart(frame, "Odds ratio, women vs men (log scale)", what)
+    contrast = next((e.label for e in result.estimates if e.label), "exposed vs unexposed")
+    chart = forest_chart(frame, f"Odds ratio, {contrast} (log scale)", what)
     caption = figure_caption(result, what, "Points are odds ratios with 95% CIs (Woolf per stratum; pooled: crude "
                              "Woolf, Mantel–Haenszel with the Robins–Breslow–Greenland CI, and logistic regression "
                              "with Wald CI); the dashed line marks no difference")

@@ -52,9 +52,9 @@ SPEC = AnalysisSpec(
     from_cli=from_cli,
     figures=figures.figures,
     table_view=TableView(
-        "groups", "2×2 table: cases and prevalence by sex", "Prevalence with Wilson score 95% CIs",
+        "groups", "2×2 table: cases and prevalence in the compared groups", "Prevalence with Wilson score 95% CIs",
         percent=("prevalence", "ci_low", "ci_high"),
-        names=(("group", "Sex"), ("events", "Cases"), ("non_events", "Non-cases"), ("prevalence", "Prevalence"),
+        names=(("group", "Group"), ("events", "Cases"), ("non_events", "Non-cases"), ("prevalence", "Prevalence"),
                ("ci_low", "95% CI low"), ("ci_high", "95% CI high"))),
     findings=findings,
     stated_tests=stated_tests,

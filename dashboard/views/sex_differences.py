@@ -21,8 +21,8 @@ with outcome_col:
                               format_func=outcomes.get)
 with exposure_col:
     exposure = controls.select("exposure", "Compare", list(exposures), next(iter(exposures)),
-                               format_func=lambda name: "women vs men" if name == "sex" else f"{exposures[name]}: "
-                               "yes vs no", help="The two-level exposure: sex, or a yes/no variable of the cohort.")
+                               format_func=lambda name: "women vs men" if name == "sex" else exposures[name],
+                               help="The two-level exposure: sex, or a yes/no variable of the cohort.")
 with strata_col:
     strata = controls.select("strata", "Stratify by", ["age", "site", "none"], "age",
                              format_func={"age": "age bands", "site": "site", "none": "no stratification"}.get)

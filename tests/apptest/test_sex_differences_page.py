@@ -56,3 +56,5 @@ def test_any_two_level_exposure_can_be_compared(app, engine, disclosure_method):
     shown = _shown_estimates(at)
     assert shown["Crude OR"] == f"{expected.estimate('crude_or').estimate:.2f}"
     assert not any("No comparison of women and men" in s.value for s in at.subheader)
+    assert "Peripheral neuropathy: yes vs no" in at.subheader[0].value  # a 0/1-coded covariate reads yes/no
+    assert "women vs men" not in " ".join(m.value for m in at.caption)

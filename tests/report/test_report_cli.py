@@ -102,8 +102,8 @@ def test_numbers_on_the_slides_equal_the_analyses_json(runs, out):
     adjusted = next(e for e in odds["estimates"] if e["measure"] == "adjusted_or")
     assert any(title(s).startswith(f"Women had {adjusted['estimate']:.2f} times the odds") and
                f"95% CI {adjusted['ci_low']:.2f}–{adjusted['ci_high']:.2f})" in title(s) for s in slides)
-    (groups,) = slides_titled(presentation, "2×2 table: cases and prevalence by sex")
-    assert [(r["Sex"], r["Cases"], r["n"], r["Prevalence"]) for r in table_records(groups)] == [
+    (groups,) = slides_titled(presentation, "2×2 table: cases and prevalence in the compared groups")
+    assert [(r["Group"], r["Cases"], r["n"], r["Prevalence"]) for r in table_records(groups)] == [
         (g["group"], f"{g['events']:,}", f"{g['n']:,}", f"{100 * g['prevalence']:.1f}%") for g in odds["groups"]]
     (estimates,) = slides_titled(presentation, "Odds ratios: crude")
     assert [(r["Estimate"], r["95% CI"]) for r in table_records(estimates)] == [
