@@ -183,16 +183,27 @@ class TableView:
     decimals: tuple[tuple[str, int], ...] = ()
     names: tuple[tuple[str, str], ...] = ()
     columns: tuple[str, ...] = ()  # the columns shown, in order (empty: all); the CSV keeps every column
+    # (estimate, low, high) columns shown as one "estimate (low–high)" column named after the estimate, as papers
+    # print "OR (95% CI)"; the CSV keeps all three
+    with_ci: tuple[tuple[str, str, str], ...] = ()
 
     def frame(self, result: AnalysisResult) -> pd.DataFrame:
         table = result.table(self.name)
         if self.columns:
             table = table[[c for c in (*self.columns, "suppressed") if c in table.columns]]
-        return gated_table(table, self.percent, dict(self.decimals), dict(self.names))
+        shown = gated_table(table, self.percent, dict(self.decimals))
+        for estimate, low, high in self.with_ci:
+            shown[estimate] = [_with_interval(*cells) for cells in zip(shown[estimate], shown[low], shown[high])]
+            shown = shown.drop(columns=[low, high])
+        return shown.rename(columns=dict(self.names))
 
     def caption(self, result: AnalysisResult) -> str:
         return figure_caption(result, self.what, self.method)
 
+
+
+def _with_interval(estimate: str, low: str, high: str) -> str:
+    return estimate if estimate in ("–", "withheld") or "–" in (low, high) else f"{estimate} ({low}–{high})"
 
 
 def gated_table(frame: pd.DataFrame, percent: tuple[str, ...] = (), decimals: dict[str, int] | None = None,

@@ -94,12 +94,14 @@ def heading(result: AnalysisResult, title: str | None = None) -> None:
 
 
 def estimates_sections(result: AnalysisResult, figures: list[Figure], figure_noun: str,
-                       title: str | None = None) -> None:
+                       title: str | None = None, estimates_table: bool = True) -> None:
     """The body of a page led by estimates: heading (``title`` in place of the result's caption), table,
-    estimates, tests, figures, method, export buttons."""
+    estimates (unless the result table already shows each of them, ``estimates_table=False``), tests, figures,
+    method, export buttons."""
     heading(result, title)
     results_view.table_panel(result, spec_of(result).table_view)
-    results_view.estimates_table(result)
+    if estimates_table:
+        results_view.estimates_table(result)
     results_view.test_sentences(result)
     results_view.figure_panels(result, figures, figure_noun)
     results_view.how_computed(result)

@@ -33,4 +33,5 @@ if not factors:
     st.stop()
 result = analysis_page.run(ctx, "risk-factors", RiskFactorOptions(outcome, tuple(factors), entry))
 figures = analysis_page.figures(result)
-analysis_page.estimates_sections(result, figures, "forest plot")
+# the risk-factor table shows every odds ratio with its CI, crude and adjusted side by side: no estimates table
+analysis_page.estimates_sections(result, figures, "forest plot", estimates_table=False)

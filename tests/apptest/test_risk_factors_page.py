@@ -9,21 +9,21 @@ from tests.apptest.conftest import CELL_KEY
 PAGE = "views/risk_factors.py"
 
 
-def _shown(at) -> dict[tuple[str, str], str]:
-    table = next(d.value for d in at.dataframe if "Measure" in d.value.columns)
-    return {(m, c): e for m, c, e in zip(table["Measure"], table["Comparison"], table["Estimate"])}
+def _table(at):
+    return next(d.value for d in at.dataframe if "Adjusted OR (95% CI)" in d.value.columns)
 
 
 def test_page_shows_the_odds_ratios_of_the_analysis(app, engine):
     at = app({"age": "40-79", "factors": "sex,neuropathy,family_history"}, page=PAGE)
     ctx = AnalysisContext.from_query(engine, "age=40-79", CELL_KEY)[0]
     expected = risk_factors(ctx, RiskFactorOptions(factors=("sex", "neuropathy", "family_history")))
-    shown = _shown(at)
+    table = _table(at)
     for e in expected.estimates:
-        name = "Adjusted OR" if e.measure == "adjusted_or" else "Crude OR"
-        assert shown[name, e.label] == f"{e.estimate:.2f}", e.label
+        column = "Adjusted OR (95% CI)" if e.measure == "adjusted_or" else "Crude OR (95% CI)"
+        assert f"{e.estimate:.2f} ({e.ci_low:.2f}–{e.ci_high:.2f})" in table[column].tolist(), e.label
     assert "aged 40–79" in at.subheader[0].value
-    assert any("Adjusted OR" in d.value.columns for d in at.dataframe)  # the risk-factor table
+    # the table shows every estimate with its CI, so no second (estimates) table repeats them
+    assert not any("Measure" in d.value.columns for d in at.dataframe)
 
 
 def test_controls_read_the_url_and_change_the_analysis(app):
@@ -32,7 +32,7 @@ def test_controls_read_the_url_and_change_the_analysis(app):
     assert at.multiselect(key="control_factors").value == ["sex", "age", "neuropathy"]
     assert at.selectbox(key="control_entry").value == "bands"
     assert "Clinically significant" in at.subheader[0].value
-    assert any(c == "age: 30-39 vs 18-29" for _m, c in _shown(at))
+    assert "30-39" in _table(at)["Level"].tolist()
     assert [e for e in at.expander if e.label == "How this was computed"]
 
 
