@@ -34,6 +34,16 @@ class AnalysisContext:
         return cls(engine, state, options, policy), problems
 
     @property
+    def query(self) -> str:
+        """The filters as a dashboard/CLI query string (what a link or ``--filters`` carries)."""
+        return filters.to_query(self.state, self.options)
+
+    @property
+    def description(self) -> str:
+        """The filters in English, the case definition included (e.g. "RLS (four IRLSSG criteria); women")."""
+        return filters.describe(self.state, self.options)
+
+    @property
     def variables(self) -> dict[str, Variable]:
         return catalog(self.engine.info)
 

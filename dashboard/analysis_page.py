@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analyses.context import AnalysisContext
 from analyses.figures import Figure
 from analyses.registry import figures_for, spec_of
 from analyses.results import AnalysisResult
-from dashboard import controls, frame, presentation, render, results_view, slides
-from dashboard.frame import Context
+from dashboard import caches, controls, presentation, render, results_view, slides, source
 from queries import filters
 
 
@@ -21,10 +21,10 @@ def title(text: str) -> None:
     controls.warnings_box()  # a link's rejected page-control values are reported here, above the controls
 
 
-def require_cohort(ctx: Context, query: str | None = None) -> None:
+def require_cohort(ctx: AnalysisContext, query: str | None = None) -> None:
     """Stop with a clear message (and nothing else) when the filtered cohort is empty or below k."""
-    cfg = frame.settings()
-    counts = frame.cached_counts(cfg.data, cfg.mapping, ctx.query if query is None else query, ctx.policy)
+    cfg = source.settings()
+    counts = caches.cached_counts(cfg.data, cfg.mapping, ctx.query if query is None else query, ctx.policy)
     if not render.cohort_large_enough(counts["n"], ctx.policy):
         st.stop()
 
@@ -32,7 +32,7 @@ def require_cohort(ctx: Context, query: str | None = None) -> None:
 SEX_WORDS = {"female": "women", "male": "men"}
 
 
-def one_sex_heading(ctx: Context, result: AnalysisResult) -> str | None:
+def one_sex_heading(ctx: AnalysisContext, result: AnalysisResult) -> str | None:
     """A plain heading for a comparison of women and men when the sidebar's sex filter keeps one sex (the
     analysis' own caption would read "Odds of …, sex; women; N = …"); None when both sexes are in."""
     chosen = ctx.state.get("sex")
@@ -44,7 +44,7 @@ def one_sex_heading(ctx: Context, result: AnalysisResult) -> str | None:
             f"({result.extra('outcome_label', 'the outcome')}; N = {n})")
 
 
-def narrowed_query(ctx: Context, key: str, value: str) -> str:
+def narrowed_query(ctx: AnalysisContext, key: str, value: str) -> str:
     """The query string with the sidebar's choice filter ``key`` narrowed to ``value`` (a page's own pick); stops
     with a message when the sidebar does not include that value."""
     state = ctx.state.narrowed(key, (value,))
@@ -56,11 +56,11 @@ def narrowed_query(ctx: Context, key: str, value: str) -> str:
     return filters.to_query(state, ctx.options)
 
 
-def run(ctx: Context, name: str, options, query: str | None = None) -> AnalysisResult:
+def run(ctx: AnalysisContext, name: str, options, query: str | None = None) -> AnalysisResult:
     """The analysis for the current filters (cached on primitive values); an input the cohort cannot serve (a
     missing role, an unknown band) stops the page with its message in place of the figures."""
-    cfg = frame.settings()
-    result = frame.cached_analysis(cfg.data, cfg.mapping, ctx.query if query is None else query,
+    cfg = source.settings()
+    result = caches.cached_analysis(cfg.data, cfg.mapping, ctx.query if query is None else query,
                                    ctx.policy, name, options)
     if isinstance(result, str):
         st.error(result, icon=":material/error:")

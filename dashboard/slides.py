@@ -13,7 +13,6 @@ from analyses.context import AnalysisContext
 from analyses.report import Report, build_report, deck_bytes, html_bytes, run_page_analyses
 from analyses.results import AnalysisResult
 from analyses.table_one import TableOne
-from dashboard.frame import Context
 
 PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 
@@ -26,14 +25,13 @@ def export_buttons(result: AnalysisResult) -> None:
              result.analysis)
 
 
-def export_all(ctx: Context, table_one: TableOne) -> None:
-    """"Export all" (Table 1 and the three analyses with their default options, for the current filters) and its
+def export_all(ctx: AnalysisContext, table_one: TableOne) -> None:
+    """"Export all" (Table 1 and every page analysis with its default options, for the current filters) and its
     "HTML report"."""
-    analysis = AnalysisContext(ctx.engine, ctx.state, ctx.options, ctx.policy)
-    cohort = analysis.cohort()
-    _buttons(lambda: build_report(cohort, run_page_analyses(analysis), table_one),
+    cohort = ctx.cohort()
+    _buttons(lambda: build_report(cohort, run_page_analyses(ctx), table_one),
              lambda part: exports.cohort_stem(cohort, "all", part), "Export all",
-             "A PowerPoint deck of Table 1 and the three analyses (each as its page opens) for the current filters.",
+             "A PowerPoint deck of Table 1 and every page analysis (each as its page opens) for the current filters.",
              "all")
 
 

@@ -1,10 +1,10 @@
 """The Data page's "Analyse your own file" panel: a checked upload replaces the configured cohort for this
-browser session (``frame.UPLOADED_COHORT``). It is registered under an opaque id that the URL carries
+browser session (``source.UPLOADED_COHORT``). It is registered under an opaque id that the URL carries
 (``?upload=…``), so a reload keeps it and the link can be shared while the upload lasts; it is removed from disk an
 hour after its last use, or when its user goes back to the configured cohort (``data_schema.upload_registry``).
 
 :func:`accept` is the whole server-side path without widgets — checks (``data_schema.uploads``), then loading
-through the same cached ``frame.open_engine`` the pages use — so it can be tested on its own.
+through the same cached ``source.open_engine`` the pages use — so it can be tested on its own.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import frame
+from dashboard import source
 from data_schema.uploads import MB, UploadLimits, UploadRefused, check_upload
 from queries.filters import FILTERS_BY_KEY
 
@@ -45,11 +45,11 @@ def accept(name: str, content: bytes, mapping_name: str | None = None, mapping: 
     except UploadRefused as refused:
         return UploadOutcome(None, (str(refused),))
     paths = (str(checked.data), str(checked.mapping) if checked.mapping else None)
-    engine = frame.open_engine(*paths)
-    if isinstance(engine, frame.LoadFailure):
-        return UploadOutcome(None, tuple(f"{f.file}: {f.message}" for f in frame.released_errors(engine)))
+    engine = source.open_engine(*paths)
+    if isinstance(engine, source.LoadFailure):
+        return UploadOutcome(None, tuple(f"{f.file}: {f.message}" for f in source.released_errors(engine)))
     try:
-        return UploadOutcome(paths, upload_id=frame.upload_registry().register(paths))
+        return UploadOutcome(paths, upload_id=source.upload_registry().register(paths))
     except UploadRefused as refused:  # the server holds as many uploads as it may
         return UploadOutcome(None, (str(refused),))
 
@@ -58,14 +58,14 @@ def use_cohort(outcome: UploadOutcome | None) -> None:
     """Switch this session to an accepted upload (None: back to the configured cohort, and the upload's files are
     removed); filters restart from their defaults."""
     if outcome is not None:
-        st.session_state[frame.UPLOADED_COHORT] = outcome.paths
-        st.session_state[frame.UPLOAD_ID] = outcome.upload_id
-        st.query_params[frame.UPLOAD_KEY] = outcome.upload_id
+        st.session_state[source.UPLOADED_COHORT] = outcome.paths
+        st.session_state[source.UPLOAD_ID] = outcome.upload_id
+        st.query_params[source.UPLOAD_KEY] = outcome.upload_id
     else:
-        frame.upload_registry().remove(st.session_state.get(frame.UPLOAD_ID))
-        for key in (frame.UPLOADED_COHORT, frame.UPLOAD_ID):
+        source.upload_registry().remove(st.session_state.get(source.UPLOAD_ID))
+        for key in (source.UPLOADED_COHORT, source.UPLOAD_ID):
             st.session_state.pop(key, None)
-        st.query_params.pop(frame.UPLOAD_KEY, None)
+        st.query_params.pop(source.UPLOAD_KEY, None)
     for key in [k for k in st.session_state if k in FILTER_SESSION_KEYS or str(k).startswith("filter_")]:
         del st.session_state[key]
     for key in FILTERS_BY_KEY:
@@ -75,7 +75,7 @@ def use_cohort(outcome: UploadOutcome | None) -> None:
 
 def panel() -> None:
     """Uploaders, the check-and-load button, refusals as messages, and the way back to the configured cohort."""
-    current = st.session_state.get(frame.UPLOADED_COHORT)
+    current = st.session_state.get(source.UPLOADED_COHORT)
     with st.expander("Analyse your own file", expanded=bool(current), icon=":material/upload_file:"):
         if current:
             st.info(f"This session analyses the uploaded file **{_plain(Path(current[0]).name)}**; other users "
@@ -100,7 +100,7 @@ def panel() -> None:
 
 
 def _ttl_text() -> str:
-    minutes = round(frame.upload_registry().ttl_seconds / 60)
+    minutes = round(source.upload_registry().ttl_seconds / 60)
     return "an hour" if minutes == 60 else f"{minutes} minutes"
 
 

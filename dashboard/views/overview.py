@@ -3,20 +3,20 @@
 import streamlit as st
 
 from analyses.table_one import build_table_one, grouping_choices
-from dashboard import controls, frame, render
+from dashboard import caches, controls, frame, render, source
 
 ctx = frame.current()
-cfg = frame.settings()
+cfg = source.settings()
 st.title("Cohort overview")
-st.caption(f"Cohort: {ctx.cohort_text}. Source: {ctx.engine.info.label}; data hash {ctx.engine.info.data_hash}.")
+st.caption(f"Cohort: {ctx.description}. Source: {ctx.engine.info.label}; data hash {ctx.engine.info.data_hash}.")
 
-counts = frame.cached_counts(cfg.data, cfg.mapping, ctx.query, ctx.policy)
+counts = caches.cached_counts(cfg.data, cfg.mapping, ctx.query, ctx.policy)
 if not render.cohort_large_enough(counts["n"], ctx.policy):
     st.stop()
 render.cohort_metrics(counts, ctx)
 
 st.subheader("Attrition")
-render.attrition_table(frame.cached_attrition(cfg.data, cfg.mapping, ctx.query, ctx.policy), ctx.policy)
+render.attrition_table(caches.cached_attrition(cfg.data, cfg.mapping, ctx.query, ctx.policy), ctx.policy)
 
 heading = st.empty()  # "Table 1 by …", once the grouping is read
 choices = grouping_choices(ctx.engine) | {"none": "no grouping (everyone)"}
@@ -26,8 +26,8 @@ with left:
 with right:
     pvalues = controls.toggle("pvalues", "Show p-values", help="Welch's t-test or ANOVA; χ² or Fisher's exact test")
 by = None if by == "none" else by
-result = build_table_one(ctx.engine, frame.cached_table_one_inputs(cfg.data, cfg.mapping, ctx.query, ctx.policy, by),
-                         ctx.cohort_text, ctx.policy, by, pvalues)
+result = build_table_one(ctx.engine, caches.cached_table_one_inputs(cfg.data, cfg.mapping, ctx.query, ctx.policy, by),
+                         ctx.description, ctx.policy, by, pvalues)
 heading.subheader(result.title)
 render.table_one(result)
 

@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from dashboard import frame, upload
+from dashboard import source, upload
 from data_schema.uploads import UploadLimits
 from queries import cohort, filters
 from queries.engine import CohortEngine
@@ -48,7 +48,7 @@ def test_an_upload_replaces_the_cohort_for_this_session_only(app, engine, privat
                 gzip.compress(COHORT.read_bytes()), MAPPING.read_bytes())
     uploaded = CohortEngine.open(COHORT, MAPPING)
     expected = uploaded.info
-    data_path, mapping_path = at.session_state[frame.UPLOADED_COHORT]
+    data_path, mapping_path = at.session_state[source.UPLOADED_COHORT]
     assert data_path.startswith(str(private_tmp)) and mapping_path.endswith("demo_cohort.toml")
     assert not at.error
     assert "**Source:** demo_cohort.csv" in at.markdown[0].value and expected.data_hash in at.markdown[0].value
@@ -65,7 +65,7 @@ def test_an_upload_replaces_the_cohort_for_this_session_only(app, engine, privat
 
     at.switch_page(DATA_PAGE).run()
     at.button(key="upload_back").click().run()
-    assert frame.UPLOADED_COHORT not in at.session_state
+    assert source.UPLOADED_COHORT not in at.session_state
     assert engine.info.data_hash in at.markdown[0].value and not at.exception
 
 
@@ -77,7 +77,7 @@ def test_an_upload_replaces_the_cohort_for_this_session_only(app, engine, privat
 def test_a_refused_upload_shows_why_and_changes_nothing(app, engine, name, content, says):
     at = submit(app(page=DATA_PAGE), name, content)
     assert any(says in e.value for e in at.error), [e.value for e in at.error]
-    assert frame.UPLOADED_COHORT not in at.session_state
+    assert source.UPLOADED_COHORT not in at.session_state
     assert engine.info.data_hash in at.markdown[0].value
     assert SENTINEL not in page_text(at) and "Traceback" not in page_text(at)
 
@@ -86,7 +86,7 @@ def test_a_file_the_loader_refuses_shows_the_report(app, engine):
     rows = "participant_id,sex,age\n" + "".join(f"P{i},F,{SENTINEL}\n" for i in range(20))
     at = submit(app(page=DATA_PAGE), "cohort.csv", rows.encode())
     assert any("cohort.csv:" in e.value and "age" in e.value for e in at.error), [e.value for e in at.error]
-    assert frame.UPLOADED_COHORT not in at.session_state
+    assert source.UPLOADED_COHORT not in at.session_state
     assert SENTINEL not in page_text(at)
 
 
@@ -100,7 +100,7 @@ def test_the_handler_without_widgets():
     assert failure.paths is None and any("gender" in e for e in failure.errors)
     success = upload.accept("demo_cohort.csv", COHORT.read_bytes(), "demo_cohort.toml", MAPPING.read_bytes(), caps)
     assert not success.errors and success.paths[0].endswith("demo_cohort.csv")
-    assert frame.open_engine(*success.paths).info.data_hash == CohortEngine.open(COHORT, MAPPING).info.data_hash
+    assert source.open_engine(*success.paths).info.data_hash == CohortEngine.open(COHORT, MAPPING).info.data_hash
 
 
 FLCHAIN = ROOT / "tests" / "data" / "cohorts" / "flchain"
@@ -113,7 +113,7 @@ def test_an_upload_brings_its_own_filters_and_survives_a_reload(app, engine):
     at.file_uploader(key="upload_mapping").upload("mapping.toml", (FLCHAIN / "mapping.toml").read_bytes())
     at.run()
     at.button(key="upload_go").click().run()
-    upload_id = at.query_params[frame.UPLOAD_KEY]
+    upload_id = at.query_params[source.UPLOAD_KEY]
     upload_id = upload_id[0] if isinstance(upload_id, list) else upload_id
     assert upload_id and "flchain" not in upload_id and "site" not in at.query_params
     at.switch_page("views/overview.py").run()
@@ -122,8 +122,8 @@ def test_an_upload_brings_its_own_filters_and_survives_a_reload(app, engine):
     assert "Death during follow-up" in case_definition.options
     assert not [m for m in at.sidebar.multiselect if m.label == "Site"]  # flchain has no site column
 
-    reloaded = app({frame.UPLOAD_KEY: upload_id}, page="views/overview.py")
-    assert reloaded.session_state[frame.UPLOADED_COHORT][0].endswith("flchain.csv")
+    reloaded = app({source.UPLOAD_KEY: upload_id}, page="views/overview.py")
+    assert reloaded.session_state[source.UPLOADED_COHORT][0].endswith("flchain.csv")
     assert [s for s in reloaded.sidebar.selectbox if s.label == "Case definition"][0].options == \
         case_definition.options
     reloaded.switch_page("views/ferritin_augmentation.py").run()  # biomarker risk in everyone: no treatment role
@@ -131,16 +131,16 @@ def test_an_upload_brings_its_own_filters_and_survives_a_reload(app, engine):
 
     at.switch_page(DATA_PAGE).run()
     at.button(key="upload_back").click().run()  # leaving removes the upload: its link no longer finds it
-    gone = app({frame.UPLOAD_KEY: upload_id})  # a reload lands on the link's page in one run: the Overview here
+    gone = app({source.UPLOAD_KEY: upload_id})  # a reload lands on the link's page in one run: the Overview here
     assert any("was removed" in w.value for w in gone.warning)
-    assert frame.UPLOADED_COHORT not in gone.session_state
+    assert source.UPLOADED_COHORT not in gone.session_state
     gone.switch_page(DATA_PAGE).run()
     assert engine.info.data_hash in gone.markdown[0].value
 
 
 def test_an_unknown_upload_id_shows_the_configured_cohort_with_a_warning(app, engine):
-    at = app({frame.UPLOAD_KEY: "no-such-upload"})
+    at = app({source.UPLOAD_KEY: "no-such-upload"})
     assert any("was removed" in w.value for w in at.warning)
-    assert frame.UPLOAD_KEY not in at.query_params
+    assert source.UPLOAD_KEY not in at.query_params
     at.switch_page(DATA_PAGE).run()
     assert engine.info.data_hash in at.markdown[0].value
