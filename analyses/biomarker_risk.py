@@ -21,7 +21,7 @@ from analyses.context import AnalysisContext
 from analyses.design import design_matrix, formula, make_term, undefined_spline_note
 from analyses.results import AnalysisResult, Estimate, TestResult
 from analyses.stats.glm import NaturalSpline, fit_logistic, weighted_quantiles
-from analyses.stats.proportions import poisson_rate_ci, wilson_ci
+from analyses.stats.proportions import poisson_rate_ci, with_proportion
 from analyses.stats.survival import (
     SurvivalDataError,
     cox_fit,
@@ -195,10 +195,8 @@ def _band_table(ctx, cells: _Released, setup: _Setup) -> pd.DataFrame:
     frame = pd.DataFrame({"band": setup.labels})
     frame["n"] = frame["band"].map(g["count"].sum()).fillna(0).astype(np.int64)
     frame["events"] = frame["band"].map(g["events"].sum()).fillna(0).astype(np.int64)
-    frame["non_events"] = frame["n"] - frame["events"]
+    frame = with_proportion(frame, ctx.alpha, ("risk", "risk_low", "risk_high"))
     frame["person_time"] = frame["band"].map(person_time).fillna(0.0)
-    frame["risk"] = np.where(frame["n"] > 0, frame["events"] / frame["n"].clip(lower=1), np.nan)
-    frame["risk_low"], frame["risk_high"] = wilson_ci(frame["events"].to_numpy(), frame["n"].to_numpy(), ctx.alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["rate_per_100"] = 100 * frame["events"] / frame["person_time"]
     low, high = poisson_rate_ci(frame["events"].to_numpy(), frame["person_time"].to_numpy(), ctx.alpha)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import ibis.expr.types as ir
 
 from analyses.results import CohortSummary
-from analyses.variables import Variable, catalog
+from analyses.variables import AnalysisInputError, Variable, catalog
 from disclosure.policy import DisclosurePolicy
 from queries import aggregates, filters
 from queries.cohort import filter_options
@@ -66,6 +66,14 @@ class AnalysisContext:
 
     def outcome_label(self, name: str) -> str:
         return self.engine.info.mapping.outcomes[name].label
+
+    def outcome(self, name: str | None, purpose: str = "outcome") -> str:
+        """The mapped outcome ``name`` (None: the case definition, else the mapping's first), or a clear error."""
+        outcomes = self.engine.info.mapping.outcomes
+        chosen = name or self.default_outcome()
+        if chosen not in outcomes:
+            raise AnalysisInputError(f"Unknown {purpose}. Choose from: {', '.join(outcomes) or 'none is mapped'}.")
+        return chosen
 
     def default_outcome(self) -> str | None:
         outcomes = list(self.engine.info.mapping.outcomes)

@@ -68,10 +68,7 @@ def diagnostic(ctx: AnalysisContext, opts: DiagnosticOptions = DiagnosticOptions
 
 
 def _setup(ctx: AnalysisContext, opts: DiagnosticOptions) -> _Setup:
-    outcomes = ctx.engine.info.mapping.outcomes
-    outcome = opts.outcome or ctx.default_outcome()
-    if outcome not in outcomes:
-        raise AnalysisInputError(f"Unknown reference standard. Choose from: {', '.join(outcomes)}.")
+    outcome = ctx.outcome(opts.outcome, "reference standard")
     variables = ctx.variables
     declared = {n: c.threshold for n, c in ctx.engine.info.mapping.covariates.items() if c.threshold is not None}
     name = opts.test or next(iter(declared), None) or next(
@@ -89,7 +86,7 @@ def _setup(ctx: AnalysisContext, opts: DiagnosticOptions) -> _Setup:
     strata = resolve(opts.strata, variables, "stratifier") if opts.strata else None
     if strata is not None and strata.column == test.column:
         raise AnalysisInputError("The index test cannot also be the stratifier.")
-    return _Setup(outcome, outcomes[outcome].label, test, strata,
+    return _Setup(outcome, ctx.outcome_label(outcome), test, strata,
                   declared.get(name) if test.kind == "numeric" else None)
 
 

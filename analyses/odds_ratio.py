@@ -18,7 +18,7 @@ from analyses.results import AnalysisResult, Estimate, TestResult
 from analyses.stats import contingency
 from analyses.stats.contingency import TwoByTwo
 from analyses.stats.glm import fit_logistic, likelihood_ratio
-from analyses.stats.proportions import wilson_ci
+from analyses.stats.proportions import with_proportion
 from analyses.variables import (
     SEX_GROUPS,
     AnalysisInputError,
@@ -56,9 +56,7 @@ class Exposure:
 
 def odds_ratio(ctx: AnalysisContext, opts: OddsRatioOptions = OddsRatioOptions()) -> AnalysisResult:
     """Odds ratios of ``opts.outcome`` for the exposure in the filtered cohort (see the module docstring)."""
-    outcome = opts.outcome or ctx.default_outcome()
-    if outcome not in ctx.engine.info.mapping.outcomes:
-        raise AnalysisInputError(f"Unknown outcome. Choose from: {', '.join(ctx.engine.info.mapping.outcomes)}.")
+    outcome = ctx.outcome(opts.outcome)
     exposure_var = resolve(opts.exposure, ctx.variables, "exposure")
     strata_var = resolve(opts.strata, ctx.variables, "stratifier") if opts.strata else None
     adjusters = resolve_all(opts.adjust, ctx.variables, "adjuster")
@@ -159,11 +157,7 @@ def _missing_notes(ctx, missing_outcome: int, incomplete: int) -> list[str]:
 def _groups_frame(ctx, table: TwoByTwo, exposure: Exposure) -> pd.DataFrame:
     rows = [(_label(exposure, exposure.exposed), table.a, table.a + table.b),
             (_label(exposure, exposure.unexposed), table.c, table.c + table.d)]
-    frame = pd.DataFrame(rows, columns=["group", "events", "n"])
-    frame["non_events"] = frame["n"] - frame["events"]
-    frame["prevalence"] = np.where(frame["n"] > 0, frame["events"] / frame["n"].clip(lower=1), np.nan)
-    low, high = wilson_ci(frame["events"].to_numpy(), frame["n"].to_numpy(), ctx.alpha)
-    frame["ci_low"], frame["ci_high"] = low, high
+    frame = with_proportion(pd.DataFrame(rows, columns=["group", "events", "n"]), ctx.alpha)
     return ctx.policy.gate_frame(frame, ["events", "non_events", "n"], ["prevalence", "ci_low", "ci_high"])
 
 

@@ -18,7 +18,7 @@ from analyses.bands import AgeBands
 from analyses.context import AnalysisContext
 from analyses.results import AnalysisResult, Estimate
 from analyses.stats.glm import NaturalSpline, fit_logistic
-from analyses.stats.proportions import wilson_ci
+from analyses.stats.proportions import with_proportion
 from analyses.stats.standardization import (
     band_weights,
     direct_standardize,
@@ -46,9 +46,7 @@ class PrevalenceOptions:
 
 def prevalence(ctx: AnalysisContext, opts: PrevalenceOptions = PrevalenceOptions()) -> AnalysisResult:
     """Prevalence of ``opts.outcome`` by age and sex in the filtered cohort (see the module docstring)."""
-    outcome = opts.outcome or ctx.default_outcome()
-    if outcome not in ctx.engine.info.mapping.outcomes:
-        raise AnalysisInputError(f"Unknown outcome. Choose from: {', '.join(ctx.engine.info.mapping.outcomes)}.")
+    outcome = ctx.outcome(opts.outcome)
     if not ctx.has("age"):
         raise AnalysisInputError("Age–prevalence needs the age role; the mapping does not name it.")
     standards = standard_populations()
@@ -107,10 +105,7 @@ def _band_rows(ctx, bands: pd.DataFrame, labels: list[str], gated: bool = True) 
     """Prevalence per sex and age band with Wilson CIs; ``gated``: rows with a small count withheld."""
     grid = pd.MultiIndex.from_product([GROUPS, labels], names=["sex", "age_band"])
     sums = bands.set_index(["sex", "age_band"])[["events", "n"]].reindex(grid, fill_value=0).reset_index()
-    sums = sums[sums.groupby("sex")["n"].transform("sum") > 0]
-    sums["non_events"] = sums["n"] - sums["events"]
-    sums["prevalence"] = np.where(sums["n"] > 0, sums["events"] / sums["n"].clip(lower=1), np.nan)
-    sums["ci_low"], sums["ci_high"] = wilson_ci(sums["events"].to_numpy(), sums["n"].to_numpy(), ctx.alpha)
+    sums = with_proportion(sums[sums.groupby("sex")["n"].transform("sum") > 0], ctx.alpha)
     gated = ctx.policy.gate_frame(sums, ["events", "non_events", "n"], ["prevalence", "ci_low", "ci_high"], ["sex"]) \
         if gated else sums.assign(suppressed=False)
     gated["sex"] = gated["sex"].map(GROUP_NAMES)

@@ -69,9 +69,7 @@ class Factor:
 
 def risk_factors(ctx: AnalysisContext, opts: RiskFactorOptions = RiskFactorOptions()) -> AnalysisResult:
     """Crude and adjusted odds ratios of ``opts.outcome`` for each factor (see the module docstring)."""
-    outcome = opts.outcome or ctx.default_outcome()
-    if outcome not in ctx.engine.info.mapping.outcomes:
-        raise AnalysisInputError(f"Unknown outcome. Choose from: {', '.join(ctx.engine.info.mapping.outcomes)}.")
+    outcome = ctx.outcome(opts.outcome)
     if opts.numeric not in ENTRIES:
         raise AnalysisInputError(f"A numeric factor enters as one of: {', '.join(ENTRIES)}.")
     factors = _factors(ctx, opts)

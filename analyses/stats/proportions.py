@@ -44,6 +44,16 @@ def _out(low: np.ndarray, high: np.ndarray, scalar: bool):
     return low, high
 
 
+def with_proportion(frame, alpha: float = 0.05, names: tuple[str, str, str] = ("prevalence", "ci_low", "ci_high")):
+    """``frame`` (with whole-number ``events`` and ``n`` columns) plus ``non_events``, the proportion
+    ``events / n`` (NaN where n is 0) and its Wilson score CI, under ``names``."""
+    out = frame.assign(non_events=frame["n"] - frame["events"])
+    proportion, low, high = names
+    out[proportion] = np.where(out["n"] > 0, out["events"] / out["n"].clip(lower=1), np.nan)
+    out[low], out[high] = wilson_ci(out["events"].to_numpy(), out["n"].to_numpy(), alpha)
+    return out
+
+
 def wilson_ci(events, n, alpha: float = 0.05):
     """Wilson score interval for ``events / n``; NaN where ``n == 0``.
 
