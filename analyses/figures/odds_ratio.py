@@ -60,7 +60,7 @@ def figures(result: AnalysisResult) -> list[Figure]:
     frame = forest_rows(result)
     if frame.empty:
         return []
-    strata = result.extra("stratified_by")
+    strata = result.details.stratified_by
     what = f"{result.title}, per {STRATUM_NAMES.get(strata, strata)} and pooled" if strata else result.title
     chart = forest_chart(frame, "Odds ratio, women vs men (log scale)", what)
     caption = figure_caption(result, what, "Points are odds ratios with 95% CIs (Woolf per stratum; pooled: crude "
