@@ -19,7 +19,7 @@ from scipy.special import expit
 from analyses.bands import BiomarkerBands
 from analyses.context import AnalysisContext
 from analyses.design import design_matrix, formula, make_term, undefined_spline_note
-from analyses.results import AnalysisResult, Estimate, TestResult
+from analyses.results import AnalysisResult, Estimate, ResultBuilder, TestResult
 from analyses.stats.glm import NaturalSpline, fit_logistic, weighted_quantiles
 from analyses.stats.proportions import poisson_rate_ci, with_proportion
 from analyses.stats.survival import (
@@ -53,6 +53,18 @@ DEFAULT_ADJUSTERS = ("age", "sex", "drug")
 
 
 @dataclass(frozen=True)
+class BiomarkerRiskDetails:
+    """What only the biomarker-risk analysis reports (flattened into the CLI JSON beside the common keys)."""
+
+    reference_band: str
+    reference_value: float  # the biomarker value the dose–response HRs are relative to
+    at: list[float]  # the Kaplan–Meier times (years)
+    band_labels: list[str]  # lowest band first
+    biomarker_label: str
+    event_label: str
+
+
+@dataclass(frozen=True)
 class _Setup:
     bands: BiomarkerBands
     labels: list[str]
@@ -73,7 +85,10 @@ def biomarker_risk(ctx: AnalysisContext, opts: BiomarkerRiskOptions = BiomarkerR
     released = ctx.release(risk_sets(table, keys, setup.bands.cut_points, policy.continuous_digits,
                                      policy.time_step_days))
     usable, notes = _usable(ctx, released, keys, setup)
-    return _analyse(ctx, opts, setup, _Released(released, usable, setup), notes)
+    builder = ResultBuilder("biomarker-risk", ctx.cohort())
+    builder.query(released.sql)
+    builder.note(*notes)
+    return _analyse(ctx, opts, setup, _Released(released, usable, setup), builder)
 
 
 def _setup(ctx: AnalysisContext, opts: BiomarkerRiskOptions) -> _Setup:
@@ -161,32 +176,33 @@ class _Released:
         return frame[frame["count"] > 0].reset_index(drop=True)
 
 
-def _analyse(ctx, opts, setup: _Setup, cells: _Released, notes) -> AnalysisResult:
-    setup = _without_constant_adjusters(setup, cells.fine, notes)
-    used, sql = cells.fine, cells.sql
+def _analyse(ctx, opts, setup: _Setup, cells: _Released, builder: ResultBuilder) -> AnalysisResult:
+    setup = _without_constant_adjusters(setup, cells.fine, builder)
+    used = cells.fine
     n = int(cells.bands["count"].sum())
     events = int((cells.bands["count"] * cells.bands["event"]).sum())
     band_table = _band_table(ctx, cells, setup)
-    empty = pd.DataFrame()
+    builder.table("bands", band_table)
     if n == 0 or ctx.policy.is_small(n) or ctx.policy.withholds(events, n - events) or events == 0:
-        notes.append("Too few participants or events after filtering; nothing is estimated.")
-        return _result(ctx, opts, setup, n, [], [], notes, band_table, empty, empty, empty, [], sql)
-    estimates, tests, formulas = [], [], []
+        builder.note("Too few participants or events after filtering; nothing is estimated.")
+        for name in ("km", "km_curve", "dose_response"):
+            builder.table(name, pd.DataFrame())
+        return _build(builder, ctx, opts, setup, n, [])
     if ctx.policy.perturbed:
-        notes.append("Counts are perturbed (cell key method). The HRs, adjusted ORs and dose–response curve are "
+        builder.note("Counts are perturbed (cell key method). The HRs, adjusted ORs and dose–response curve are "
                      "fitted on cells of about one participant each, so the perturbation adds noise of about the "
                      "size of their sampling error; the band table and crude ORs are far less affected.")
-    shown = _comparable_bands(ctx, band_table, cells, setup, notes)
-    estimates += _band_odds_ratios(ctx, cells, setup, shown, notes, formulas)
-    cox_estimates, cox_tests = _band_hazard_ratios(ctx, used, setup, shown, opts.ties, notes, formulas)
-    estimates += cox_estimates
-    tests += cox_tests
+    shown = _comparable_bands(ctx, band_table, cells, setup, builder)
+    _band_odds_ratios(ctx, cells, setup, shown, builder)
+    _band_hazard_ratios(ctx, used, setup, shown, opts.ties, builder)
     at = opts.at or _whole_years(cells.km)
-    km_at, km_curve = _kaplan_meier(ctx, cells.km, setup, at, _withheld_bands(band_table, notes),
+    km_at, km_curve = _kaplan_meier(ctx, cells.km, setup, at, _withheld_bands(band_table, builder),
                                     band_table.set_index("band")["n"])
-    tests += _logrank(cells.km, notes)
-    dose = _dose_response(ctx, cells, setup, opts.ties, notes, formulas)
-    return _result(ctx, opts, setup, n, estimates, tests, notes, band_table, km_at, km_curve, dose, formulas, sql)
+    builder.table("km", km_at)
+    builder.table("km_curve", km_curve)
+    _logrank(cells.km, builder)
+    builder.table("dose_response", _dose_response(ctx, cells, setup, opts.ties, builder))
+    return _build(builder, ctx, opts, setup, n, sorted(set(km_at["time"])))
 
 
 def _band_table(ctx, cells: _Released, setup: _Setup) -> pd.DataFrame:
@@ -208,18 +224,19 @@ def _band_table(ctx, cells: _Released, setup: _Setup) -> pd.DataFrame:
     return gated.drop(columns=["non_events"])
 
 
-def _comparable_bands(ctx, band_table: pd.DataFrame, cells: _Released, setup: _Setup, notes) -> list[str]:
+def _comparable_bands(ctx, band_table: pd.DataFrame, cells: _Released, setup: _Setup,
+                      builder: ResultBuilder) -> list[str]:
     """Bands whose OR/HR vs the reference may be shown: both bands with events, and (exact mode) unsuppressed."""
     ok = band_table.set_index("band")
     cells_events = (cells.bands["count"] * cells.bands["event"]).groupby(cells.bands["band"]).sum()
     counted = lambda b: not ok.loc[b, "suppressed"] or ctx.policy.perturbed  # noqa: E731
     good = lambda b: counted(b) and (cells_events.get(b, 0) or 0) > 0  # noqa: E731
     if not good(setup.reference):
-        notes.append(f"The reference band ({setup.reference}) is suppressed or has no events; no band is compared.")
+        builder.note(f"The reference band ({setup.reference}) is suppressed or has no events; no band is compared.")
         return []
     withheld = [b for b in setup.labels if b != setup.reference and not good(b) and cells_events.get(b) is not None]
     if withheld:
-        notes.append(f"Bands with a small count or no events are not compared: {', '.join(withheld)}.")
+        builder.note(f"Bands with a small count or no events are not compared: {', '.join(withheld)}.")
     return [b for b in setup.labels if b != setup.reference and good(b)]
 
 
@@ -235,21 +252,20 @@ def _event_patterns(cells: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return patterns[patterns["count"] > 0]
 
 
-def _band_odds_ratios(ctx, cells: _Released, setup: _Setup, shown: list[str], notes, formulas) -> list[Estimate]:
+def _band_odds_ratios(ctx, cells: _Released, setup: _Setup, shown: list[str], builder: ResultBuilder) -> None:
     """Crude ORs from the band table's cells, adjusted ORs from the cells per band and adjuster pattern."""
     adjusted_columns = list(dict.fromkeys(["band"] + [v.column for v in setup.adjusters]))
     fits = (("crude_or", (), _event_patterns(cells.bands, ["band"])),
             ("adjusted_or", setup.adjusters, _event_patterns(cells.patterns, adjusted_columns)))
-    out = []
     for measure, adjusters, present in fits if shown else ():
         terms = [make_term(v, present, "count") for v in adjusters]
-        if _withheld_for_spline(terms, notes):
+        if _withheld_for_spline(terms, builder):
             continue
         fit = fit_logistic(design_matrix(present, terms, leading=_band_indicators(present, setup)),
                            present["events"], present["count"])
-        formulas.append(formula("event", ["band"], terms) + " (logistic)")
+        builder.formula(formula("event", ["band"], terms) + " (logistic)")
         if not fit.converged:
-            notes.append(f"The {measure.replace('_or', ' OR')} model did not converge; its ORs are withheld.")
+            builder.note(f"The {measure.replace('_or', ' OR')} model did not converge; its ORs are withheld.")
             continue
         method = "logistic regression" + (f" adjusted for {', '.join(v.display for v in adjusters)}" if adjusters
                                           else "") + "; Wald 95% CI"
@@ -257,17 +273,17 @@ def _band_odds_ratios(ctx, cells: _Released, setup: _Setup, shown: list[str], no
             with np.errstate(over="ignore"):  # an infinite OR is noted below
                 or_, low, high, p = fit.odds_ratio(f"band[{band}]", ctx.alpha)
             if not np.isfinite([or_, low, high]).all() or or_ == 0:
-                notes.append(f"No {measure.replace('_or', ' OR')} for band {band}: the model could not estimate it.")
+                builder.note(f"No {measure.replace('_or', ' OR')} for band {band}: the model could not estimate "
+                             "it.")
                 continue
-            out.append(Estimate(measure, or_, low, high, p, method, band=band, reference=setup.reference,
-                                label=f"{band} vs {setup.reference}"))
-    return out
+            builder.estimate(Estimate(measure, or_, low, high, p, method, band=band, reference=setup.reference,
+                                      label=f"{band} vs {setup.reference}"))
 
 
-def _withheld_for_spline(terms, notes) -> bool:
+def _withheld_for_spline(terms, builder: ResultBuilder) -> bool:
     note = undefined_spline_note(terms)
-    if note and note not in notes:
-        notes.append(note)
+    if note:
+        builder.note_once(note)
     return note is not None
 
 
@@ -275,56 +291,56 @@ def _cox_design(used, setup: _Setup, terms) -> pd.DataFrame:
     return design_matrix(used, terms, leading=_band_indicators(used, setup)).drop(columns="Intercept")
 
 
-def _band_hazard_ratios(ctx, used, setup: _Setup, shown, ties, notes, formulas):
+def _band_hazard_ratios(ctx, used, setup: _Setup, shown, ties, builder: ResultBuilder) -> None:
+    """HRs per band vs the reference from the Cox model, and its proportional-hazards test."""
     terms = [make_term(v, used, "count") for v in setup.adjusters]
-    if _withheld_for_spline(terms, notes):
-        return [], []
+    if _withheld_for_spline(terms, builder):
+        return
     X = _cox_design(used, setup, terms)
     X = X.loc[:, X.std() > 0]
     if X.empty:
-        notes.append("No Cox model: neither the band nor an adjuster varies among these participants.")
-        return [], []
+        builder.note("No Cox model: neither the band nor an adjuster varies among these participants.")
+        return
     try:
         fit = cox_fit(X, used["time_years"], used["event"], used["count"], ties=ties)
     except SurvivalDataError as exc:  # cell-key mode: the band has events, its finer released cells may not
-        notes.append(f"No Cox model: {exc}.")
-        return [], []
-    formulas.append(formula(f"Surv(time, {setup.event.lower()})", ["band"], terms) + f" (Cox, {ties} ties)")
+        builder.note(f"No Cox model: {exc}.")
+        return
+    builder.formula(formula(f"Surv(time, {setup.event.lower()})", ["band"], terms) + f" (Cox, {ties} ties)")
     table = fit.hazard_ratios(ctx.alpha)
     adjusted = ", ".join(v.display for v in setup.adjusters) or "nothing"
     method = f"Cox proportional hazards, {ties} ties, adjusted for {adjusted}; Wald 95% CI"
-    estimates = []
     for band in shown:
         term = f"band[{band}]"
         if term not in table.index or table.loc[term, "flag"]:
-            notes.append(f"No hazard ratio for band {band}: the Cox model could not estimate it.")
+            builder.note(f"No hazard ratio for band {band}: the Cox model could not estimate it.")
             continue
         r = table.loc[term]
-        estimates.append(Estimate("hr", float(r["hr"]), float(r["ci_low"]), float(r["ci_high"]), float(r["p"]),
+        builder.estimate(Estimate("hr", float(r["hr"]), float(r["ci_low"]), float(r["ci_high"]), float(r["p"]),
                                   method, band=band, reference=setup.reference, label=f"{band} vs {setup.reference}"))
-    return estimates, _ph_test(fit, X, used, notes)
+    _ph_test(fit, X, used, builder)
 
 
-def _ph_test(fit, X, used, notes) -> list[TestResult]:
+def _ph_test(fit, X, used, builder: ResultBuilder) -> None:
     if not fit.converged or fit.infinite:
-        notes.append("No proportional-hazards test: the Cox model did not converge or has an infinite coefficient.")
-        return []
+        builder.note("No proportional-hazards test: the Cox model did not converge or has an infinite coefficient.")
+        return
     try:
         ph = proportional_hazards_test(fit, X, used["time_years"], used["event"], used["count"])
     except np.linalg.LinAlgError:
-        notes.append("No proportional-hazards test: its information matrix is singular with these data.")
-        return []
+        builder.note("No proportional-hazards test: its information matrix is singular with these data.")
+        return
     g = ph.table.loc["GLOBAL"]
-    return [TestResult("proportional_hazards", float(g["chisq"]), int(g["df"]), float(g["p"]),
-                       "Grambsch–Therneau test of proportional hazards (global, KM time scale), as R cox.zph")]
+    builder.test(TestResult("proportional_hazards", float(g["chisq"]), int(g["df"]), float(g["p"]),
+                            "Grambsch–Therneau test of proportional hazards (global, KM time scale), as R cox.zph"))
 
 
-def _withheld_bands(band_table: pd.DataFrame, notes) -> set[str]:
+def _withheld_bands(band_table: pd.DataFrame, builder: ResultBuilder) -> set[str]:
     """Bands whose counts the band table withholds: their curves are withheld too (at risk at time 0 is the band's n,
     which with the total would give away the small band it complements)."""
     hidden = band_table.loc[band_table["suppressed"], "band"].tolist()
     if hidden:
-        notes.append(f"Kaplan–Meier estimates are withheld for bands whose counts are withheld: {', '.join(hidden)}.")
+        builder.note(f"Kaplan–Meier estimates are withheld for bands whose counts are withheld: {', '.join(hidden)}.")
     return set(hidden)
 
 
@@ -353,16 +369,16 @@ def _kaplan_meier(ctx, used, setup: _Setup, at_times, hidden: set[str],
     return at_frame[order + ["suppressed"]], curve[order + ["suppressed"]]
 
 
-def _logrank(used, notes) -> list[TestResult]:
+def _logrank(used, builder: ResultBuilder) -> None:
     if used["band"].nunique() < 2:
-        notes.append("All participants fall in one band, so there is no log-rank test.")
-        return []
+        builder.note("All participants fall in one band, so there is no log-rank test.")
+        return
     try:
         stat, df, p = logrank_test(used["band"], used["time_years"], used["event"], used["count"])
     except SurvivalDataError as exc:  # e.g. only one band still has anyone at risk at the event times
-        notes.append(f"No log-rank test: {exc}.")
-        return []
-    return [TestResult("logrank", stat, df, p, "log-rank test of equal event-free survival across bands")]
+        builder.note(f"No log-rank test: {exc}.")
+        return
+    builder.test(TestResult("logrank", stat, df, p, "log-rank test of equal event-free survival across bands"))
 
 
 def _gate_at_risk(ctx, frame: pd.DataFrame, hidden: set[str]) -> pd.DataFrame:
@@ -376,13 +392,13 @@ def _gate_at_risk(ctx, frame: pd.DataFrame, hidden: set[str]) -> pd.DataFrame:
     return out
 
 
-def _without_constant_adjusters(setup: _Setup, used: pd.DataFrame, notes) -> _Setup:
+def _without_constant_adjusters(setup: _Setup, used: pd.DataFrame, builder: ResultBuilder) -> _Setup:
     """Adjusters that take one value in this view (sex after filtering to women, say) are left out of the models, so
     no method line claims an adjustment that did not happen."""
     constant = [v for v in setup.adjusters if used.empty or used[v.column].nunique(dropna=True) <= 1]
     if not constant:
         return setup
-    notes.append(f"Not adjusted for {', '.join(v.label for v in constant)}: it takes one value in this view.")
+    builder.note(f"Not adjusted for {', '.join(v.label for v in constant)}: it takes one value in this view.")
     return replace(setup, adjusters=tuple(v for v in setup.adjusters if v not in constant))
 
 
@@ -429,36 +445,36 @@ class _Scale:
         return "log(biomarker)" if self.log else "biomarker"
 
 
-def _dose_response(ctx, cells: _Released, setup: _Setup, ties, notes, formulas) -> pd.DataFrame:
+def _dose_response(ctx, cells: _Released, setup: _Setup, ties, builder: ResultBuilder) -> pd.DataFrame:
     used = cells.fine
     scale = _Scale(setup.log_scale)
     x, counts = used["biomarker"].to_numpy(dtype=float), used["count"].to_numpy()
     spline = NaturalSpline.from_counts(scale(x), counts, SPLINE_DF, merge_ties=True)
     if not spline.defined:
-        notes.append(f"No dose–response curve: {setup.biomarker} takes a single value in this cohort.")
+        builder.note(f"No dose–response curve: {setup.biomarker} takes a single value in this cohort.")
         return pd.DataFrame()
     if spline.df < SPLINE_DF:
-        notes.append(f"The dose–response spline has {spline.df} df instead of {SPLINE_DF}: many participants share "
+        builder.note(f"The dose–response spline has {spline.df} df instead of {SPLINE_DF}: many participants share "
                      f"a value of {setup.biomarker}, so some of its quantile knots coincide and are merged.")
     low, high = scale.inverse(weighted_quantiles(scale(x), counts, (0.01, 0.99)))
     if not low < high:
         low, high = float(x.min()), float(x.max())
     grid = np.unique(np.concatenate([scale.grid(low, high), setup.bands.cut_points]))
     grid = grid[(grid >= low) & (grid <= high)]
-    risk = _risk_curve(ctx, cells.values, spline, scale, grid, formulas)
-    hr = _hazard_curve(ctx, used, setup, spline, scale, grid, ties, formulas)
+    risk = _risk_curve(ctx, cells.values, spline, scale, grid, builder)
+    hr = _hazard_curve(ctx, used, setup, spline, scale, grid, ties, builder)
     if risk is None or hr is None:
-        notes.append("The dose–response curve could not be fitted.")
+        builder.note("The dose–response curve could not be fitted.")
         return pd.DataFrame()
     return pd.DataFrame({"biomarker": grid, **risk, **hr})
 
 
-def _risk_curve(ctx, used, spline: NaturalSpline, scale: _Scale, grid, formulas) -> dict | None:
+def _risk_curve(ctx, used, spline: NaturalSpline, scale: _Scale, grid, builder: ResultBuilder) -> dict | None:
     patterns = used.assign(events=used["count"] * used["event"]).groupby("biomarker")[["events", "count"]].sum()
     basis = spline.basis(scale(patterns.index.to_numpy(dtype=float)))
     X = pd.DataFrame(np.column_stack([np.ones(len(basis)), basis]))
     fit = fit_logistic(X, patterns["events"].to_numpy(), patterns["count"].to_numpy())
-    formulas.append(f"event ~ {spline.describe(scale.term)} (logistic, unadjusted risk curve)")
+    builder.formula(f"event ~ {spline.describe(scale.term)} (logistic, unadjusted risk curve)")
     if fit.separation or not fit.converged:
         return None
     pred = fit.linear_predictor(pd.DataFrame(np.column_stack([np.ones(len(grid)), spline.basis(scale(grid))])),
@@ -468,7 +484,7 @@ def _risk_curve(ctx, used, spline: NaturalSpline, scale: _Scale, grid, formulas)
 
 
 def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, scale: _Scale, grid, ties,
-                  formulas) -> dict | None:
+                  builder: ResultBuilder) -> dict | None:
     terms = [make_term(v, used, "count") for v in setup.adjusters]
     if undefined_spline_note(terms):  # noted with the HRs
         return None
@@ -481,7 +497,7 @@ def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, scale: _Scale
     except SurvivalDataError:  # no event among the released cells: no curve (noted by the caller)
         return None
     ref = _reference_value(setup)
-    formulas.append(f"Surv(time, event) ~ {spline.describe(scale.term)}"
+    builder.formula(f"Surv(time, event) ~ {spline.describe(scale.term)}"
                     + "".join(f" + {t.formula()}" for t in terms) + f" (Cox, {ties} ties; HR relative to {ref:g})")
     if not fit.ok:
         return None
@@ -497,10 +513,8 @@ def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, scale: _Scale
     return {name: np.exp(v) for name, v in log_hr.items()}
 
 
-def _result(ctx, opts, setup: _Setup, n, estimates, tests, notes, bands, km_at, km_curve, dose, formulas,
-            sql) -> AnalysisResult:
-    cohort = ctx.cohort()
-    caption = (f"{setup.event} by band of {setup.biomarker}; {_population_text(setup, cohort.description)}; "
+def _build(builder: ResultBuilder, ctx, opts, setup: _Setup, n, km_times: list[float]) -> AnalysisResult:
+    caption = (f"{setup.event} by band of {setup.biomarker}; {_population_text(setup, builder.cohort.description)}; "
                f"N = {ctx.policy.show_count(n)}; reference band {setup.reference}.")
     scale = _Scale(setup.log_scale)
     methods = (f"Population: {POPULATIONS[setup.population]} with a value of {setup.biomarker}; follow-up time and "
@@ -514,11 +528,7 @@ def _result(ctx, opts, setup: _Setup, n, estimates, tests, notes, bands, km_at, 
                "quantiles of the participants" + ("" if setup.log_scale else "; a linear scale, as the mapping's "
                "range allows values of zero or below") + ") in an unadjusted logistic model (risk curve) and in the "
                f"adjusted Cox model (HR relative to {_reference_value(setup):g}), Wald 95% bands. {ctx.policy.note}")
-    tables = (("bands", bands), ("km", km_at), ("km_curve", km_curve), ("dose_response", dose))
-    return AnalysisResult("biomarker-risk", f"{setup.event} by {setup.biomarker} band", cohort,
-                          None if ctx.policy.is_small(n) else n, tuple(estimates), tuple(tests), tuple(notes), tables,
-                          caption, methods, tuple(formulas), (sql,),
-                          (("reference_band", setup.reference), ("reference_value", _reference_value(setup)),
-                           ("at", list(opts.at) if opts.at else sorted(set(km_at.get("time", ())))),
-                           ("band_labels", setup.labels), ("biomarker_label", setup.biomarker),
-                           ("event_label", setup.event)))
+    details = BiomarkerRiskDetails(setup.reference, _reference_value(setup), list(opts.at) if opts.at else km_times,
+                                   setup.labels, setup.biomarker, setup.event)
+    return builder.build(title=f"{setup.event} by {setup.biomarker} band", caption=caption, methods=methods,
+                         n=None if ctx.policy.is_small(n) else n, details=details)

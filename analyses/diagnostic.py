@@ -15,7 +15,7 @@ import pandas as pd
 
 from analyses.bands import AgeBands
 from analyses.context import AnalysisContext
-from analyses.results import AnalysisResult, Estimate
+from analyses.results import AnalysisResult, Estimate, ResultBuilder
 from analyses.stats.diagnostic import Accuracy, accuracy_from_counts, predictive_values_at, roc_from_counts
 from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, resolve
 from queries.aggregates import pattern_counts, round_significant, with_known
@@ -41,6 +41,17 @@ class DiagnosticOptions:
     prevalence: float | None = None  # a prevalence (0-1) at which to give PPV and NPV too
     lower_is_positive: bool = False  # numeric test: positive at or below the threshold (e.g. a low ferritin)
     age_bands: AgeBands = AgeBands()
+
+
+@dataclass(frozen=True)
+class DiagnosticDetails:
+    """What only the diagnostic-accuracy analysis reports (flattened into the CLI JSON beside the common keys)."""
+
+    threshold: float | None  # a numeric test is positive at or above it (at or below: ``lower_is_positive``)
+    test: str
+    outcome: str  # the reference standard
+    lower_is_positive: bool
+    stratified_by: str | None
 
 
 @dataclass(frozen=True)
@@ -103,33 +114,41 @@ def _positive(setup: _Setup, threshold: float | None, lower: bool):
 
 
 def _analyse(ctx, opts: DiagnosticOptions, setup: _Setup, released) -> AnalysisResult:
-    notes = _missing_notes(ctx, setup, released)
+    builder = ResultBuilder("diagnostic", ctx.cohort())
+    builder.query(released.sql)
+    builder.note(*_missing_notes(ctx, setup, released))
     by_value = with_known(released.cells(by=[TEST_COLUMN], where=_known))
     n = released.total("known", where=_known)
     cases = int(by_value["events"].sum())
     if n == 0 or ctx.policy.is_small(n) or ctx.policy.withholds(cases, n - cases) or cases in (0, n):
-        notes.append("Too few participants, or no cases or no non-cases, after filtering; nothing is estimated.")
-        empty = {"two_by_two": pd.DataFrame(columns=["test", "cases", "non_cases", "n", "suppressed"]),
-                 "roc": _roc_frame(ctx, None)}
-        return _result(ctx, opts, setup, n, None, [], notes, empty, released.sql)
-    roc = _roc(ctx, by_value, opts.lower_is_positive, notes) if setup.test.kind == "numeric" else None
+        builder.note("Too few participants, or no cases or no non-cases, after filtering; nothing is estimated.")
+        builder.table("two_by_two", pd.DataFrame(columns=["test", "cases", "non_cases", "n", "suppressed"]))
+        builder.table("roc", _roc_frame(ctx, None))
+        return _build(builder, ctx, opts, setup, n, None)
+    roc = _roc(ctx, by_value, opts.lower_is_positive, builder) if setup.test.kind == "numeric" else None
     threshold = next((t for t in (opts.threshold, setup.declared_threshold) if t is not None),
                      roc.youden_threshold if roc else None)
-    if setup.test.kind == "numeric" and opts.threshold is None and setup.declared_threshold is not None:
-        notes.append(f"The threshold {threshold:g} is the clinical cut-off the cohort's mapping declares for "
-                     f"{setup.test.label}.")
-    elif setup.test.kind == "numeric" and opts.threshold is None:
-        notes.append(f"No threshold was given: the Youden-optimal value {threshold:g} is used (chosen on these "
-                     "data, so its sensitivity and specificity are optimistic).")
+    builder.note(*_threshold_notes(opts, setup, threshold))
     positive = _positive(setup, threshold, opts.lower_is_positive)
     cells = with_known(released.cells(by=["positive"], where=_known, derive={"positive": positive}))
     accuracy = _accuracy(cells, ctx.alpha)
-    estimates = _estimates(ctx, accuracy, opts, roc, notes)
-    tables = {"two_by_two": _two_by_two_frame(ctx, accuracy, setup), "roc": _roc_frame(ctx, roc)}
+    _estimates(ctx, accuracy, opts, roc, builder)
+    builder.table("two_by_two", _two_by_two_frame(ctx, accuracy, setup))
+    builder.table("roc", _roc_frame(ctx, roc))
     if setup.strata is not None:
-        tables["strata"], stratum_estimates = _strata(ctx, opts, setup, released, positive, notes)
-        estimates += stratum_estimates
-    return _result(ctx, opts, setup, n, threshold, estimates, notes, tables, released.sql)
+        builder.table("strata", _strata(ctx, opts, setup, released, positive, builder))
+    return _build(builder, ctx, opts, setup, n, threshold)
+
+
+def _threshold_notes(opts: DiagnosticOptions, setup: _Setup, threshold) -> list[str]:
+    """Where a numeric test's threshold came from, when it was not given."""
+    if setup.test.kind != "numeric" or opts.threshold is not None:
+        return []
+    if setup.declared_threshold is not None:
+        return [f"The threshold {threshold:g} is the clinical cut-off the cohort's mapping declares for "
+                f"{setup.test.label}."]
+    return [f"No threshold was given: the Youden-optimal value {threshold:g} is used (chosen on these data, so its "
+            "sensitivity and specificity are optimistic)."]
 
 
 def _missing_notes(ctx, setup: _Setup, released) -> list[str]:
@@ -155,18 +174,20 @@ def _accuracy(cells: pd.DataFrame, alpha: float) -> Accuracy:
                                 get(False, "non_events"), alpha)
 
 
-def _estimates(ctx, accuracy: Accuracy, opts: DiagnosticOptions, roc, notes) -> list[Estimate]:
+def _estimates(ctx, accuracy: Accuracy, opts: DiagnosticOptions, roc, builder: ResultBuilder) -> None:
+    """The 2×2 measures (withheld with a note when a cell is small), PPV/NPV at the asked prevalence, the AUC."""
     if ctx.policy.withholds(accuracy.tp, accuracy.fp, accuracy.fn, accuracy.tn):
-        notes.append(f"A cell of the 2×2 table is below {ctx.policy.min_cell}, so the accuracy measures are "
+        builder.note(f"A cell of the 2×2 table is below {ctx.policy.min_cell}, so the accuracy measures are "
                      "withheld.")
-        return [_auc(roc)] if roc else []
-    out = [_estimate(m, getattr(accuracy, m)) for m in TWO_BY_TWO_MEASURES]
-    if opts.prevalence is not None:
-        ppv, npv = predictive_values_at(opts.prevalence, accuracy.lr_positive, accuracy.lr_negative)
-        at = f"at a prevalence of {opts.prevalence:.3g}"
-        out += [_estimate("ppv", ppv, label=f"PPV {at}", method=f"Bayes' theorem on LR+ {at}"),
-                _estimate("npv", npv, label=f"NPV {at}", method=f"Bayes' theorem on LR− {at}")]
-    return out + ([_auc(roc)] if roc else [])
+    else:
+        builder.estimate(*(_estimate(m, getattr(accuracy, m)) for m in TWO_BY_TWO_MEASURES))
+        if opts.prevalence is not None:
+            ppv, npv = predictive_values_at(opts.prevalence, accuracy.lr_positive, accuracy.lr_negative)
+            at = f"at a prevalence of {opts.prevalence:.3g}"
+            builder.estimate(_estimate("ppv", ppv, label=f"PPV {at}", method=f"Bayes' theorem on LR+ {at}"),
+                             _estimate("npv", npv, label=f"NPV {at}", method=f"Bayes' theorem on LR− {at}"))
+    if roc:
+        builder.estimate(_auc(roc))
 
 
 def _estimate(measure: str, interval, label: str | None = None, method: str | None = None,
@@ -183,13 +204,13 @@ def _auc(roc) -> Estimate:
     return _estimate("auc", roc.auc)
 
 
-def _roc(ctx, by_value: pd.DataFrame, lower: bool, notes):
+def _roc(ctx, by_value: pd.DataFrame, lower: bool, builder: ResultBuilder):
     """The ROC of the test (of its negated value when low values are positive, thresholds turned back)."""
     sign = -1.0 if lower else 1.0
     try:
         roc = roc_from_counts(sign * by_value[TEST_COLUMN], by_value["events"], by_value["non_events"], ctx.alpha)
     except ValueError as exc:  # cell-key mode: every case's value cell may be released as zero
-        notes.append(f"No ROC curve: {exc}")
+        builder.note(f"No ROC curve: {exc}")
         return None
     curve = roc.curve.assign(threshold=sign * roc.curve["threshold"])
     return replace(roc, curve=curve, youden_threshold=sign * roc.youden_threshold)
@@ -230,12 +251,13 @@ def _stratum_labels(setup: _Setup, opts: DiagnosticOptions):
     return lambda k: k[column].astype(str)
 
 
-def _strata(ctx, opts, setup: _Setup, released, positive, notes) -> tuple[pd.DataFrame, list[Estimate]]:
+def _strata(ctx, opts, setup: _Setup, released, positive, builder: ResultBuilder) -> pd.DataFrame:
+    """Sensitivity and specificity per stratum: the table, and the estimates of the strata that may be shown."""
     column = setup.strata.column
     known = lambda k: _known(k) & k[column].notna()  # noqa: E731
     cells = with_known(released.cells(by=["stratum", "positive"], where=known,
                                       derive={"stratum": _stratum_labels(setup, opts), "positive": positive}))
-    rows, estimates = [], []
+    rows = []
     for stratum, part in cells.groupby("stratum", sort=True):
         acc = _accuracy(part, ctx.alpha)
         shown = not ctx.policy.withholds(acc.tp, acc.fp, acc.fn, acc.tn) and not ctx.policy.is_small(
@@ -245,24 +267,24 @@ def _strata(ctx, opts, setup: _Setup, released, positive, notes) -> tuple[pd.Dat
                         for m in ("sensitivity", "specificity")
                         for s, f in (("", "estimate"), ("_low", "low"), ("_high", "high"))}})
         if shown:
-            estimates += [_estimate(m, getattr(acc, m), label=f"{MEASURE_LABELS[m]}, {stratum}", group=stratum)
-                          for m in ("sensitivity", "specificity")]
+            builder.estimate(*(_estimate(m, getattr(acc, m), label=f"{MEASURE_LABELS[m]}, {stratum}",
+                                         group=stratum) for m in ("sensitivity", "specificity")))
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return frame, estimates
+        return frame
     gated = ctx.policy.gate_frame(frame, ["n", "cases"], [c for c in frame.columns if c.startswith(("sens", "spec"))])
     if gated["suppressed"].any():
-        notes.append(f"Strata with a count below {ctx.policy.min_cell} are withheld: "
+        builder.note(f"Strata with a count below {ctx.policy.min_cell} are withheld: "
                      f"{', '.join(gated.loc[gated['suppressed'], 'stratum'])}.")
-    return gated, estimates
+    return gated
 
 
-def _result(ctx, opts, setup: _Setup, n, threshold, estimates, notes, tables, sql) -> AnalysisResult:
-    cohort = ctx.cohort()
+def _build(builder: ResultBuilder, ctx, opts, setup: _Setup, n, threshold) -> AnalysisResult:
     sign = "≤" if opts.lower_is_positive else "≥"
     rule = f"{setup.test.label} {sign} {threshold:g}" if threshold is not None and setup.test.kind == "numeric" \
         else setup.test.label
-    caption = (f"{rule} against {setup.outcome_label}; {cohort.description}; N = {ctx.policy.show_count(n)}.")
+    caption = (f"{rule} against {setup.outcome_label}; {builder.cohort.description}; "
+               f"N = {ctx.policy.show_count(n)}.")
     methods = ("Reference standard: " + setup.outcome_label + "; index test: " + rule + " (participants with both "
                "known). Sensitivity, specificity, predictive values and accuracy with exact Clopper–Pearson 95% CIs; "
                "likelihood ratios with the CIs of Simel et al. (1991); diagnostic odds ratio with a log CI; Youden "
@@ -270,8 +292,6 @@ def _result(ctx, opts, setup: _Setup, n, threshold, estimates, notes, tables, sq
                "values at another prevalence from the likelihood ratios (Bayes' theorem). For a numeric test: the "
                "empirical ROC curve from the counts per distinct value, the AUC with the DeLong 95% CI (as pROC), "
                "and the Youden-optimal threshold. " + ctx.policy.note)
-    title = f"{setup.test.label} against {setup.outcome_label}"
-    return AnalysisResult("diagnostic", title, cohort, None if n is None or ctx.policy.is_small(n) else n,
-                          tuple(estimates), (), tuple(notes), tuple(tables.items()), caption, methods, (), (sql,),
-                          (("threshold", threshold), ("test", setup.test.name), ("outcome", setup.outcome),
-                           ("lower_is_positive", opts.lower_is_positive), ("stratified_by", opts.strata)))
+    details = DiagnosticDetails(threshold, setup.test.name, setup.outcome, opts.lower_is_positive, opts.strata)
+    return builder.build(title=f"{setup.test.label} against {setup.outcome_label}", caption=caption,
+                         methods=methods, n=None if n is None or ctx.policy.is_small(n) else n, details=details)

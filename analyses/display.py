@@ -144,7 +144,7 @@ PEAK_NOTE = "Age of the highest fitted prevalence (none when it is at the edge o
 def prevalence_summary(result: AnalysisResult) -> list[Metric]:
     """Peak age per sex, standardized prevalence per sex and the women/men ratio (for a cohort without sex: the
     peak and standardized prevalence of everyone)."""
-    peaks = result.extra("peak", {})
+    peaks = result.details.peak
     standardized = {e.group: e for e in result.estimates if e.measure == "standardized_prevalence"}
     groups = ("everyone",) if "everyone" in set(result.table("rows").get("sex", ())) else ("women", "men")
     metrics = [Metric(f"Peak age, {sex}", "–" if peaks.get(sex) is None or peaks[sex]["at_edge"]

@@ -14,7 +14,7 @@ import pandas as pd
 from analyses.bands import AgeBands
 from analyses.context import AnalysisContext
 from analyses.design import design_matrix, formula, make_term, undefined_spline_note
-from analyses.results import AnalysisResult, Estimate, TestResult
+from analyses.results import AnalysisResult, Estimate, ResultBuilder, TestResult
 from analyses.stats import contingency
 from analyses.stats.contingency import TwoByTwo
 from analyses.stats.glm import fit_logistic, likelihood_ratio
@@ -41,6 +41,16 @@ class OddsRatioOptions:
     adjust: tuple[str, ...] = ("age",)
     age_bands: AgeBands = AgeBands()
     treated_only: bool = False
+
+
+@dataclass(frozen=True)
+class OddsRatioDetails:
+    """What only the odds-ratio analysis reports (flattened into the CLI JSON beside the common keys)."""
+
+    outcome: str
+    outcome_label: str
+    exposure: str  # the exposure as asked for (e.g. "sex")
+    stratified_by: str | None  # the Mantel–Haenszel stratifier as asked for, None for none
 
 
 @dataclass(frozen=True)
@@ -113,35 +123,40 @@ def _two_by_two(frame: pd.DataFrame, exposure: Exposure) -> TwoByTwo:
 
 
 def _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, released, keys) -> AnalysisResult:
-    notes: list[str] = []
-    sql = released.sql
+    builder = ResultBuilder("odds-ratio", ctx.cohort())
+    builder.query(released.sql)
     complete = _complete(keys)
     missing_outcome = released.total("missing")
     incomplete = sum(released.total(c, where=lambda k: ~complete(k)) for c in ("events", "non_events"))
-    notes += _missing_notes(ctx, missing_outcome, incomplete)
+    builder.note(*_missing_notes(ctx, missing_outcome, incomplete))
     fine = with_known(released.cells(where=complete))
     used = fine[fine["n"] > 0]
     exposure = _exposure(exposure_var, list(used[exposure_var.column].astype(str).unique()))
     margins = with_known(released.cells(by=[exposure_var.column], where=complete))
     n = released.total("known", where=complete)
     if n == 0:
-        notes.append("No participants with a known outcome remain after filtering; nothing is estimated.")
-        return _result(ctx, opts, outcome, None, n, [], [], notes, [], pd.DataFrame(), pd.DataFrame(), sql)
+        builder.note("No participants with a known outcome remain after filtering; nothing is estimated.")
+        return _nothing_estimated(builder, ctx, opts, outcome, n)
     if exposure is None:
-        notes.append(f"The exposure ({exposure_var.label}) does not have exactly two levels in this cohort, so no "
+        builder.note(f"The exposure ({exposure_var.label}) does not have exactly two levels in this cohort, so no "
                      "odds ratio can be estimated.")
-        return _result(ctx, opts, outcome, None, n, [], [], notes, [], pd.DataFrame(), pd.DataFrame(), sql)
+        return _nothing_estimated(builder, ctx, opts, outcome, n)
     table = _two_by_two(margins, exposure)
-    estimates, tests = _crude_and_exact(ctx, table, exposure, notes)
+    builder.table("groups", _groups_frame(ctx, table, exposure))
+    _crude_and_exact(ctx, table, exposure, builder)
     strata_frame = pd.DataFrame()
     if strata_var is not None:
         strata = _strata_cells(released, complete, fine, exposure, strata_var, opts)
-        strata_frame, mh_estimates, mh_tests = _stratified(ctx, strata, exposure, strata_var, table, notes)
-        estimates += mh_estimates
-        tests += mh_tests
-    adj_estimates, adj_tests, formulas = _adjusted(ctx, used, exposure, adjusters, outcome, table, notes)
-    return _result(ctx, opts, outcome, exposure, n, estimates + adj_estimates, tests + adj_tests, notes, formulas,
-                   _groups_frame(ctx, table, exposure), strata_frame, sql)
+        strata_frame = _stratified(ctx, strata, exposure, strata_var, table, builder)
+    builder.table("strata", strata_frame)
+    _adjusted(ctx, used, exposure, adjusters, outcome, table, builder)
+    return _build(builder, ctx, opts, outcome, exposure, n)
+
+
+def _nothing_estimated(builder: ResultBuilder, ctx, opts, outcome, n) -> AnalysisResult:
+    builder.table("groups", pd.DataFrame())
+    builder.table("strata", pd.DataFrame())
+    return _build(builder, ctx, opts, outcome, None, n)
 
 
 def _missing_notes(ctx, missing_outcome: int, incomplete: int) -> list[str]:
@@ -165,20 +180,20 @@ def _withheld(ctx, table: TwoByTwo) -> bool:
     return ctx.policy.withholds(*table.cells)
 
 
-def _crude_and_exact(ctx, table: TwoByTwo, exposure: Exposure, notes: list[str]):
+def _crude_and_exact(ctx, table: TwoByTwo, exposure: Exposure, builder: ResultBuilder) -> None:
     if _withheld(ctx, table):
-        notes.append(f"A cell of the 2×2 table is below {ctx.policy.min_cell}, so the odds ratios are withheld.")
-        return [], []
+        builder.note(f"A cell of the 2×2 table is below {ctx.policy.min_cell}, so the odds ratios are withheld.")
+        return
     crude = contingency.woolf(table, ctx.alpha)
     if crude.zero_corrected:
-        notes.append("The 2×2 table has a zero cell: 0.5 was added to every cell for the crude (Woolf) OR "
+        builder.note("The 2×2 table has a zero cell: 0.5 was added to every cell for the crude (Woolf) OR "
                      "(Haldane–Anscombe); the exact OR uses the table as it is, so its estimate or a confidence "
                      "limit may be infinite or zero (an infinite value is left empty).")
     exact = contingency.exact(table, ctx.alpha)
-    return [
+    builder.estimate(
         _estimate("crude_or", crude, "Woolf (logit) 95% CI; Wald p", exposure),
         _estimate("exact_or", exact, "conditional maximum-likelihood OR, exact 95% CI; Fisher's exact p", exposure),
-    ], []
+    )
 
 
 def _estimate(measure: str, result: contingency.OddsRatio, method: str, exposure: Exposure, **extra) -> Estimate:
@@ -213,7 +228,8 @@ def _strata_cells(released, complete, fine: pd.DataFrame, exposure: Exposure, st
     return [(s, cells[cells["stratum"] == s]) for s in order if (cells["stratum"] == s).any()]
 
 
-def _stratified(ctx, strata, exposure, strata_var, total: TwoByTwo, notes):
+def _stratified(ctx, strata, exposure, strata_var, total: TwoByTwo, builder: ResultBuilder) -> pd.DataFrame:
+    """The per-stratum table; the Mantel–Haenszel OR and the Breslow–Day test go to ``builder``."""
     order = [label for label, _cells in strata]
     tables = [_two_by_two(cells, exposure) for _label, cells in strata]
     rows = []
@@ -222,31 +238,34 @@ def _stratified(ctx, strata, exposure, strata_var, total: TwoByTwo, notes):
         rows.append({"stratum": label, "or": result.estimate, "ci_low": result.ci_low, "ci_high": result.ci_high,
                      "n": table.n, "a": table.a, "b": table.b, "c": table.c, "d": table.d})
     frame = pd.DataFrame(rows)
-    _stratum_notes(ctx, tables, order, strata_var, notes)
+    builder.note(*_stratum_notes(tables, order, strata_var))
     frame = ctx.policy.gate_frame(frame, ["a", "b", "c", "d"], ["or", "ci_low", "ci_high", "n"])
     frame = frame.drop(columns=["a", "b", "c", "d"])
-    if _withheld(ctx, total):
-        return frame, [], []
+    if not _withheld(ctx, total):
+        _mantel_haenszel(ctx, tables, exposure, strata_var, builder)
+    return frame
+
+
+def _mantel_haenszel(ctx, tables: list[TwoByTwo], exposure: Exposure, strata_var, builder: ResultBuilder) -> None:
     with np.errstate(divide="ignore", invalid="ignore"):  # a zero MH denominator is reported below, not warned
         mh = contingency.mantel_haenszel(tables, ctx.alpha)
     if mh.odds_ratio.ci_low is None:
-        notes.append(f"No Mantel–Haenszel OR across {strata_var.label} strata: it is zero, infinite or undefined "
+        builder.note(f"No Mantel–Haenszel OR across {strata_var.label} strata: it is zero, infinite or undefined "
                      "(the same cell is empty in every informative stratum, or no stratum is informative).")
-        return frame, [], []
-    estimates = [_estimate("mh_or", mh.odds_ratio, f"Mantel–Haenszel across {strata_var.label} strata; "
-                           "Robins–Breslow–Greenland 95% CI; CMH p (no continuity correction)", exposure)]
-    tests = []
+        return
+    builder.estimate(_estimate("mh_or", mh.odds_ratio, f"Mantel–Haenszel across {strata_var.label} strata; "
+                               "Robins–Breslow–Greenland 95% CI; CMH p (no continuity correction)", exposure))
     if mh.breslow_day is not None:
-        tests.append(TestResult("breslow_day", mh.breslow_day, mh.breslow_day_df, mh.breslow_day_p,
+        builder.test(TestResult("breslow_day", mh.breslow_day, mh.breslow_day_df, mh.breslow_day_p,
                                 f"Breslow–Day test of homogeneous ORs across {strata_var.label} strata, "
                                 "with Tarone's correction"))
-    return frame, estimates, tests
 
 
-def _stratum_notes(ctx, tables, labels, strata_var, notes):
+def _stratum_notes(tables, labels, strata_var) -> list[str]:
     zero = [lab for lab, t in zip(labels, tables) if t.informative and t.has_zero]
     empty = [lab for lab, t in zip(labels, tables) if not t.informative]
     sparse = [lab for lab, t in zip(labels, tables) if t.informative and min(_expected(t)) < SPARSE_STRATUM]
+    notes = []
     if empty:
         notes.append(f"{strata_var.label.capitalize()} strata without both groups and both outcomes carry no "
                      f"information and are left out of the Mantel–Haenszel estimate: {', '.join(empty)}.")
@@ -256,6 +275,7 @@ def _stratum_notes(ctx, tables, labels, strata_var, notes):
     if sparse:
         notes.append(f"Sparse strata (an expected cell count below {SPARSE_STRATUM}): {', '.join(sparse)}; the "
                      "Breslow–Day test may be unreliable.")
+    return notes
 
 
 def _expected(t: TwoByTwo) -> list[float]:
@@ -263,51 +283,48 @@ def _expected(t: TwoByTwo) -> list[float]:
     return [r * c / t.n for r in rows for c in cols]
 
 
-def _adjusted(ctx, used, exposure, adjusters, outcome, total: TwoByTwo, notes):
+def _adjusted(ctx, used, exposure, adjusters, outcome, total: TwoByTwo, builder: ResultBuilder) -> None:
+    """The adjusted OR and the likelihood-ratio test of the exposure, with the model's formula."""
     if not adjusters or _withheld(ctx, total):
-        return [], [], []
+        return
     terms = [make_term(v, used, "n") for v in adjusters]
     spline_note = undefined_spline_note(terms)
     if spline_note:
-        notes.append(spline_note)
-        return [], [], []
+        builder.note(spline_note)
+        return
     indicator = pd.DataFrame({"exposed": (used[exposure.variable.column].astype(str) == exposure.exposed)
                               .astype(float)}, index=used.index)
     full_x = design_matrix(used, terms, leading=indicator)
     full = fit_logistic(full_x, used["events"], used["n"])
     reduced = fit_logistic(design_matrix(used, terms), used["events"], used["n"])
-    text = formula(f"outcome_{outcome}", [exposure.variable.name], terms)
+    builder.formula(formula(f"outcome_{outcome}", [exposure.variable.name], terms))
     events = min(total.a + total.c, total.b + total.d)
     if events / max(len(full.params) - 1, 1) < MIN_EVENTS_PER_PARAMETER:
-        notes.append(f"Fewer than {MIN_EVENTS_PER_PARAMETER} events per model parameter: the adjusted OR may be "
+        builder.note(f"Fewer than {MIN_EVENTS_PER_PARAMETER} events per model parameter: the adjusted OR may be "
                      "biased away from 1.")
     if full.separation or not full.converged:
-        notes.append("The adjusted model shows (quasi-)complete separation or did not converge; its OR is withheld.")
-        return [], [], [text]
+        builder.note("The adjusted model shows (quasi-)complete separation or did not converge; its OR is "
+                     "withheld.")
+        return
     or_, low, high, p = full.odds_ratio("exposed", ctx.alpha)
     adjusted_for = ", ".join(v.display for v in adjusters)
-    estimate = Estimate("adjusted_or", or_, low, high, p, f"logistic regression adjusted for {adjusted_for}; "
-                        "Wald 95% CI and p", label=_contrast_label(exposure))
+    builder.estimate(Estimate("adjusted_or", or_, low, high, p, f"logistic regression adjusted for {adjusted_for}; "
+                              "Wald 95% CI and p", label=_contrast_label(exposure)))
     lr = likelihood_ratio(full, reduced)
-    test = TestResult("lr_exposure", lr[0], lr[1], lr[2], f"likelihood-ratio test of {exposure.variable.label} in "
-                      f"the model adjusted for {adjusted_for}")
-    return [estimate], [test], [text]
+    builder.test(TestResult("lr_exposure", lr[0], lr[1], lr[2], f"likelihood-ratio test of "
+                            f"{exposure.variable.label} in the model adjusted for {adjusted_for}"))
 
 
-def _result(ctx, opts, outcome, exposure, n, estimates, tests, notes, formulas, groups, strata, sql) -> AnalysisResult:
+def _build(builder: ResultBuilder, ctx, opts, outcome, exposure, n) -> AnalysisResult:
     label = ctx.outcome_label(outcome)
-    cohort = ctx.cohort()
     contrast = _contrast_label(exposure) if exposure else opts.exposure
-    caption = (f"Odds of {label}, {contrast}; {cohort.description}; N = {ctx.policy.show_count(n)}.")
+    caption = (f"Odds of {label}, {contrast}; {builder.cohort.description}; N = {ctx.policy.show_count(n)}.")
     methods = (f"Outcome: {label}. 2×2 table of {contrast}; prevalence with Wilson score 95% CIs. Crude OR with "
                "Woolf's logit CI; exact conditional maximum-likelihood OR with exact CI and Fisher's exact p. "
                "Mantel–Haenszel OR across strata with the Robins–Breslow–Greenland CI; Breslow–Day test of "
                "homogeneity with Tarone's correction. Adjusted OR from logistic regression fitted to counts per "
                "covariate pattern (identical to the participant-level fit), Wald CI, likelihood-ratio test for the "
                f"exposure. {ctx.policy.note}")
-    tables = (("groups", groups), ("strata", strata))
-    return AnalysisResult("odds-ratio", f"Odds ratio of {label} by {opts.exposure}", cohort,
-                          n if not ctx.policy.is_small(n) else None, tuple(estimates), tuple(tests), tuple(notes),
-                          tables, caption, methods, tuple(formulas), (sql,),
-                          (("outcome", outcome), ("outcome_label", label), ("exposure", opts.exposure),
-                           ("stratified_by", opts.strata)))
+    return builder.build(title=f"Odds ratio of {label} by {opts.exposure}", caption=caption, methods=methods,
+                         n=n if not ctx.policy.is_small(n) else None,
+                         details=OddsRatioDetails(outcome, label, opts.exposure, opts.strata))

@@ -16,7 +16,7 @@ from scipy.special import expit
 
 from analyses.bands import AgeBands
 from analyses.context import AnalysisContext
-from analyses.results import AnalysisResult, Estimate
+from analyses.results import AnalysisResult, Estimate, ResultBuilder
 from analyses.stats.glm import NaturalSpline, fit_logistic
 from analyses.stats.proportions import with_proportion
 from analyses.stats.standardization import (
@@ -44,6 +44,15 @@ class PrevalenceOptions:
     treated_only: bool = False
 
 
+@dataclass(frozen=True)
+class PrevalenceDetails:
+    """What only the prevalence analysis reports (flattened into the CLI JSON beside the common keys)."""
+
+    outcome: str
+    outcome_label: str
+    peak: dict[str, dict]  # per group ("women", "men" or "everyone"): {"age", "prevalence", "at_edge"}
+
+
 def prevalence(ctx: AnalysisContext, opts: PrevalenceOptions = PrevalenceOptions()) -> AnalysisResult:
     """Prevalence of ``opts.outcome`` by age and sex in the filtered cohort (see the module docstring)."""
     outcome = ctx.outcome(opts.outcome)
@@ -56,10 +65,12 @@ def prevalence(ctx: AnalysisContext, opts: PrevalenceOptions = PrevalenceOptions
     if not ctx.has("sex"):  # one group, everyone: curves, bands and standardised prevalence without a sex split
         table = table.mutate(sex=ibis.literal(EVERYONE))
     released = ctx.release(pattern_counts(table, ["sex", "age"], f"outcome_{outcome}"))
-    notes = _missing_notes(ctx, released)
+    builder = ResultBuilder("prevalence", ctx.cohort())
+    builder.query(released.sql)
+    builder.note(*_missing_notes(ctx, released))
     fine = with_known(released.cells(where=_known_sex_and_age))
     fine["age"] = fine["age"].astype(int)
-    return _analyse(ctx, opts, outcome, released, fine, notes)
+    return _analyse(ctx, opts, outcome, released, fine, builder)
 
 
 def _known_sex_and_age(keys: pd.DataFrame) -> pd.Series:
@@ -77,13 +88,14 @@ def _missing_notes(ctx, released) -> list[str]:
     return notes
 
 
-def _analyse(ctx, opts, outcome, released, fine, notes) -> AnalysisResult:
-    sql = released.sql
+def _analyse(ctx, opts, outcome, released, fine, builder: ResultBuilder) -> AnalysisResult:
     by_sex = with_known(released.cells(by=["sex"], where=_known_sex_and_age))
     n = released.total("known", where=_known_sex_and_age)
     if n == 0 or ctx.policy.is_small(n):
-        notes.append("The cohort is empty or too small after filtering; nothing is estimated.")
-        return _result(ctx, opts, outcome, None if n else 0, [], notes, pd.DataFrame(), pd.DataFrame(), {}, sql, "")
+        builder.note("The cohort is empty or too small after filtering; nothing is estimated.")
+        builder.table("rows", pd.DataFrame())
+        builder.table("curve", pd.DataFrame())
+        return _build(builder, ctx, outcome, None if n else 0, {})
     min_age = int(fine["age"].min())
     bands = with_known(released.cells(by=["sex", "age_band"], where=_known_sex_and_age,
                                       derive={"age_band": lambda k: opts.age_bands.assign(k["age"].astype(int),
@@ -91,14 +103,16 @@ def _analyse(ctx, opts, outcome, released, fine, notes) -> AnalysisResult:
     rows = _band_rows(ctx, bands, opts.age_bands.labels(min_age))
     used = fine[fine["n"] > 0]
     spline = NaturalSpline.from_counts(used["age"].to_numpy(), used["n"].to_numpy(), SPLINE_DF)
-    curve, peaks = _curves(ctx, used, by_sex.set_index("sex"), spline, notes)
+    curve, peaks = _curves(ctx, used, by_sex.set_index("sex"), spline, builder)
+    builder.table("rows", rows)
+    builder.table("curve", curve)
     # cell-key mode: standardised from every band's released counts (a small band's count is perturbed, so the
     # estimate cannot be inverted to it); exact mode: withheld when a band count is withheld
     counted = _band_rows(ctx, bands, opts.age_bands.labels(min_age), gated=False) if ctx.policy.perturbed else rows
-    estimates = _standardized(ctx, counted, opts, min_age, notes)
+    _standardized(ctx, counted, opts, min_age, builder)
     split = "fitted separately for women and men" if ctx.has("sex") else "one curve for everyone (no sex role)"
-    formula = f"outcome_{outcome} ~ {spline.describe('age')}, {split}"
-    return _result(ctx, opts, outcome, n, estimates, notes, rows, curve, peaks, sql, formula)
+    builder.formula(f"outcome_{outcome} ~ {spline.describe('age')}, {split}")
+    return _build(builder, ctx, outcome, n, peaks)
 
 
 def _band_rows(ctx, bands: pd.DataFrame, labels: list[str], gated: bool = True) -> pd.DataFrame:
@@ -112,10 +126,12 @@ def _band_rows(ctx, bands: pd.DataFrame, labels: list[str], gated: bool = True) 
     return gated[["sex", "age_band", "events", "n", "prevalence", "ci_low", "ci_high", "suppressed"]]
 
 
-def _curves(ctx, used, by_sex: pd.DataFrame, spline: NaturalSpline, notes) -> tuple[pd.DataFrame, dict]:
+def _curves(ctx, used, by_sex: pd.DataFrame, spline: NaturalSpline,
+            builder: ResultBuilder) -> tuple[pd.DataFrame, dict]:
+    """The fitted prevalence curve per group and each curve's peak (groups without a curve get a note)."""
     frames, peaks = [], {}
     if not spline.defined:
-        notes.append("No prevalence curves: the spline of age cannot be formed in this cohort (too many "
+        builder.note("No prevalence curves: the spline of age cannot be formed in this cohort (too many "
                      "participants share the highest age, so its knots coincide).")
         return pd.DataFrame(), peaks
     low, high = spline.boundary
@@ -126,16 +142,16 @@ def _curves(ctx, used, by_sex: pd.DataFrame, spline: NaturalSpline, notes) -> tu
         events, n = (int(by_sex[c].get(sex, 0)) for c in ("events", "n"))
         if ctx.policy.withholds(n, events, n - events) or events == 0 or events == n:
             if n:
-                notes.append(f"No prevalence curve for {GROUP_NAMES[sex]}: too few cases or participants.")
+                builder.note(f"No prevalence curve for {GROUP_NAMES[sex]}: too few cases or participants.")
             continue
         fit = fit_logistic(_spline_design(spline, part["age"]), part["events"], part["n"])
         if fit.separation or not fit.converged:
-            notes.append(f"The prevalence curve for {GROUP_NAMES[sex]} could not be fitted (separation).")
+            builder.note(f"The prevalence curve for {GROUP_NAMES[sex]} could not be fitted (separation).")
             continue
         pred = fit.linear_predictor(_spline_design(spline, ages), ctx.alpha)
         frames.append(pd.DataFrame({"sex": GROUP_NAMES[sex], "age": ages, "prevalence": expit(pred["eta"]),
                                     "ci_low": expit(pred["low"]), "ci_high": expit(pred["high"])}))
-        peaks[GROUP_NAMES[sex]] = _peak(fit, spline, fine, notes, GROUP_NAMES[sex])
+        peaks[GROUP_NAMES[sex]] = _peak(fit, spline, fine, builder, GROUP_NAMES[sex])
     curve = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return curve, peaks
 
@@ -146,24 +162,26 @@ def _spline_design(spline: NaturalSpline, ages) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _peak(fit, spline, grid, notes, group: str) -> dict:
+def _peak(fit, spline, grid, builder: ResultBuilder, group: str) -> dict:
     eta = fit.linear_predictor(_spline_design(spline, grid))["eta"].to_numpy()
     i = int(np.argmax(eta))
     at_edge = i in (0, len(grid) - 1)
     if at_edge:
-        notes.append(f"For {group}, the fitted prevalence is highest at the edge of the age range: no interior peak.")
+        builder.note(f"For {group}, the fitted prevalence is highest at the edge of the age range: no interior peak.")
     return {"age": round(float(grid[i]), 1), "prevalence": float(expit(eta[i])), "at_edge": at_edge}
 
 
-def _standardized(ctx, rows: pd.DataFrame, opts, min_age: int, notes) -> list[Estimate]:
+def _standardized(ctx, rows: pd.DataFrame, opts, min_age: int, builder: ResultBuilder) -> None:
+    """Age-standardized prevalence per group and the women/men ratio, for each chosen standard population."""
     standards = standard_populations()
     chosen = [opts.standard] if opts.standard else list(standards)
     bounds = dict(zip(opts.age_bands.labels(min_age), opts.age_bands.bounds(min_age)))
-    parts = _standardizable(rows, notes)
-    return [e for name in chosen for e in _standardized_to(ctx, standards[name], parts, bounds, notes)]
+    parts = _standardizable(rows, builder)
+    for name in chosen:
+        _standardized_to(ctx, standards[name], parts, bounds, builder)
 
 
-def _standardizable(rows: pd.DataFrame, notes) -> dict[str, pd.DataFrame]:
+def _standardizable(rows: pd.DataFrame, builder: ResultBuilder) -> dict[str, pd.DataFrame]:
     """Per sex, the age bands with participants — or nothing (with a note) when a band count is withheld."""
     parts = {}
     for group in GROUP_NAMES.values():
@@ -172,41 +190,38 @@ def _standardizable(rows: pd.DataFrame, notes) -> dict[str, pd.DataFrame]:
         if part.empty:
             continue
         if part["suppressed"].any():
-            notes.append(f"Age-standardized prevalence for {group} is withheld: an age band has a small count.")
+            builder.note(f"Age-standardized prevalence for {group} is withheld: an age band has a small count.")
             continue
         parts[group] = part
     return parts
 
 
-def _standardized_to(ctx, standard, parts: dict[str, pd.DataFrame], bounds, notes) -> list[Estimate]:
-    by_sex, estimates = {}, []
+def _standardized_to(ctx, standard, parts: dict[str, pd.DataFrame], bounds, builder: ResultBuilder) -> None:
+    by_sex = {}
     for group, part in parts.items():
         try:
             weights = band_weights(standard, [bounds[b] for b in part["age_band"]])
         except ValueError:  # the bands split the standard's open top group (see band_weights)
-            note = (f"Prevalence cannot be standardized to the {standard.label} with these age bands: they split "
-                    f"its open top group ({standard.groups[-1].low}+), whose age distribution is not published.")
-            if note not in notes:
-                notes.append(note)
+            builder.note_once(f"Prevalence cannot be standardized to the {standard.label} with these age bands: "
+                              f"they split its open top group ({standard.groups[-1].low}+), whose age distribution "
+                              "is not published.")
             continue
         s = by_sex[group] = direct_standardize(part["events"].to_numpy(dtype=float),
                                                part["n"].to_numpy(dtype=float), weights, ctx.alpha)
-        estimates.append(Estimate("standardized_prevalence", s.rate, s.ci_low, s.ci_high, None,
+        builder.estimate(Estimate("standardized_prevalence", s.rate, s.ci_low, s.ci_high, None,
                                   f"direct standardization to the {standard.label}; gamma (Fay–Feuer) 95% CI",
                                   group=group, standard=standard.name, label=group))
     if len(by_sex) == 2:
         ratio, low, high = standardized_ratio(by_sex["women"], by_sex["men"], ctx.alpha)
-        estimates.append(Estimate("standardized_ratio", ratio, low, high, None,
+        builder.estimate(Estimate("standardized_ratio", ratio, low, high, None,
                                   f"ratio of directly standardized prevalences ({standard.label}); log-normal 95% CI",
                                   standard=standard.name, label="women vs men"))
-    return estimates
 
 
-def _result(ctx, opts, outcome, n, estimates, notes, rows, curve, peaks, sql, formula) -> AnalysisResult:
+def _build(builder: ResultBuilder, ctx, outcome, n, peaks: dict) -> AnalysisResult:
     label = ctx.outcome_label(outcome)
-    cohort = ctx.cohort()
     by = "age and sex" if ctx.has("sex") else "age"
-    caption = f"Prevalence of {label} by {by}; {cohort.description}; N = {ctx.policy.show_count(n)}."
+    caption = f"Prevalence of {label} by {by}; {builder.cohort.description}; N = {ctx.policy.show_count(n)}."
     methods = (f"Outcome: {label}; denominator: participants with a known outcome. Prevalence per age band with "
                "Wilson score 95% CIs. Curves: logistic regression of the outcome on a natural cubic spline of age "
                f"({SPLINE_DF} df, knots at quantiles of the participants' ages), fitted to counts per single year of "
@@ -216,7 +231,6 @@ def _result(ctx, opts, outcome, n, estimates, notes, rows, curve, peaks, sql, fo
                "weights spread evenly over single years within each standard age group and renormalised over the "
                "bands present; gamma CIs of Fay & Feuer (1997); the ratio women/men with a log-normal CI. "
                f"{ctx.policy.note}")
-    return AnalysisResult("prevalence", f"Prevalence of {label} by {by}", cohort,
-                          n if n is None or not ctx.policy.is_small(n) else None, tuple(estimates), (), tuple(notes),
-                          (("rows", rows), ("curve", curve)), caption, methods, (formula,) if formula else (), (sql,),
-                          (("outcome", outcome), ("outcome_label", label), ("peak", peaks)))
+    return builder.build(title=f"Prevalence of {label} by {by}", caption=caption, methods=methods,
+                         n=n if n is None or not ctx.policy.is_small(n) else None,
+                         details=PrevalenceDetails(outcome, label, peaks))

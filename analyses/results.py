@@ -6,10 +6,11 @@ Every number in a result has already passed the disclosure gate (``disclosure.po
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
 from typing import Any
@@ -69,7 +70,10 @@ class CohortSummary:
 
 @dataclass(frozen=True)
 class AnalysisResult:
-    """An analysis as it may leave the system: estimates, tests, named tidy tables, notes, and how it was made."""
+    """An analysis as it may leave the system: estimates, tests, named tidy tables, notes, and how it was made.
+
+    ``details`` is the analysis's own frozen dataclass of what only it reports (e.g. ``OddsRatioDetails``, defined
+    next to the analysis); the CLI JSON flattens its fields beside the common keys."""
 
     analysis: str
     title: str
@@ -83,7 +87,7 @@ class AnalysisResult:
     methods: str
     formulas: tuple[str, ...] = ()
     queries: tuple[str, ...] = ()
-    extras: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    details: Any = None  # a frozen dataclass instance of the analysis's details, or None
 
     def table(self, name: str) -> pd.DataFrame:
         return dict(self.tables)[name].copy()
@@ -105,10 +109,6 @@ class AnalysisResult:
     def test(self, name: str) -> TestResult | None:
         return next((t for t in self.tests if t.test == name), None)
 
-    def extra(self, name: str, default: Any = None) -> Any:
-        """One of the analysis-specific extras (e.g. ``peak``, ``reference_band``)."""
-        return dict(self.extras).get(name, default)
-
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of the CLI (see the README): analysis, n, filters, estimates, tests, notes, tables."""
         out: dict[str, Any] = {
@@ -119,17 +119,71 @@ class AnalysisResult:
             "notes": list(self.notes),
         }
         out |= {name: frame.to_dict(orient="records") for name, frame in self.tables}
-        clashes = set(out) & set(dict(self.extras))
+        details = self.details_dict()
+        clashes = set(out) & set(details)
         if clashes:
-            raise ValueError(f"extras would overwrite {sorted(clashes)} in the JSON contract")
-        out |= dict(self.extras)
+            raise ValueError(f"details would overwrite {sorted(clashes)} in the JSON contract")
+        out |= details
         out |= {"caption": self.caption, "methods": self.methods, "formulas": list(self.formulas),
                 "queries": list(self.queries), "software": software_versions()}
         return _clean(out)
 
+    def details_dict(self) -> dict[str, Any]:
+        """The analysis's details as a flat dictionary of its fields (empty when it has none)."""
+        return dataclasses.asdict(self.details) if self.details is not None else {}
+
     def to_json(self, indent: int | None = 2) -> str:
         """Deterministic JSON: the same analysis on the same data gives the same bytes."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+class ResultBuilder:
+    """Collects what an analysis finds while it runs — notes, estimates, tests, tables, formulas and queries, each
+    in the order given — and :meth:`build` returns the frozen :class:`AnalysisResult`."""
+
+    def __init__(self, analysis: str, cohort: CohortSummary):
+        self.analysis = analysis
+        self.cohort = cohort
+        self._notes: list[str] = []
+        self._estimates: list[Estimate] = []
+        self._tests: list[TestResult] = []
+        self._tables: list[tuple[str, pd.DataFrame]] = []
+        self._formulas: list[str] = []
+        self._queries: list[str] = []
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The notes so far."""
+        return tuple(self._notes)
+
+    def note(self, *texts: str) -> None:
+        self._notes.extend(texts)
+
+    def note_once(self, text: str) -> None:
+        """A note unless the same note is already there (a reason shared by several parts of an analysis)."""
+        if text not in self._notes:
+            self._notes.append(text)
+
+    def estimate(self, *estimates: Estimate) -> None:
+        self._estimates.extend(estimates)
+
+    def test(self, *tests: TestResult) -> None:
+        self._tests.extend(tests)
+
+    def table(self, name: str, frame: pd.DataFrame) -> None:
+        self._tables.append((name, frame))
+
+    def formula(self, *texts: str) -> None:
+        self._formulas.extend(texts)
+
+    def query(self, *sql: str) -> None:
+        self._queries.extend(sql)
+
+    def build(self, *, title: str, caption: str, methods: str, n: int | None, details: Any) -> AnalysisResult:
+        """The frozen result of everything collected."""
+        return AnalysisResult(self.analysis, title, self.cohort, n, tuple(self._estimates), tuple(self._tests),
+                              tuple(self._notes), tuple(self._tables), caption, methods, tuple(self._formulas),
+                              tuple(self._queries), details)
 
 
 def _clean(value: Any) -> Any:

@@ -22,7 +22,7 @@ import pandas as pd
 from analyses.bands import AgeBands, BiomarkerBands
 from analyses.context import AnalysisContext
 from analyses.design import Term, design_matrix, formula, make_term
-from analyses.results import AnalysisResult, Estimate, TestResult
+from analyses.results import AnalysisResult, Estimate, ResultBuilder, TestResult
 from analyses.table_one import BINARY_CODES
 from analyses.stats.glm import LogisticFit, fit_logistic, likelihood_ratio, weighted_quantiles
 from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, catalog, resolve, two_level
@@ -45,6 +45,17 @@ class RiskFactorOptions:
     numeric: str = "linear"  # how numeric factors enter unless named as "x:linear", "x:spline" or "x:bands"
     age_bands: AgeBands = AgeBands()
     treated_only: bool = False
+
+
+@dataclass(frozen=True)
+class RiskFactorsDetails:
+    """What only the risk-factor analysis reports (flattened into the CLI JSON beside the common keys)."""
+
+    outcome: str
+    outcome_label: str
+    factors: list[str]  # the factors in the models (a factor with a single value is left out)
+    entries: dict[str, str]  # per factor: how it enters ("levels", "linear", "spline" or "bands")
+    events_per_parameter: float | None  # None when nothing is estimated
 
 
 @dataclass(frozen=True)
@@ -129,22 +140,24 @@ def _unit(ctx, variable: Variable) -> str:
 # --- analysis -----------------------------------------------------------------------------------------------------
 
 def _analyse(ctx, opts, outcome, factors: list[Factor], released, keys) -> AnalysisResult:
+    builder = ResultBuilder("risk-factors", ctx.cohort())
+    builder.query(released.sql)
     complete = lambda k: k[keys].notna().all(axis=1)  # noqa: E731
-    notes = _missing_notes(ctx, released, complete)
+    builder.note(*_missing_notes(ctx, released, complete))
     fine = with_known(released.cells(where=complete))
     fine = fine[fine["n"] > 0]
     n = released.total("known", where=complete)
     events = int(fine["events"].sum())
     non_events = int(fine["n"].sum()) - events
     if n == 0 or ctx.policy.is_small(n) or ctx.policy.withholds(events, non_events) or 0 in (events, non_events):
-        notes.append("Too few participants, or no cases or no non-cases, after filtering; nothing is estimated.")
-        return _result(ctx, opts, outcome, factors, n, [], [], notes, _empty_table(), None, [], released.sql)
+        builder.note("Too few participants, or no cases or no non-cases, after filtering; nothing is estimated.")
+        return _nothing_estimated(builder, ctx, outcome, factors, n)
     derive = _band_functions(factors, fine, opts)
     fine = fine.assign(**{name: fn(fine) for name, fn in derive.items()})
-    factors = _with_terms(factors, fine, notes)
+    factors = _with_terms(factors, fine, builder)
     if not factors:
-        notes.append("No factor has two or more values among these participants; nothing is estimated.")
-        return _result(ctx, opts, outcome, factors, n, [], [], notes, _empty_table(), None, [], released.sql)
+        builder.note("No factor has two or more values among these participants; nothing is estimated.")
+        return _nothing_estimated(builder, ctx, outcome, factors, n)
     bad = [f.label for f in factors if f.term.spline is not None and not f.term.spline.defined]
     if bad:
         raise AnalysisInputError(f"The natural spline of {', '.join(bad)} cannot be formed in this cohort (too many "
@@ -152,25 +165,28 @@ def _analyse(ctx, opts, outcome, factors: list[Factor], released, keys) -> Analy
     full = _fit(fine, factors)
     epv = min(events, non_events) / max(len(full.params) - 1, 1)
     if epv < MIN_EVENTS_PER_PARAMETER:
-        notes.append(f"Only {epv:.1f} events per model parameter (fewer than {MIN_EVENTS_PER_PARAMETER}): the "
-                     "adjusted odds ratios may be biased away from 1 and their CIs too narrow; consider fewer factors "
-                     "or coarser levels.")
-    rows, estimates, tests = [], [], []
+        builder.note(f"Only {epv:.1f} events per model parameter (fewer than {MIN_EVENTS_PER_PARAMETER}): the "
+                     "adjusted odds ratios may be biased away from 1 and their CIs too narrow; consider fewer "
+                     "factors or coarser levels.")
+    rows = []
     for factor in factors:
         margin = _margin(released, complete, factor, derive)
-        f_rows, f_estimates, f_test = _factor_rows(ctx, factor, factors, fine, full, margin, notes)
-        rows += f_rows
-        estimates += f_estimates
-        tests += [f_test] if f_test else []
+        rows += _factor_rows(ctx, factor, factors, fine, full, margin, builder)
     if full.separation or not full.converged:
-        notes.append("The adjusted model shows (quasi-)complete separation or did not converge; its odds ratios "
+        builder.note("The adjusted model shows (quasi-)complete separation or did not converge; its odds ratios "
                      "are withheld.")
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     # a level's row is withheld with its counts; in exact mode a second row of the factor too (its levels add up)
-    table = ctx.policy.gate_frame(table, ["events", "non_events", "n"], [c for c in TABLE_COLUMNS[5:] if c != "lr_p"],
-                                  group_by=["factor"])
-    text = formula(f"outcome_{outcome}", [], [f.term for f in factors])
-    return _result(ctx, opts, outcome, factors, n, estimates, tests, notes, table, epv, [text], released.sql)
+    builder.table("risk_factors", ctx.policy.gate_frame(table, ["events", "non_events", "n"],
+                                                        [c for c in TABLE_COLUMNS[5:] if c != "lr_p"],
+                                                        group_by=["factor"]))
+    builder.formula(formula(f"outcome_{outcome}", [], [f.term for f in factors]))
+    return _build(builder, ctx, outcome, factors, n, epv)
+
+
+def _nothing_estimated(builder: ResultBuilder, ctx, outcome, factors: list[Factor], n) -> AnalysisResult:
+    builder.table("risk_factors", _empty_table())
+    return _build(builder, ctx, outcome, factors, n, None)
 
 
 def _missing_notes(ctx, released, complete) -> list[str]:
@@ -207,13 +223,13 @@ def _quartile_bands(values: np.ndarray, counts: np.ndarray) -> BiomarkerBands | 
     return BiomarkerBands(tuple(cuts)) if cuts else None
 
 
-def _with_terms(factors: list[Factor], fine: pd.DataFrame, notes: list[str]) -> list[Factor]:
+def _with_terms(factors: list[Factor], fine: pd.DataFrame, builder: ResultBuilder) -> list[Factor]:
     """The factors with their design terms; a factor with a single value among these participants is dropped."""
     out = []
     for f in factors:
         values = fine[f.column]
         if values.astype(str).nunique() < 2:
-            notes.append(f"{f.label.capitalize()} has a single value among these participants, so it is left out "
+            builder.note(f"{f.label.capitalize()} has a single value among these participants, so it is left out "
                          "of the models.")
             continue
         variable = replace(f.variable, column=f.column)
@@ -253,24 +269,27 @@ def _margin(released, complete, factor: Factor, derive: dict) -> pd.DataFrame:
     return with_known(released.cells(by=[factor.column], where=complete, derive=own)).query("n > 0")
 
 
-def _factor_rows(ctx, factor: Factor, factors: list[Factor], fine, full: LogisticFit, margin: pd.DataFrame, notes):
+def _factor_rows(ctx, factor: Factor, factors: list[Factor], fine, full: LogisticFit, margin: pd.DataFrame,
+                 builder: ResultBuilder) -> list[dict]:
+    """The table rows of one factor; its odds ratios and likelihood-ratio test go to ``builder``."""
     others = [f for f in factors if f is not factor]
     reduced = _fit(_collapsed(fine, [f.column for f in others]), others)
     stat, df, p = likelihood_ratio(full, reduced)
     adjusted_ok = not (full.separation or not full.converged)
-    test = TestResult(f"lr_{factor.variable.name}", stat, df, p, f"likelihood-ratio test of {factor.label} "
-                      f"({df} df) in the model with all factors") if adjusted_ok else None
+    if adjusted_ok:
+        builder.test(TestResult(f"lr_{factor.variable.name}", stat, df, p, f"likelihood-ratio test of "
+                                f"{factor.label} ({df} df) in the model with all factors"))
     crude = _fit(_collapsed(fine, [factor.column]), [factor])
     crude_ok = not (crude.separation or not crude.converged)
     if not crude_ok:
-        notes.append(f"The crude model of {factor.label} shows separation or did not converge; its odds ratios are "
+        builder.note(f"The crude model of {factor.label} shows separation or did not converge; its odds ratios are "
                      "withheld.")
-    rows, estimates = [], []
+    rows = []
     for column, level, reference in _contrasts(factor):
         counts = _level_counts(margin, factor, level)
         withheld = counts is not None and ctx.policy.withholds(counts[0], counts[1] - counts[0])
         if withheld:
-            notes.append(f"{factor.label.capitalize()}, {level}: a count is below {ctx.policy.min_cell}, so its odds "
+            builder.note(f"{factor.label.capitalize()}, {level}: a count is below {ctx.policy.min_cell}, so its odds "
                          "ratios are withheld.")
         c = crude.odds_ratio(column, ctx.alpha) if column and crude_ok and not withheld else None
         a = full.odds_ratio(column, ctx.alpha) if column and adjusted_ok and not withheld else None
@@ -283,9 +302,9 @@ def _factor_rows(ctx, factor: Factor, factors: list[Factor], fine, full: Logisti
                                         f"{WALD}"), ("adjusted_or", a, f"logistic regression adjusted for "
                                                      f"{adjusted_for}; {WALD}")):
             if value is not None:
-                estimates.append(Estimate(measure, *value, method, band=level, reference=reference or None,
+                builder.estimate(Estimate(measure, *value, method, band=level, reference=reference or None,
                                           label=label, group=factor.variable.name))
-    return rows, estimates, test
+    return rows
 
 
 def _is_curve(factor: Factor) -> bool:
@@ -340,11 +359,10 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=TABLE_COLUMNS + ["suppressed"])
 
 
-def _result(ctx, opts, outcome, factors, n, estimates, tests, notes, table, epv, formulas, sql) -> AnalysisResult:
+def _build(builder: ResultBuilder, ctx, outcome, factors: list[Factor], n, epv: float | None) -> AnalysisResult:
     label = ctx.outcome_label(outcome)
-    cohort = ctx.cohort()
     names = ", ".join(f.variable.display for f in factors) or "none"
-    caption = f"Risk factors for {label}: {names}; {cohort.description}; N = {ctx.policy.show_count(n)}."
+    caption = f"Risk factors for {label}: {names}; {builder.cohort.description}; N = {ctx.policy.show_count(n)}."
     methods = (f"Outcome: {label}. Participants with the outcome and every factor known (complete-case analysis). "
                "Crude odds ratio: logistic regression with the factor alone; adjusted odds ratio: logistic regression "
                "with all the factors; both fitted to counts per covariate pattern (identical to the participant-level "
@@ -356,8 +374,7 @@ def _result(ctx, opts, outcome, factors, n, estimates, tests, notes, table, epv,
                f"against men. Events per parameter: the smaller of cases and non-cases over the number of model "
                f"parameters besides the intercept; below {MIN_EVENTS_PER_PARAMETER} the estimates may be biased. "
                f"{ctx.policy.note}")
-    extras = (("outcome", outcome), ("outcome_label", label), ("factors", [f.variable.name for f in factors]),
-              ("entries", {f.variable.name: f.entry for f in factors}), ("events_per_parameter", epv))
-    return AnalysisResult("risk-factors", f"Risk factors for {label}", cohort,
-                          None if ctx.policy.is_small(n) else n, tuple(estimates), tuple(tests), tuple(notes),
-                          (("risk_factors", table),), caption, methods, tuple(formulas), (sql,), extras)
+    details = RiskFactorsDetails(outcome, label, [f.variable.name for f in factors],
+                                 {f.variable.name: f.entry for f in factors}, epv)
+    return builder.build(title=f"Risk factors for {label}", caption=caption, methods=methods,
+                         n=None if ctx.policy.is_small(n) else n, details=details)

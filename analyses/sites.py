@@ -28,7 +28,7 @@ from analyses.measures import (
     unit_counts,
     unit_variable,
 )
-from analyses.results import AnalysisResult
+from analyses.results import AnalysisResult, ResultBuilder
 from analyses.stats import funnel as funnels
 from analyses.variables import AnalysisInputError, Variable
 
@@ -47,6 +47,23 @@ class FunnelOptions:
     age_bands: AgeBands = AgeBands()
 
 
+@dataclass(frozen=True)
+class FunnelDetails:
+    """What only the funnel analysis reports (flattened into the CLI JSON beside the common keys)."""
+
+    target: float | None  # the overall value the limits are drawn around (1 for observed / expected)
+    measure: str
+    measure_kind: str  # "proportion" or "rate"
+    scale: str  # "proportion", or "ratio" for observed / expected
+    by: str  # the units' variable
+    standardized_by: list[str]
+    overdispersion: str  # none, multiplicative or additive
+    phi: float | None  # None when no funnel is drawn
+    tau2: float | None
+    adjusted: bool | None  # whether the limits were widened for over-dispersion
+    direction: str | None  # the measure's improvement direction, "up" or "down"
+
+
 def funnel_analysis(ctx: AnalysisContext, opts: FunnelOptions = FunnelOptions()) -> AnalysisResult:
     """The funnel plot of one measure across units in the filtered cohort (see the module docstring)."""
     measure = resolve_measure(ctx, opts.outcome, periods=False)
@@ -55,26 +72,37 @@ def funnel_analysis(ctx: AnalysisContext, opts: FunnelOptions = FunnelOptions())
         raise AnalysisInputError(f"Unknown over-dispersion adjustment. Choose from: {', '.join(OVERDISPERSION)}.")
     strata = standardizers(ctx, opts.standardize)
     counts = unit_counts(ctx, measure, unit, strata, opts.age_bands)
-    notes = _left_out_notes(ctx, counts, unit)
+    builder = ResultBuilder("funnel", ctx.cohort())
+    builder.query(counts.sql)
     shown = _shown(ctx, counts.units)
+    coverage = _coverage_notes(ctx, counts, unit, shown)
+    if shown.sum() < 2:
+        builder.note(*coverage, "Fewer than two units can be shown after filtering; no funnel is drawn.")
+        builder.table("units", pd.DataFrame(columns=UNIT_COLUMNS))
+        return _build(builder, ctx, opts, measure, unit, counts, None)
+    computed = _funnel(counts, shown, measure, strata, opts.overdispersion)
+    units = _units(ctx, counts.units[shown], computed)
+    # the units outside the limits in words first (the figure's headline), then who is left out, then φ
+    builder.note(_outside_words(units, measure, computed), *coverage,
+                 *_dispersion_notes(computed, opts.overdispersion))
+    builder.table("units", units)
+    grid = _grid(computed, units)
+    if grid is not None:
+        builder.table("limits", grid)
+    return _build(builder, ctx, opts, measure, unit, counts, computed)
+
+
+def _coverage_notes(ctx, counts: UnitCounts, unit: Variable, shown: np.ndarray) -> list[str]:
+    """Participants without a unit, and units too small to show."""
+    notes = []
+    if counts.unknown_unit:
+        notes.append(f"{ctx.policy.show_count(counts.unknown_unit)} participants in the denominator without a "
+                     f"{unit.label} are left out.")
     hidden = int((~shown).sum())
     if hidden:
         notes.append(f"{hidden} unit(s) with fewer than {ctx.policy.min_cell} participants in the denominator (or "
                      "counts too small to show) are not drawn or listed.")
-    if shown.sum() < 2:
-        notes.append("Fewer than two units can be shown after filtering; no funnel is drawn.")
-        return _result(ctx, opts, measure, unit, counts, None, pd.DataFrame(columns=UNIT_COLUMNS), None, notes)
-    computed = _funnel(counts, shown, measure, strata, opts.overdispersion)
-    units = _units(ctx, counts.units[shown], computed)
-    notes = [_outside_words(units, measure, computed), *notes, *_dispersion_notes(computed, opts.overdispersion)]
-    return _result(ctx, opts, measure, unit, counts, computed, units, _grid(computed, units), notes)
-
-
-def _left_out_notes(ctx, counts: UnitCounts, unit: Variable) -> list[str]:
-    if not counts.unknown_unit:
-        return []
-    return [f"{ctx.policy.show_count(counts.unknown_unit)} participants in the denominator without a "
-            f"{unit.label} are left out."]
+    return notes
 
 
 def _shown(ctx, units: pd.DataFrame) -> np.ndarray:
@@ -169,12 +197,11 @@ def _dispersion_notes(computed: funnels.Funnel, asked: str) -> list[str]:
     return [text + f"{extra}; the limits are widened ({asked})."]
 
 
-def _result(ctx, opts: FunnelOptions, measure: QualityMeasure, unit: Variable, counts: UnitCounts, computed,
-            units: pd.DataFrame, grid, notes: list[str]) -> AnalysisResult:
-    cohort = ctx.cohort()
+def _build(builder: ResultBuilder, ctx, opts: FunnelOptions, measure: QualityMeasure, unit: Variable,
+           counts: UnitCounts, computed: funnels.Funnel | None) -> AnalysisResult:
     n = counts.total_n
     ratio = _ratio(measure, standardizers(ctx, opts.standardize))
-    caption = f"{measure.label} by {unit.label}; {cohort.description}; N = {ctx.policy.show_count(n)}."
+    caption = f"{measure.label} by {unit.label}; {builder.cohort.description}; N = {ctx.policy.show_count(n)}."
     methods = (f"{measure.label} per {unit.label}, from released counts per unit. "
                + ("Observed / expected events per unit, expected from the overall "
                   + ("rates per age band and sex stratum (indirect standardisation) " if opts.standardize else
@@ -186,14 +213,11 @@ def _result(ctx, opts: FunnelOptions, measure: QualityMeasure, unit: Variable, c
                + {"none": "not adjusted.", "multiplicative": "limits widened by sqrt(φ) when φ > 1.",
                   "additive": "random-effects τ² (DerSimonian–Laird) added when φ > 1."}[opts.overdispersion]
                + " " + ctx.policy.note)
-    target = None if computed is None else computed.target
-    extras = (("target", target), ("measure", measure.name), ("measure_kind", measure.kind),
-              ("scale", "ratio" if ratio else "proportion"), ("by", unit.name),
-              ("standardized_by", list(opts.standardize)), ("overdispersion", opts.overdispersion),
-              ("phi", None if computed is None else computed.overdispersion.phi),
-              ("tau2", None if computed is None else computed.overdispersion.tau2),
-              ("adjusted", None if computed is None else computed.adjusted), ("direction", measure.direction))
-    tables = (("units", units),) + ((("limits", grid),) if grid is not None else ())
+    od = None if computed is None else computed.overdispersion
+    details = FunnelDetails(None if computed is None else computed.target, measure.name, measure.kind,
+                            "ratio" if ratio else "proportion", unit.name, list(opts.standardize),
+                            opts.overdispersion, None if od is None else od.phi, None if od is None else od.tau2,
+                            None if computed is None else computed.adjusted, measure.direction)
     title = f"{measure.label} by {unit.label}" + (" (standardised)" if opts.standardize else "")
-    return AnalysisResult("funnel", title, cohort, None if ctx.policy.is_small(n) else n, (), (), tuple(notes),
-                          tables, caption, methods, (), (counts.sql,), extras)
+    return builder.build(title=title, caption=caption, methods=methods, n=None if ctx.policy.is_small(n) else n,
+                         details=details)

@@ -1,8 +1,9 @@
 """One declaration per analysis: everything the CLI, the pages, the report and the validation need to know about it.
 
-An :class:`AnalysisSpec` names the analysis, its run function and options, the roles it needs, its command-line
-arguments, the options its page opens with, its figures, its main table view, the tests it states in words, the
-finding each figure's headline states, and the estimates a presentation shows beside a figure. The registry
+An :class:`AnalysisSpec` names the analysis, its run function and options, the class of its results' details, the
+roles it needs, its command-line arguments, the options its page opens with, its figures, its main table view, the
+tests it states in words, the finding each figure's headline states, and the estimates a presentation shows beside a
+figure. The registry
 (``analyses.registry``) lists the specs; every other place iterates over it instead of keying dictionaries by name,
 so adding an analysis means its own modules, its spec, its page and its tests.
 """
@@ -69,6 +70,7 @@ class AnalysisSpec:
     summary: str  # one line: what the analysis shows (the Overview's links, the CLI's help)
     run: Callable[[Any, Any], AnalysisResult]
     options: type
+    details: type  # the frozen dataclass of ``AnalysisResult.details`` its results carry
     needs: tuple[RoleNeed, ...]
     from_cli: Callable[[argparse.Namespace], Any]
     figures: Callable[[AnalysisResult], list[Figure]]

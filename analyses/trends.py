@@ -16,7 +16,7 @@ import pandas as pd
 
 from analyses.context import AnalysisContext
 from analyses.measures import QualityMeasure, period_counts, resolve_measure, shown_rows
-from analyses.results import AnalysisResult
+from analyses.results import AnalysisResult, ResultBuilder
 from analyses.stats import spc
 from analyses.variables import AnalysisInputError
 
@@ -35,30 +35,56 @@ class SpcOptions:
     freeze: int | None = None  # the first N periods are the baseline of the centre line and limits
 
 
+@dataclass(frozen=True)
+class SpcDetails:
+    """What only the SPC analysis reports (flattened into the CLI JSON beside the common keys)."""
+
+    measure: str
+    measure_kind: str  # "proportion" or "rate"
+    per: int  # values are per this many (1 for a proportion, e.g. 100 person-years for a rate)
+    chart: str  # run, p, pp or u
+    period_unit: str  # year, quarter or month
+    direction: str | None  # the measure's improvement direction, "up" or "down"
+    target: float | None
+    freeze: int | None
+    runs: dict | None  # the Anhøj runs analysis of the latest phase (``runs_of``), None without a chart
+    variation: str | None  # the Making Data Count reading, None without a chart
+    assurance: str | None
+    summary: str | None  # that reading in words
+
+
 def spc_analysis(ctx: AnalysisContext, opts: SpcOptions = SpcOptions()) -> AnalysisResult:
     """The SPC chart of one measure in the filtered cohort (see the module docstring)."""
     measure = resolve_measure(ctx, opts.outcome, opts.time)
     chart_kind = _chart_kind(measure, opts.chart)
     counts, left_out, sql = period_counts(ctx, measure, opts.period)
-    notes = [f"{ctx.policy.show_count(left_out)} participants in the denominator without a period are left out."] \
-        if left_out else []
+    builder = ResultBuilder("spc", ctx.cohort())
+    builder.query(sql)
     shown = _shown(ctx, counts, measure)
     n = int(counts["n"].sum())
     if shown.sum() < 2:
-        notes.append("Fewer than two periods can be shown after filtering; no chart is drawn.")
-        return _result(ctx, opts, measure, chart_kind, n, _empty_points(counts), None, notes, [], sql)
+        builder.note(*_left_out_notes(ctx, left_out),
+                     "Fewer than two periods can be shown after filtering; no chart is drawn.")
+        builder.table("points", _empty_points(counts))
+        return _build(builder, ctx, opts, measure, chart_kind, n, None, None)
     if opts.freeze is not None and not 2 <= opts.freeze <= len(counts):
         raise AnalysisInputError(f"--freeze must be a number of periods from 2 to {len(counts)}.")
     chart = _chart(chart_kind, counts, shown, measure, opts.freeze)
     summary = spc.summarise(chart, measure.direction, _target(measure))
+    builder.note(summary.sentence, *_left_out_notes(ctx, left_out))  # the reading first, then who is left out
     hidden = int((~shown).sum())
     if hidden:
-        notes.append(f"{hidden} period(s) are withheld (fewer than {ctx.policy.min_cell} participants in the "
+        builder.note(f"{hidden} period(s) are withheld (fewer than {ctx.policy.min_cell} participants in the "
                      "denominator, or counts too small to show): not drawn and not used for the centre line or "
                      "limits.")
-    points = _points(ctx, chart, counts, shown, measure)
-    return _result(ctx, opts, measure, chart_kind, n, points, chart, [summary.sentence, *notes], [summary],
-                   sql)
+    builder.table("points", _points(ctx, chart, counts, shown, measure))
+    return _build(builder, ctx, opts, measure, chart_kind, n, chart, summary)
+
+
+def _left_out_notes(ctx, left_out: int) -> list[str]:
+    if not left_out:
+        return []
+    return [f"{ctx.policy.show_count(left_out)} participants in the denominator without a period are left out."]
 
 
 def _chart_kind(measure: QualityMeasure, chart: str | None) -> str:
@@ -141,11 +167,9 @@ def _unit_words(measure: QualityMeasure) -> str:
     return f"per {measure.per:,} person-years" if measure.kind == "rate" else "proportion"
 
 
-def _result(ctx, opts: SpcOptions, measure: QualityMeasure, kind: str, n: int, points: pd.DataFrame, chart,
-            notes: list[str], summaries, sql: str) -> AnalysisResult:
-    cohort = ctx.cohort()
-    shown_n = None if ctx.policy.is_small(n) else n
-    caption = (f"{CHART_NAMES[kind]} of {measure.label} by {opts.period}; {cohort.description}; "
+def _build(builder: ResultBuilder, ctx, opts: SpcOptions, measure: QualityMeasure, kind: str, n: int, chart,
+           summary) -> AnalysisResult:
+    caption = (f"{CHART_NAMES[kind]} of {measure.label} by {opts.period}; {builder.cohort.description}; "
                f"N = {ctx.policy.show_count(n)}.")
     baseline = f"the first {opts.freeze} periods" if opts.freeze else "all periods"
     methods = (f"{measure.label} ({_unit_words(measure)}) per calendar {opts.period}, from released counts per "
@@ -154,16 +178,12 @@ def _result(ctx, opts: SpcOptions, measure: QualityMeasure, kind: str, n: int, p
                "Anhøj runs rules — a run on one side of the centre line longer than round(log2 n) + 3, or fewer "
                "crossings than qbinom(0.05, n − 1, 0.5) — read in NHS England's Making Data Count terms with the "
                "measure's improvement direction. " + ctx.policy.note)
-    summary = summaries[0] if summaries else None
-    extras = (("measure", measure.name), ("measure_kind", measure.kind), ("per", measure.per),
-              ("chart", kind), ("period_unit", opts.period), ("direction", measure.direction),
-              ("target", measure.target), ("freeze", opts.freeze), ("runs", runs_of(chart)),
-              ("variation", summary.variation if summary else None),
-              ("assurance", summary.assurance if summary else None),
-              ("summary", summary.sentence if summary else None))
-    title = f"{measure.label}: {CHART_NAMES[kind].lower()} by {opts.period}"
-    return AnalysisResult("spc", title, cohort, shown_n, (), (), tuple(notes), (("points", points),), caption, methods,
-                          (), (sql,), extras)
+    details = SpcDetails(measure.name, measure.kind, measure.per, kind, opts.period, measure.direction,
+                         measure.target, opts.freeze, runs_of(chart),
+                         summary.variation if summary else None, summary.assurance if summary else None,
+                         summary.sentence if summary else None)
+    return builder.build(title=f"{measure.label}: {CHART_NAMES[kind].lower()} by {opts.period}", caption=caption,
+                         methods=methods, n=None if ctx.policy.is_small(n) else n, details=details)
 
 
 def _chart_method(kind: str) -> str:

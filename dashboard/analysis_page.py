@@ -41,7 +41,7 @@ def one_sex_heading(ctx: AnalysisContext, result: AnalysisResult) -> str | None:
     kept = SEX_WORDS.get(chosen[0], chosen[0])
     n = "withheld" if result.n is None else f"{result.n:,}"
     return (f"No comparison of women and men: the Sex filter keeps {kept} only "
-            f"({result.extra('outcome_label', 'the outcome')}; N = {n})")
+            f"({result.details.outcome_label}; N = {n})")
 
 
 def narrowed_query(ctx: AnalysisContext, key: str, value: str) -> str:

@@ -22,7 +22,7 @@ KM_X_PADDING = 32  # px left and right of the time axis, so the labels at time 0
 
 
 def band_scale(result: AnalysisResult) -> alt.Scale:
-    labels = result.extra("band_labels", [])
+    labels = result.details.band_labels
     return alt.Scale(domain=labels, range=band_colors(labels))
 
 
@@ -35,7 +35,7 @@ def effect_rows(result: AnalysisResult) -> pd.DataFrame:
 
 
 def effects_chart(frame: pd.DataFrame, result: AnalysisResult, title: str) -> alt.LayerChart:
-    order = [b for b in result.extra("band_labels", []) if b in set(frame["band"])]
+    order = [b for b in result.details.band_labels if b in set(frame["band"])]
     y = alt.Y("band:N", sort=order, title="Band")
     color = alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(MEASURES.values()),
                                                                 range=list(MEASURE_COLORS)))
@@ -49,7 +49,7 @@ def effects_chart(frame: pd.DataFrame, result: AnalysisResult, title: str) -> al
     return alt.layer(
         one,
         base.mark_rule().encode(x=alt.X("ci_low:Q", scale=x_scale, axis=x_axis,
-                                        title=f"Ratio vs reference band {result.extra('reference_band')} (log scale)"),
+                                        title=f"Ratio vs reference band {result.details.reference_band} (log scale)"),
                                 x2="ci_high:Q", y=y, yOffset=offset, color=color),
         base.mark_point(filled=True, opacity=1, size=90).encode(
             x=alt.X("estimate:Q", scale=x_scale), y=y, yOffset=offset, color=color,
@@ -61,12 +61,12 @@ def effects_chart(frame: pd.DataFrame, result: AnalysisResult, title: str) -> al
 
 def dose_response_chart(result: AnalysisResult, title: str) -> alt.LayerChart:
     curve = result.table("dose_response").astype(float)
-    label = result.extra("biomarker_label", "Biomarker")
+    label = result.details.biomarker_label
     base = alt.Chart(curve)
     x = alt.X("biomarker:Q", title=label, scale=alt.Scale(type="log", nice=False))
     layers = [base.mark_area(opacity=0.2, color="#0072B2").encode(x=x, y="risk_low:Q", y2="risk_high:Q"),
               base.mark_line(color="#0072B2").encode(
-                  x=x, y=alt.Y("risk:Q", title=f"Risk of {result.extra('event_label', 'the event').lower()}",
+                  x=x, y=alt.Y("risk:Q", title=f"Risk of {result.details.event_label.lower()}",
                                axis=alt.Axis(format=PERCENT_FORMAT)),
                   tooltip=[alt.Tooltip("biomarker:Q", format=".0f", title=label),
                            alt.Tooltip("risk:Q", format=".1%"), alt.Tooltip("risk_low:Q", format=".1%", title="CI low"),
@@ -82,7 +82,7 @@ def dose_response_chart(result: AnalysisResult, title: str) -> alt.LayerChart:
 
 def reference_lines(result: AnalysisResult, curve: pd.DataFrame) -> pd.DataFrame:
     """50 and 75 µg/L on ferritin figures (inside the plotted range); none for other biomarkers."""
-    label = result.extra("biomarker_label", "")
+    label = result.details.biomarker_label
     if "ferritin" not in label.lower() or curve.empty:
         return pd.DataFrame(columns=["x", "label"])
     low, high = curve["biomarker"].min(), curve["biomarker"].max()
@@ -103,7 +103,7 @@ def km_chart(result: AnalysisResult, title: str) -> alt.VConcatChart:
     plot = alt.layer(
         base.mark_area(opacity=0.12, interpolate="step-after").encode(x=x, y="ci_low:Q", y2="ci_high:Q", color=color),
         base.mark_line(interpolate="step-after").encode(
-            x=x, y=alt.Y("survival:Q", title=f"Free of {result.extra('event_label', 'the event').lower()}",
+            x=x, y=alt.Y("survival:Q", title=f"Free of {result.details.event_label.lower()}",
                          axis=alt.Axis(format=PERCENT_FORMAT), scale=alt.Scale(domain=[0, 1])), color=color),
     ).properties(title=title, width=KM_WIDTH, height=320)
     return alt.vconcat(plot, at_risk_chart(result, x_scale), spacing=6).resolve_scale(x="shared", color="shared")
@@ -157,7 +157,7 @@ def spaced_times(times: list[float], end: float, label_px: int, width: int = KM_
 
 def at_risk_chart(result: AnalysisResult, x_scale: alt.Scale) -> alt.Chart:
     rows = at_risk_labels(result)
-    order = result.extra("band_labels", [])
+    order = result.details.band_labels
     return alt.Chart(rows).mark_text().encode(
         x=alt.X("time:Q", title="Number at risk", scale=x_scale,
                 axis=alt.Axis(orient="top", labels=False, ticks=False, domain=False, grid=False)),
@@ -169,9 +169,9 @@ def at_risk_chart(result: AnalysisResult, x_scale: alt.Scale) -> alt.Chart:
 def figures(result: AnalysisResult) -> list[Figure]:
     """Ratios per band, the dose–response curve and the Kaplan–Meier curves (each only when it has data)."""
     out = []
-    event = result.extra("event_label", "the event")
-    marker = result.extra("biomarker_label", "the biomarker")
-    reference = result.extra("reference_band")
+    event = result.details.event_label
+    marker = result.details.biomarker_label
+    reference = result.details.reference_band
     effects = effect_rows(result)
     if not effects.empty:
         what = f"Odds and hazard ratios of {event.lower()} by {marker} band vs {reference}"

@@ -34,7 +34,7 @@ def roc_chart(result: AnalysisResult, frame: pd.DataFrame, title: str) -> alt.La
     sens, spec = result.estimate("sensitivity"), result.estimate("specificity")
     if sens is not None and spec is not None and None not in (sens.estimate, spec.estimate):
         chosen = pd.DataFrame({"fpr": [1 - spec.estimate], "sensitivity": [sens.estimate],
-                               "label": [f"threshold {result.extra('threshold'):g}"]})
+                               "label": [f"threshold {result.details.threshold:g}"]})
         layers.append(alt.Chart(chosen).mark_point(shape="diamond", filled=True, size=200, color=POOLED_COLOR,
                                                    opacity=1).encode(x="fpr:Q", y="sensitivity:Q",
                                                                      tooltip=["label:N"]))
@@ -76,7 +76,7 @@ def figures(result: AnalysisResult) -> list[Figure]:
         out.append(Figure("roc", what, roc_chart(result, roc, what), figure_caption(result, what, method), roc))
     strata = strata_rows(result)
     if not strata.empty:
-        what = f"Sensitivity and specificity by {result.extra('stratified_by')}"
+        what = f"Sensitivity and specificity by {result.details.stratified_by}"
         out.append(Figure("strata", what, strata_chart(strata, what), figure_caption(
             result, what, "Exact (Clopper–Pearson) 95% CIs"), strata, fixed_width=True))
     return out

@@ -60,7 +60,7 @@ def figures(result: AnalysisResult) -> list[Figure]:
     frame = forest_rows(result)
     if frame.empty:
         return []
-    strata = result.extra("stratified_by")
+    strata = result.details.stratified_by
     what = f"{result.title}, per {STRATUM_NAMES.get(strata, strata)} and pooled" if strata else result.title
     contrast = next((e.label for e in result.estimates if e.label), "exposed vs unexposed")
     chart = forest_chart(frame, f"Odds ratio, {contrast} (log scale)", what)

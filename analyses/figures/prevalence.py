@@ -43,9 +43,9 @@ def peak_label(age: float) -> str:
 
 
 def peak_points(result: AnalysisResult) -> pd.DataFrame:
-    peaks = result.extra("peak", {})
+    peaks = result.details.peak
     return pd.DataFrame([{"sex": s, "age": p["age"], "prevalence": p["prevalence"],
-                          "label": f"peak {peak_label(p['age'])}"} for s, p in peaks.items() if not p.get("at_edge")],
+                          "label": f"peak {peak_label(p['age'])}"} for s, p in peaks.items() if not p["at_edge"]],
                         columns=["sex", "age", "prevalence", "label"])
 
 
@@ -133,7 +133,7 @@ def figures(result: AnalysisResult) -> list[Figure]:
     standardized = standardized_rows(result)
     if not standardized.empty:
         method = next(e.method for e in result.estimates if e.measure == "standardized_prevalence")
-        what = f"Age-standardized prevalence of {result.extra('outcome_label', 'the outcome')} by sex"
+        what = f"Age-standardized prevalence of {result.details.outcome_label} by sex"
         out.append(Figure("standardized", what, standardized_chart(standardized, what),
                           figure_caption(result, what, method[0].upper() + method[1:]), standardized))
     return out

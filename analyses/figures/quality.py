@@ -10,14 +10,21 @@ import pandas as pd
 from analyses.figures.figure import PERCENT_FORMAT, Figure, figure_caption
 from analyses.figures.theme import POOLED_COLOR, REFERENCE_LINE_COLOR
 from analyses.results import AnalysisResult
+from analyses.sites import FunnelDetails
+from analyses.trends import SpcDetails
 
 LIMIT_COLOR = "#0072B2"
 SIGNAL_COLOR = POOLED_COLOR
 
 
+def _shows_proportions(details: SpcDetails | FunnelDetails) -> bool:
+    """Values are proportions (not rates, and not observed / expected ratios of a funnel)."""
+    ratio = isinstance(details, FunnelDetails) and details.scale == "ratio"
+    return details.measure_kind == "proportion" and not ratio
+
+
 def _value_axis(result: AnalysisResult, title: str) -> alt.Axis:
-    proportion = result.extra("measure_kind") == "proportion" and result.extra("scale") != "ratio"
-    return alt.Axis(title=title, format=PERCENT_FORMAT if proportion else ".3~g")
+    return alt.Axis(title=title, format=PERCENT_FORMAT if _shows_proportions(result.details) else ".3~g")
 
 
 def chart_points(result: AnalysisResult) -> pd.DataFrame:
@@ -28,16 +35,16 @@ def chart_points(result: AnalysisResult) -> pd.DataFrame:
     return points[columns].reset_index(drop=True)
 
 
-def _value_title(result: AnalysisResult) -> str:
-    if result.extra("measure_kind") == "rate":
-        return f"Rate per {result.extra('per'):,} person-years"
+def _value_title(details: SpcDetails) -> str:
+    if details.measure_kind == "rate":
+        return f"Rate per {details.per:,} person-years"
     return "Proportion"
 
 
 def control_chart(result: AnalysisResult, points: pd.DataFrame, title: str) -> alt.LayerChart:
     order = list(result.table("points")["period"])
-    x = alt.X("period:O", sort=order, title=str(result.extra("period_unit", "period")).capitalize())
-    y_axis = _value_axis(result, _value_title(result))
+    x = alt.X("period:O", sort=order, title=result.details.period_unit.capitalize())
+    y_axis = _value_axis(result, _value_title(result.details))
     base = alt.Chart(points)
     tooltip = ["period:N", alt.Tooltip("value:Q", format=".3~g"), alt.Tooltip("cl:Q", format=".3~g", title="centre"),
                alt.Tooltip("lcl:Q", format=".3~g", title="lower limit"),
@@ -64,20 +71,20 @@ def spc_figures(result: AnalysisResult) -> list[Figure]:
         return []
     what = result.title
     method = ("Special-cause signals (orange): points beyond the 3-sigma limits, and points of a run longer than "
-              "the Anhøj limit; " + (result.extra("summary") or "no summary").rstrip("."))
+              "the Anhøj limit; " + (result.details.summary or "no summary").rstrip("."))
     return [Figure("chart", what, control_chart(result, points, what), figure_caption(result, what, method), points)]
 
 
 def funnel_points(result: AnalysisResult) -> pd.DataFrame:
     """The units drawn: x (denominator, or expected events for a ratio), value and flag."""
     units = result.table("units")
-    x = units["expected"] if result.extra("scale") == "ratio" else units["n"]
+    x = units["expected"] if result.details.scale == "ratio" else units["n"]
     return units.assign(x=x.astype(float))[["unit", "n", "events", "x", "value", "lcl95", "ucl95", "lcl998",
                                             "ucl998", "outside", "flag"]]
 
 
 def funnel_chart(result: AnalysisResult, points: pd.DataFrame, title: str) -> alt.LayerChart:
-    ratio = result.extra("scale") == "ratio"
+    ratio = result.details.scale == "ratio"
     x_title = "Expected events" if ratio else "Denominator (participants)"
     x = alt.X("x:Q", title=x_title, scale=alt.Scale(type="log", nice=False))
     limits = result.table("limits").rename(columns={"denominator": "x"})
@@ -90,7 +97,7 @@ def funnel_chart(result: AnalysisResult, points: pd.DataFrame, title: str) -> al
         strokeDash=alt.StrokeDash("level:N", title=None, sort=["95% limits", "99.8% limits"],
                                   scale=alt.Scale(range=[[6, 3], [1, 0]])),
         color=alt.value(LIMIT_COLOR))
-    target = alt.Chart(pd.DataFrame({"y": [result.extra("target")]})).mark_rule(
+    target = alt.Chart(pd.DataFrame({"y": [result.details.target]})).mark_rule(
         color=REFERENCE_LINE_COLOR, strokeWidth=1.5).encode(y="y:Q")
     tooltip = ["unit:N", "n:Q", "events:Q", alt.Tooltip("value:Q", format=".3~g"), "flag:N"]
     dots = alt.Chart(points).mark_point(filled=True, size=90, opacity=1).encode(
@@ -109,8 +116,9 @@ def funnel_figures(result: AnalysisResult) -> list[Figure]:
     if len(points) < 2 or "limits" not in dict(result.tables):
         return []
     what = f"Funnel plot: {result.title}"
-    method = ("Exact Poisson limits for observed / expected (as FunnelPlotR)" if result.extra("scale") == "ratio"
+    details: FunnelDetails = result.details
+    method = ("Exact Poisson limits for observed / expected (as FunnelPlotR)" if details.scale == "ratio"
               else "Exact binomial limits (Spiegelhalter 2005)") + "; units outside the 95% limits are named"
-    if result.extra("adjusted"):
-        method += f"; limits adjusted for over-dispersion ({result.extra('overdispersion')})"
+    if details.adjusted:
+        method += f"; limits adjusted for over-dispersion ({details.overdispersion})"
     return [Figure("funnel", what, funnel_chart(result, points, what), figure_caption(result, what, method), points)]

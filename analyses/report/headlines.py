@@ -2,7 +2,7 @@
 95% CI 2.05–2.80)".
 
 Each analysis's declaration (``analyses.specs``) has a ``findings`` function that reads the result's estimates,
-tests and extras (already through the disclosure gate) and returns a headline per figure key; a figure whose
+tests and details (already through the disclosure gate) and returns a headline per figure key; a figure whose
 estimate is withheld keeps its own title.
 """
 

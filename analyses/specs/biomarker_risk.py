@@ -4,7 +4,7 @@ Kaplan–Meier and the dose–response curve."""
 from __future__ import annotations
 
 from analyses.bands import BiomarkerBands, numbers_option
-from analyses.biomarker_risk import BiomarkerRiskOptions, biomarker_risk
+from analyses.biomarker_risk import BiomarkerRiskDetails, BiomarkerRiskOptions, biomarker_risk
 from analyses.display import TableView, fmt, p_clause, shown, test_verdict
 from analyses.figures import biomarker_risk as figures
 from analyses.results import AnalysisResult, TestResult
@@ -24,10 +24,10 @@ def findings(result: AnalysisResult) -> dict[str, str]:
     """The ratios: the hazard ratio of the lowest band with a shown HR; the Kaplan–Meier curves: the log-rank test
     (only when the page states it: two or more bands shown)."""
     out = {}
-    event = result.extra("event_label", "the event").lower()
-    reference = result.extra("reference_band")
+    event = result.details.event_label.lower()
+    reference = result.details.reference_band
     hrs = {e.band: e for e in result.estimates if e.measure == "hr" and shown(e)}
-    band = next((b for b in result.extra("band_labels", []) if b in hrs), None)
+    band = next((b for b in result.details.band_labels if b in hrs), None)
     if band is not None:
         e = hrs[band]
         out["effects"] = (f"Hazard of {event} in band {band} was {fmt(e.estimate)} times that in band {reference} "
@@ -53,6 +53,7 @@ SPEC = AnalysisSpec(
     summary="Risk of the mapped event by biomarker band (augmentation by serum ferritin on the demo).",
     run=biomarker_risk,
     options=BiomarkerRiskOptions,
+    details=BiomarkerRiskDetails,
     needs=(RoleNeed("biomarker", "the biomarker whose bands are compared"),
            RoleNeed("time_to_event", "the event and the follow-up time")),
     arguments=(

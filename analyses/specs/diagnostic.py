@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyses.bands import age_bands_option
-from analyses.diagnostic import DiagnosticOptions, diagnostic
+from analyses.diagnostic import DiagnosticDetails, DiagnosticOptions, diagnostic
 from analyses.display import TableView, fmt, shown
 from analyses.figures import diagnostic as figures
 from analyses.results import AnalysisResult
@@ -35,6 +35,7 @@ SPEC = AnalysisSpec(
     summary="Sensitivity, specificity, predictive values and the ROC of a test against a reference standard.",
     run=diagnostic,
     options=DiagnosticOptions,
+    details=DiagnosticDetails,
     needs=(RoleNeed("outcome", "the reference standard"),
            RoleNeed("covariate", "the index test (a binary or numeric variable)",
                     "or name an exclusion flag with --test")),

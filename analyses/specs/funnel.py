@@ -6,13 +6,13 @@ from analyses.bands import age_bands_option
 from analyses.display import TableView
 from analyses.figures import quality as figures
 from analyses.results import AnalysisResult
-from analyses.sites import OVERDISPERSION, FunnelOptions, funnel_analysis
+from analyses.sites import OVERDISPERSION, FunnelDetails, FunnelOptions, funnel_analysis
 from analyses.spec import AnalysisSpec, CliArgument, RoleNeed, names_option
 
 
 def findings(result: AnalysisResult) -> dict[str, str]:
     """The funnel plot: the units outside its limits, named."""
-    return {"funnel": result.notes[0]} if result.notes and result.extra("phi") is not None else {}
+    return {"funnel": result.notes[0]} if result.notes and result.details.phi is not None else {}
 
 
 def from_cli(args) -> FunnelOptions:
@@ -26,6 +26,7 @@ SPEC = AnalysisSpec(
     summary="A quality measure across sites in a funnel plot, so units are compared fairly, not ranked.",
     run=funnel_analysis,
     options=FunnelOptions,
+    details=FunnelDetails,
     needs=(RoleNeed("outcome", "the measure (a declared measure or a binary outcome)"),),
     default_option_roles=(RoleNeed("site", "the units compared", "name another categorical variable with --by"),),
     arguments=(

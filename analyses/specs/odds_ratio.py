@@ -5,7 +5,7 @@ from __future__ import annotations
 from analyses.bands import age_bands_option
 from analyses.display import TableView, fmt, shown
 from analyses.figures import odds_ratio as figures
-from analyses.odds_ratio import OddsRatioOptions, odds_ratio
+from analyses.odds_ratio import OddsRatioDetails, OddsRatioOptions, odds_ratio
 from analyses.results import AnalysisResult, TestResult
 from analyses.spec import AnalysisSpec, CliArgument, RoleNeed, names_option
 
@@ -18,7 +18,7 @@ def findings(result: AnalysisResult) -> dict[str, str]:
     if e is None or " vs " not in e.label:
         return {}
     exposed, unexposed = e.label.split(" vs ", 1)
-    outcome = result.extra("outcome_label", "the outcome")
+    outcome = result.details.outcome_label
     return {"forest": f"{exposed[0].upper()}{exposed[1:]} had {fmt(e.estimate)} times the odds of {outcome} as "
                       f"{unexposed} ({OR_NAMES[e.measure]}; 95% CI {fmt(e.ci_low)}–{fmt(e.ci_high)})"}
 
@@ -42,6 +42,7 @@ SPEC = AnalysisSpec(
     summary="Odds ratios of the outcome in women vs men (or another two-level exposure).",
     run=odds_ratio,
     options=OddsRatioOptions,
+    details=OddsRatioDetails,
     needs=(RoleNeed("outcome", "the binary outcome"),
            RoleNeed("sex", "the two-level exposure (sex by default)",
                     "or name another two-level exposure with --exposure (a covariate or exclusion flag)")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from analyses.bands import age_bands_option
 from analyses.display import TableView, fmt, prevalence_summary, shown, summary_caption
 from analyses.figures import prevalence as figures
-from analyses.prevalence import PrevalenceOptions, prevalence
+from analyses.prevalence import PrevalenceDetails, PrevalenceOptions, prevalence
 from analyses.results import AnalysisResult
 from analyses.spec import AnalysisSpec, CliArgument, RoleNeed
 
@@ -15,8 +15,8 @@ DEFAULT_STANDARD = "esp2013"  # the page's standard population (the CLI gives ev
 def findings(result: AnalysisResult) -> dict[str, str]:
     """The curves: the peak age per sex; the standardized figure: prevalence per sex and the women/men ratio."""
     out = {}
-    outcome = result.extra("outcome_label", "the outcome")
-    peaks = [f"{p['age']:g} years in {sex}" for sex, p in result.extra("peak", {}).items() if not p.get("at_edge")]
+    outcome = result.details.outcome_label
+    peaks = [f"{p['age']:g} years in {sex}" for sex, p in result.details.peak.items() if not p["at_edge"]]
     if peaks:
         out["curve"] = f"Prevalence of {outcome} peaked at {' and '.join(peaks)}"
     standard = next((e.standard for e in result.estimates if e.measure == "standardized_prevalence"), None)
@@ -41,6 +41,7 @@ SPEC = AnalysisSpec(
     summary="Prevalence by age and sex, age-standardised.",
     run=prevalence,
     options=PrevalenceOptions,
+    details=PrevalenceDetails,
     needs=(RoleNeed("outcome", "the binary outcome"), RoleNeed("age", "the age bands and the age curve")),
     default_option_roles=(RoleNeed("sex", "prevalence per sex", "it shows one curve for everyone instead"),),
     arguments=(CliArgument(("--standard",), {"help": "standard population for age standardization (default: "

@@ -8,7 +8,7 @@ from analyses.bands import age_bands_option
 from analyses.display import TableView, fmt, shown
 from analyses.figures import risk_factors as figures
 from analyses.results import AnalysisResult
-from analyses.risk_factors import ENTRIES, RiskFactorOptions, risk_factors
+from analyses.risk_factors import ENTRIES, RiskFactorOptions, RiskFactorsDetails, risk_factors
 from analyses.spec import AnalysisSpec, CliArgument, RoleNeed, names_option
 
 
@@ -33,6 +33,7 @@ SPEC = AnalysisSpec(
     summary="Crude and adjusted odds ratios of the outcome for each risk factor, with likelihood-ratio tests.",
     run=risk_factors,
     options=RiskFactorOptions,
+    details=RiskFactorsDetails,
     needs=(RoleNeed("outcome", "the binary outcome"),),
     default_option_roles=(RoleNeed("sex", "a default factor", "name the factors with --factors"),
                           RoleNeed("age", "a default factor", "name the factors with --factors")),

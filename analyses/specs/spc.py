@@ -7,12 +7,12 @@ from analyses.figures import quality as figures
 from analyses.results import AnalysisResult
 from analyses.spec import AnalysisSpec, CliArgument, RoleNeed
 from analyses.measures import PERIODS
-from analyses.trends import CHARTS, SpcOptions, spc_analysis
+from analyses.trends import CHARTS, SpcDetails, SpcOptions, spc_analysis
 
 
 def findings(result: AnalysisResult) -> dict[str, str]:
     """The control chart: its Making Data Count reading."""
-    summary = result.extra("summary")
+    summary = result.details.summary
     return {"chart": summary} if summary else {}
 
 
@@ -26,6 +26,7 @@ SPEC = AnalysisSpec(
     summary="A quality measure over calendar periods as a control chart, with special-cause signals in words.",
     run=spc_analysis,
     options=SpcOptions,
+    details=SpcDetails,
     needs=(RoleNeed("outcome", "the measure (a declared measure or a binary outcome)"),),
     default_option_roles=(RoleNeed("baseline_year", "the calendar periods of an outcome",
                                    "declare a measure with its own time column"),),

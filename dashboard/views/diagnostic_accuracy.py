@@ -51,7 +51,7 @@ analysis_page.require_cohort(ctx)
 if numeric:  # thresholds offered: the ROC curve's released steps (no free number, so a cut cannot slide one unit)
     default_run = analysis_page.run(ctx, "diagnostic", options)
     steps = [f"{t:g}" for t in default_run.table("roc")["threshold"]] if default_run.n else []
-    shown = default_run.extra("threshold")
+    shown = default_run.details.threshold
     with left:
         label = f"the default ({shown:g})" if shown is not None else "the default"
         threshold = controls.select("threshold", "Positive at or " + ("below" if lower else "above"),

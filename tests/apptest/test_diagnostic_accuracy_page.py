@@ -26,7 +26,7 @@ def test_default_is_the_mapped_test_at_its_declared_threshold(app, engine):
     at = app(page=PAGE)
     assert at.selectbox(key="control_test").value == "plms_index"
     expected = _expected(engine)
-    assert expected.extra("threshold") == 15
+    assert expected.details.threshold == 15
     assert at.subheader[0].value.startswith("PLMS index (polysomnography subset) ≥ 15 against RLS")
     shown = _shown_estimates(at)
     for measure, name in (("sensitivity", "Sensitivity"), ("specificity", "Specificity"),

@@ -17,7 +17,7 @@ def test_page_shows_the_demo_measure_with_its_signals(app, engine):
     ctx = AnalysisContext.from_query(engine, "", CELL_KEY)[0]
     expected = spc_analysis(ctx, SpcOptions(MEASURE, freeze=8))
     warnings = [w.value for w in at.warning]
-    assert expected.extra("summary") in warnings and "direction: improvement" in expected.extra("summary")
+    assert expected.details.summary in warnings and "direction: improvement" in expected.details.summary
     assert at.selectbox(key="control_measure").value == MEASURE
     assert at.selectbox(key="control_freeze").value == "8"
     funnel = funnel_analysis(ctx, FunnelOptions(MEASURE, "site"))

@@ -86,7 +86,7 @@ def biomarker_bands(result, cuts) -> dict[str, dict]:
     """Band table rows by label, with the band's [low, high) and n and events as displayed."""
     if result is None:
         return {}
-    labels = result.extra("band_labels")
+    labels = result.details.band_labels
     bounds = dict(zip(labels, _cut_bounds(cuts)))
     return {r.band: {"bounds": bounds[r.band], "n": read(r.n), "events": read(r.events)}
             for r in result.table("bands").itertuples()}
@@ -148,7 +148,7 @@ def km_steps(cohort, viewer, pairs) -> list[Attempt]:
         result = viewer.analysis("biomarker-risk", wide, opts)
         if result is None:
             continue
-        bounds = dict(zip(result.extra("band_labels"), _cut_bounds(cuts)))
+        bounds = dict(zip(result.details.band_labels, _cut_bounds(cuts)))
         a, b = km_at_risk(result), km_at_risk(viewer.analysis("biomarker-risk", narrow, opts))
         for (band, t), shown in a.items():
             where = Where(usable=True, band=bounds[band], time=(t, INF))
@@ -468,7 +468,7 @@ def at_lever(cohort, viewer, states) -> list[Attempt]:
         result = viewer.analysis("biomarker-risk", state, biomarker_options())
         if result is None:
             continue
-        bounds = dict(zip(result.extra("band_labels"), _cut_bounds(cuts)))
+        bounds = dict(zip(result.details.band_labels, _cut_bounds(cuts)))
         risk = km_at_risk(result)
         for band in bounds:
             for t, u in zip(KM_AT, KM_AT[1:]):

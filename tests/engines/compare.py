@@ -96,7 +96,7 @@ def assert_close(duck: Any, spark: Any, path: str = "result") -> None:
 
 def assert_same_result(duck, spark) -> None:
     """Two ``AnalysisResult``s agree in everything they show: n, estimates, tests, notes, tables, caption, methods,
-    formulas and extras (through the CLI's JSON contract) — all but the SQL, which differs by dialect."""
+    formulas and details (through the CLI's JSON contract) — all but the SQL, which differs by dialect."""
     a, b = duck.to_dict(), spark.to_dict()
     assert len(a.pop("queries", [])) == len(b.pop("queries", [])), "a different number of queries"
     assert_close(a, b)

@@ -1,4 +1,4 @@
-"""Every analysis gives the same result on DuckDB and on Spark — estimates, tests, notes, tables, extras (floats to
+"""Every analysis gives the same result on DuckDB and on Spark — estimates, tests, notes, tables, details (floats to
 1e-9 relative) — or is refused with the same message, in the default cell-key mode (the same record keys give the same
 cell keys, hence the same released counts and estimates) and in exact mode; Table 1 is the same; and over many
 random narrow filter states every released count (cohort size, cases, attrition, Table 1's group sizes) and every

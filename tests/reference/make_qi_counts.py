@@ -109,13 +109,13 @@ def write_demo() -> int:
 def spc_rows(case: Case) -> tuple[pd.DataFrame, dict]:
     result = spc_analysis(context(case), case.options)
     points = result.table("points")
-    per = result.extra("per")
+    per = result.details.per
     withheld = points["withheld"].astype(bool)
     series = pd.DataFrame({"case": case.name, "period": points["period"],
                            "numerator": points["numerator"].where(~withheld).astype(float),
                            "denominator": points["denominator"].where(~withheld).astype(float)})
     options = case.options
-    row = {"case": case.name, "chart": chart_name(result.extra("chart")), "freeze": options.freeze, "parts": None,
+    row = {"case": case.name, "chart": chart_name(result.details.chart), "freeze": options.freeze, "parts": None,
            "centre": None, "screen": 1, "per": per}
     return series, row
 
@@ -124,7 +124,7 @@ def funnel_rows(case: Case) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
     ctx = context(case)
     result = funnel_analysis(ctx, case.options)
     units = result.table("units")
-    ratio = result.extra("scale") == "ratio"
+    ratio = result.details.scale == "ratio"
     strata = None
     if ratio:
         strata = _strata_rows(ctx, case, set(units["unit"]))
@@ -132,7 +132,7 @@ def funnel_rows(case: Case) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
     else:
         frame = pd.DataFrame({"case": case.name, "unit": units["unit"], "numerator": units["events"],
                               "denominator": units["n"]})
-    target = None if ratio else result.extra("target")
+    target = None if ratio else result.details.target
     row = {"case": case.name, "data": case.name, "kind": "ratio" if ratio else "proportion", "target": target,
            "method": "exact", "adjustment": case.options.overdispersion, "scale": "sqrt" if ratio else "identity"}
     return frame, strata, row

@@ -107,7 +107,7 @@ def test_prevalence_curves_and_peaks_match_r(ctx):
     assert list(zip(curve["sex"], curve["age"])) == list(zip(expected["sex"], expected["age"]))
     _close(curve[["prevalence", "ci_low", "ci_high"]].to_numpy(dtype=float), expected[["prevalence", "ci_low",
                                                                                         "ci_high"]])
-    peaks = dict(result.extras)["peak"]
+    peaks = result.details.peak
     for _, r in _expected("analyses_prevalence_peak.csv").iterrows():
         assert peaks[r["sex"]]["age"] == pytest.approx(r["age"], abs=1e-9)
         _close(peaks[r["sex"]]["prevalence"], r["prevalence"])

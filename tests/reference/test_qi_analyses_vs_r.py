@@ -59,13 +59,13 @@ def test_spc_limits_and_signals_equal_r(spc_results, case):
     result = spc_results[case]
     points = result.table("points")
     ref = _read("expected/qi_spc_points.csv").query("case == @case").reset_index(drop=True)
-    per = result.extra("per")
+    per = result.details.per
     for ours, theirs in (("value", "value"), ("cl", "centre"), ("lcl", "lower"), ("ucl", "upper")):
         _close(points[ours].astype(float) / per, ref[theirs], f"{case} {ours}")
     signal = ref["above_upper"] | ref["below_lower"] | ref["in_long_run"]
     assert points["signal"].tolist() == signal.tolist()
     phase = _read("expected/qi_spc_phases.csv").query("case == @case").iloc[-1]
-    runs = result.extra("runs")
+    runs = result.details.runs
     assert [runs["n_useful"], runs["longest_run"], runs["longest_run_max"], runs["crossings"],
             runs["crossings_min"], runs["signal"]] == [phase["n_useful"], phase["longest_run"],
                                                        phase["longest_run_limit"], phase["crossings"],
@@ -79,7 +79,7 @@ def test_funnel_counts_limits_and_flags_equal_r(funnel_results, case):
     ref = _read("expected/qi_funnel_units.csv").query("case == @case").reset_index(drop=True)
     assert sorted(units["unit"]) == sorted(ref["unit"])
     units = units.set_index("unit").loc[ref["unit"]]
-    if result.extra("scale") == "proportion":
+    if result.details.scale == "proportion":
         counts = _read("data/qi_funnel_units.csv").query("case == @case").set_index("unit").loc[ref["unit"]]
         assert units["events"].tolist() == counts["numerator"].astype(int).tolist()
         assert units["n"].tolist() == counts["denominator"].astype(int).tolist()
@@ -92,5 +92,5 @@ def test_funnel_counts_limits_and_flags_equal_r(funnel_results, case):
     assert units["flag"].tolist() == ref["flag"].tolist()
     assert units["outside"].tolist() == ref["flag"].isin(["alert", "alarm"]).tolist()
     dispersion = _read("expected/qi_funnel_dispersion.csv").query("case == @case").iloc[0]
-    _close([result.extra("target"), result.extra("phi")], [dispersion["target"], dispersion["phi"]], f"{case} φ")
-    assert result.extra("adjusted") == bool(dispersion["adjusted"])
+    _close([result.details.target, result.details.phi], [dispersion["target"], dispersion["phi"]], f"{case} φ")
+    assert result.details.adjusted == bool(dispersion["adjusted"])

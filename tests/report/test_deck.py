@@ -90,7 +90,7 @@ def test_figure_slide_titles_state_the_finding(demo_build):
     adjusted = demo_build.result("odds-ratio").estimate("adjusted_or")
     assert title(forest) == (f"Women had {adjusted.estimate:.2f} times the odds of RLS (four IRLSSG criteria) as men "
                              f"(adjusted OR; 95% CI {adjusted.ci_low:.2f}–{adjusted.ci_high:.2f})")
-    peak = demo_build.result("prevalence").extra("peak")
+    peak = demo_build.result("prevalence").details.peak
     assert title(curve) == (f"Prevalence of RLS (four IRLSSG criteria) peaked at {peak['women']['age']:g} years in "
                             f"women and {peak['men']['age']:g} years in men")
     assert title(standardized).startswith("Age-standardized prevalence ") and "women/men" in title(standardized)

@@ -34,12 +34,11 @@ def test_odds_ratio_title_prefers_the_adjusted_then_the_mantel_haenszel_then_the
 def test_prevalence_titles_name_interior_peaks_and_standardized_levels(demo_build):
     result = demo_build.result("prevalence")
     curve, standardized = _figure(result, "curve"), _figure(result, "standardized")
-    peaks = result.extra("peak")
-    edge = replace(result, extras=tuple((k, {**v, "men": {**v["men"], "at_edge": True}} if k == "peak" else v)
-                                        for k, v in result.extras))
+    peaks = result.details.peak
+    edge = replace(result, details=replace(result.details, peak={**peaks, "men": {**peaks["men"], "at_edge": True}}))
     assert headline(edge, curve) == (f"Prevalence of RLS (four IRLSSG criteria) peaked at {peaks['women']['age']:g} "
                                      "years in women")
-    no_peaks = replace(result, extras=tuple((k, {} if k == "peak" else v) for k, v in result.extras))
+    no_peaks = replace(result, details=replace(result.details, peak={}))
     assert headline(no_peaks, curve) == curve.title
     women, men = (next(e for e in result.estimates if e.group == g) for g in ("women", "men"))
     ratio = result.estimate("standardized_ratio")

@@ -206,7 +206,7 @@ def test_single_sex_prevalence_has_no_ratio_of_women_to_men(cohorts):
     assert set(result.table("rows")["sex"]) == {"women"}
     assert {e.group for e in result.estimates} == {"women"}
     assert all(e.measure == "standardized_prevalence" for e in result.estimates)
-    assert set(dict(result.extras)["peak"]) == {"women"}
+    assert set(result.details.peak) == {"women"}
 
 
 # --- perfect separation -------------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ def test_the_registry_lists_each_declaration_once():
 def test_each_declaration_works_on_a_real_result(results, name):
     result, spec = results[name], ANALYSES[name]
     assert result.analysis == name and spec_of(result) is spec and result.n is not None
+    assert isinstance(result.details, spec.details)
     figures = figures_for(result)
     assert figures and all(isinstance(f, Figure) for f in figures)
     assert set(spec.findings(result)) <= {f.key for f in figures}

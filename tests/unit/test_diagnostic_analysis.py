@@ -49,7 +49,7 @@ def test_exact_mode_equals_the_row_level_measures(flchain):
     auc = result.estimate("auc")
     np.testing.assert_allclose([auc.estimate, auc.ci_low, auc.ci_high], [roc.auc.estimate, roc.auc.low, roc.auc.high],
                                rtol=1e-12)
-    assert result.n == len(known) and result.extra("threshold") == 2.63
+    assert result.n == len(known) and result.details.threshold == 2.63
     assert [e.label for e in result.estimates if e.measure == "ppv"][1] == "PPV at a prevalence of 0.03"
 
 
@@ -116,7 +116,7 @@ def test_a_test_positive_at_low_values(flchain):
     low = diagnostic(_ctx(engine, min_cell=0), DiagnosticOptions("mgus", "lambda", lower_is_positive=True))
     assert high.estimate("auc").estimate < 0.5 < low.estimate("auc").estimate
     assert low.estimate("auc").estimate == pytest.approx(1 - high.estimate("auc").estimate, rel=1e-12)
-    threshold = low.extra("threshold")
+    threshold = low.details.threshold
     assert "≤" in low.caption and threshold in set(rows["lambda"])
     known = rows.dropna(subset=["lambda"])
     positive, case = known["lambda"] <= threshold, known["mgus"] == 1

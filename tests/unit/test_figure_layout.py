@@ -59,7 +59,7 @@ def test_percent_axis_labels_never_repeat(prevalence_result):
 
 
 def test_peak_ages_have_one_decimal_and_no_label_over_the_data(prevalence_result):
-    peaks = prevalence_result.extra("peak")
+    peaks = prevalence_result.details.peak
     spec = figure(prevalence_result, "curve").spec()
     assert not [layer for layer in spec["layer"] if layer["mark"]["type"] == "text"], \
         "peak labels drawn in the plot cross the error bars"

@@ -76,7 +76,7 @@ def test_the_demo_practice_change_is_special_cause_improvement(engine, demo_dir)
     before = sum(int(p) < truth["year"] for p in periods)
     result = spc_analysis(ctx, SpcOptions("first_line_alpha2delta_or_iron", freeze=before))
     points = result.table("points")
-    assert result.extra("variation") == "special_cause_improvement"
+    assert result.details.variation == "special_cause_improvement"
     # the words name years after the change (which ones pass the limit depends on the session's cell-key noise)
     assert "direction: improvement" in result.notes[0]
     assert any(str(year) in result.notes[0] for year in range(truth["year"], truth["year"] + 5))
@@ -133,7 +133,7 @@ def test_funnel_equals_the_rows_and_standardisation_expects_the_observed_total(l
         events=lambda s: (s == 2).sum(), n="count")
     assert units["n"].to_dict() == per_inst["n"].to_dict()
     assert units["events"].to_dict() == per_inst["events"].to_dict()
-    assert result.extra("target") == pytest.approx((known["status"] == 2).mean(), rel=1e-12)
+    assert result.details.target == pytest.approx((known["status"] == 2).mean(), rel=1e-12)
     standardized = funnel_analysis(_ctx(engine), FunnelOptions("death", standardize=("age", "sex"))).table("units")
     # indirect standardisation: the expected events of all units add up to the observed ones
     assert standardized["expected"].sum() == pytest.approx(standardized["events"].sum(), rel=1e-12)

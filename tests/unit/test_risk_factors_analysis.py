@@ -47,13 +47,13 @@ def test_default_factors_run_on_each_public_cohort(name, expected):
     adjusted = [e for e in result.estimates if e.measure == "adjusted_or"]
     assert {e.group for e in adjusted} == set(expected)
     assert all(e.ci_low < e.estimate < e.ci_high for e in adjusted)
-    assert result.extra("events_per_parameter") >= 10 and not any("events per" in n for n in result.notes)
+    assert result.details.events_per_parameter >= 10 and not any("events per" in n for n in result.notes)
 
 
 def test_few_events_per_parameter_are_warned_about(flchain):
     result = risk_factors(_ctx(flchain, 0), RiskFactorOptions("mgus", ("sex", "age:spline", "flc_grp")))
     # 115 MGUS cases over 1 + 4 + 9 parameters
-    assert result.extra("events_per_parameter") == pytest.approx(115 / 14)
+    assert result.details.events_per_parameter == pytest.approx(115 / 14)
     assert any("8.2 events per model parameter (fewer than 10)" in n for n in result.notes)
 
 

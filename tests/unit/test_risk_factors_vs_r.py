@@ -76,4 +76,4 @@ def test_participants_and_events_per_parameter_match(results, key):
     expected = pd.read_csv(EXPECTED / "risk_factors_models.csv").set_index(["cohort", "model"]).loc[key]
     result = results[key]
     assert result.n == expected["n"]
-    assert result.extra("events_per_parameter") == pytest.approx(expected["events_per_parameter"], rel=1e-12)
+    assert result.details.events_per_parameter == pytest.approx(expected["events_per_parameter"], rel=1e-12)
