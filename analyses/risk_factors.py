@@ -355,13 +355,22 @@ def _row(factor: Factor, level: str, counts, crude, adjusted, lr_p) -> dict:
                                     *limits(crude), *limits(adjusted), lr_p]))
 
 
+SPELLED_OUT_FACTORS = 4  # a heading names this many factors; more read "sex, age, pregnancy and 6 more"
+
+
+def _factor_list(names: list[str]) -> str:
+    if len(names) <= SPELLED_OUT_FACTORS:
+        return ", ".join(names) or "none"
+    return f"{', '.join(names[:SPELLED_OUT_FACTORS - 1])} and {len(names) - SPELLED_OUT_FACTORS + 1} more"
+
+
 def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=TABLE_COLUMNS + ["suppressed"])
 
 
 def _build(builder: ResultBuilder, ctx, outcome, factors: list[Factor], n, epv: float | None) -> AnalysisResult:
     label = ctx.outcome_label(outcome)
-    names = ", ".join(f.variable.display for f in factors) or "none"
+    names = _factor_list([f.variable.display for f in factors])
     caption = f"Risk factors for {label}: {names}; {builder.cohort.description}; N = {ctx.policy.show_count(n)}."
     methods = (f"Outcome: {label}. Participants with the outcome and every factor known (complete-case analysis). "
                "Crude odds ratio: logistic regression with the factor alone; adjusted odds ratio: logistic regression "

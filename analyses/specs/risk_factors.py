@@ -58,6 +58,5 @@ SPEC = AnalysisSpec(
         with_ci=(("crude_or", "crude_low", "crude_high"), ("adjusted_or", "adjusted_low", "adjusted_high"))),
     findings=findings,
     estimates_title="Crude and adjusted odds ratios per factor level",
-    presented_estimates=("adjusted_or",),
     page="views/risk_factors.py",
 )

@@ -152,3 +152,12 @@ def test_cli_refuses_an_unknown_factor_without_a_traceback(capsys):
                  str(COHORTS / "colon" / "mapping.toml"), "--factors", "sex,shoe_size"])
     captured = capsys.readouterr()
     assert code == 2 and "Unknown risk factor" in captured.err and "Traceback" not in captured.err
+
+
+def test_a_long_factor_list_is_counted_in_the_heading_not_spelled_out():
+    """colon's seven default factors: the heading names three and counts the other four (the list was four lines long on screen);
+    the methods still list the model's terms."""
+    result = risk_factors(_ctx(_engine("colon")), RiskFactorOptions())
+    assert ": sex, age, " in result.caption and " and 4 more; " in result.caption
+    few = risk_factors(_ctx(_engine("colon")), RiskFactorOptions(factors=("sex", "age")))
+    assert ": sex, age; " in few.caption
