@@ -25,6 +25,8 @@ HIDE_CONTROLS_CSS = """
 [data-testid="stMain"] p, [data-testid="stCaptionContainer"] { font-size: 1.45rem !important; line-height: 1.45; }
 [data-testid="stMain"] h1 { font-size: 2.8rem !important; }
 [data-testid="stMain"] h2 { font-size: 2.2rem !important; }
+[data-testid="stMain"] [data-testid="stAlertContainer"] { padding: 0.3rem 0.8rem; }
+[data-testid="stMain"] [data-testid="stAlertContainer"] p { font-size: 1.1rem !important; line-height: 1.3; }
 </style>
 """
 # One screen, no scrolling: the page is exactly as tall as the window and the chart's container takes whatever the
@@ -90,7 +92,7 @@ def present_all(slides: list[tuple[AnalysisResult, Figure]], fallback: AnalysisR
         with st.container(key=FIGURE_KEY):
             st.vega_lite_chart(spec=spec, theme=None, width="stretch", height="stretch")
     st.caption(figure.caption)
-    # the step buttons right under the caption, so they stay on screen; the analysis' notes follow
+    _notes(result)  # compact (HIDE_CONTROLS_CSS) and above the step buttons: the chart gives up the room they need
     previous, position, following, leave = st.columns([1, 1, 1, 1], vertical_alignment="center")
     previous.button("◀ Previous", disabled=index == 0, key="slide_previous",
                     on_click=lambda: st.session_state.__setitem__(key, index - 1))
@@ -99,7 +101,6 @@ def present_all(slides: list[tuple[AnalysisResult, Figure]], fallback: AnalysisR
                      on_click=lambda: st.session_state.__setitem__(key, index + 1))
     with leave:
         _exit_button()
-    _notes(result)
 
 
 def estimates(result: AnalysisResult) -> None:

@@ -122,6 +122,19 @@ def test_presented_age_chart_fits_the_screen(server, screen):
     shot(screen, "presentation-age")
 
 
+def test_presented_roc_curve_fits_the_screen_with_its_notes(server, screen):
+    """The diagnostic page's notes (participants left out, where the threshold comes from) stay on the one screen,
+    above the step buttons, instead of following below the window."""
+    open_page(screen, f"{server}/diagnostic-accuracy?present=1", charts=1)
+    _fits(screen, "ROC curve")
+    notes = screen.get_by_test_id("stMain").get_by_test_id("stAlertContainer")
+    assert notes.count() >= 1
+    for i in range(notes.count()):
+        box = notes.nth(i).bounding_box()
+        assert box["y"] + box["height"] <= screen.size[1], "a note is below the window"
+    shot(screen, "presentation-roc")
+
+
 def test_presented_kaplan_meier_fits_a_1600_by_1000_screen(server, browser):
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     page = context.new_page()

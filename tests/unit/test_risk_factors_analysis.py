@@ -155,8 +155,8 @@ def test_cli_refuses_an_unknown_factor_without_a_traceback(capsys):
 
 
 def test_a_long_factor_list_is_counted_in_the_heading_not_spelled_out():
-    """colon's seven default factors: the heading names three and counts the other four (the list was four lines long on screen);
-    the methods still list the model's terms."""
+    """colon's seven default factors: the heading names three and counts the other four (the full list ran to four
+    lines on screen)."""
     result = risk_factors(_ctx(_engine("colon")), RiskFactorOptions())
     assert ": sex, age, " in result.caption and " and 4 more; " in result.caption
     few = risk_factors(_ctx(_engine("colon")), RiskFactorOptions(factors=("sex", "age")))
