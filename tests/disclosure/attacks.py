@@ -571,6 +571,39 @@ def table_one_missing(cohort, viewer, states) -> list[Attempt]:
     return out
 
 
+# ----------------------------------------------------------------------------------------- 13. Table 1 by two groupings
+
+SEX_LEVELS = {"female": ("female", "women", "Women"), "male": ("male", "men", "Men")}
+
+
+def table_one_groupings(cohort, viewer, states) -> list[Attempt]:
+    """Attack 13: Table 1 by site shows each site's N in its column header and that site's count of one sex in its
+    Sex row; their difference is the other sex at the site, which Table 1 by sex withholds in its Site row when it is
+    small. The attacker also reads that Site row itself where it is shown."""
+    out = []
+    for state in states:
+        by_site = viewer.table_one(state, "site")
+        by_sex = viewer.table_one(state, "sex")
+        sex_rows = by_site[by_site["Variable"] == "sex"]
+        for column in [c for c in by_site.columns if "(N = " in c]:
+            site, n_site = column.split(" (N = ")[0], read(column.split("(N = ")[1][:-1])
+            for sex, other in (("female", "male"), ("male", "female")):
+                other_row = sex_rows[sex_rows["Level"].isin(SEX_LEVELS[other])]
+                shown_other = read(other_row[column].iloc[0]) if not other_row.empty else None
+                target = Target.of(replace(state, sites=(site,)), Where(sex=sex))
+                direct = _site_row(by_sex, site, sex)
+                terms = [(1, direct, 1)] if direct is not None else [(1, n_site, 1), (-1, shown_other, 1)]
+                out.append(_linear(viewer, target, terms))
+    return out
+
+
+def _site_row(by_sex, site: str, sex: str) -> int | None:
+    """The count of ``sex`` at ``site`` in Table 1 by sex (None when withheld or absent)."""
+    row = by_sex[(by_sex["Variable"] == "site") & (by_sex["Level"] == site)]
+    column = next((c for c in by_sex.columns if c.split(" (N = ")[0] in SEX_LEVELS[sex]), None)
+    return read(row[column].iloc[0]) if column and not row.empty else None
+
+
 # ----------------------------------------------------------------------------------------------------- 10. load report
 
 

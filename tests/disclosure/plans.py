@@ -41,6 +41,7 @@ class Plan:
     known_states: list = field(default_factory=list)  # attack 8 (on the variant cohort)
     table_one_states: list = field(default_factory=list)  # attack 9
     averaging: dict = field(default_factory=dict)  # attack 12
+    grouping_states: list = field(default_factory=list)  # attack 13
     skips: dict = field(default_factory=dict)
 
 
@@ -228,6 +229,21 @@ def _missing_small(cohort: Cohort, column: str):
     return keep
 
 
+def _site_sex_small(cohort: Cohort):
+    """A state where one sex at some site counts 1-10 while the site has 11 or more (so Table 1 by site shows its
+    column) and each sex has 11 or more (so Table 1 by sex shows both columns)."""
+    def keep(s: State) -> bool:
+        if any(cohort.truth.count(Target.of(s, Where(sex=sex))) < 11 for sex in ("female", "male")):
+            return False
+        for site in s.sites or cohort.options.sites:
+            at_site = replace(s, sites=(site,))
+            if cohort.truth.count(Target.of(at_site)) >= 11 and any(
+                    _small(cohort.truth.count(Target.of(at_site, Where(sex=sex)))) for sex in ("female", "male")):
+                return True
+        return False
+    return keep
+
+
 def _numeric_small(cohort: Cohort, columns: list[str]):
     def keep(s: State) -> bool:
         small = 0
@@ -330,4 +346,11 @@ def plan_for(cohort: Cohort, variant: Cohort | None = None) -> Plan:
     # attacks 3 and 4 recover one released cell, right as often as the ptable leaves it unchanged (≈ 0.27 for a count of
     # 3 or more): about 300 distinct targets keep a session's measured rate 2 standard errors below 1/3
     plan.mh_states = analysis_states(cohort, rng, (8 if name == "demo" else 4) * sizes[2], plan.edges, tries=8000)
+    # attack 13: Table 1 by site against Table 1 by sex
+    if cohort.options.sites:
+        plan.grouping_states = states_where(cohort, rng, 40 if name == "demo" else 12, _site_sex_small(cohort),
+                                            min_n=22, tries=3000, p_filter=0.8)
+    if not plan.grouping_states:
+        plan.skips["13 Table 1 groupings"] = ("no site filter" if not cohort.options.sites else "no filter state "
+                                              "has a site with 1-10 of one sex beside 11 or more in all")
     return plan

@@ -70,6 +70,7 @@ ATTACKS = {
     "9 Table 1 n vs missing": (lambda c, v, p, pick: attacks.table_one_missing(c, v, pick(p.table_one_states)), 120),
     "11 pairs enumeration": (lambda c, v, p, pick: attacks.pairs_enumeration(c, v, pick(p.pairs)), 120),
     "12 averaging": (_averaging, 5),
+    "13 Table 1 groupings": (lambda c, v, p, pick: attacks.table_one_groupings(c, v, pick(p.grouping_states)), 20),
 }
 
 
@@ -110,6 +111,9 @@ EXACT_RATES = {
     "3 two tables": (1.0, False),
     # two hidden strata can swap: when several tables fit, the attacker takes the smaller value
     "4 MH inversion": (0.5, True),
+    # Table 1 suppresses a complementary level beside a withheld one (both sexes at the site), so the site's N minus
+    # the other sex is never shown in the states tried (25 attempts on the demo, none guessed)
+    "13 Table 1 groupings": (1.0, False),
 }
 
 
