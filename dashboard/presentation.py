@@ -37,7 +37,7 @@ FIT_CSS = f"""
 [data-testid="stMainBlockContainer"] {{ height: 100vh; box-sizing: border-box; padding-bottom: 0.75rem !important;
   display: flex; flex-direction: column; }}
 [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] {{ flex: 1 1 auto; min-height: 0; }}
-div:has(> .st-key-{FIGURE_KEY}) {{ flex: 1 1 0 !important; min-height: 220px; }}
+div:has(> .st-key-{FIGURE_KEY}) {{ flex: 1 1 0 !important; min-height: 180px; }}
 .st-key-{FIGURE_KEY}, .st-key-{FIGURE_KEY} [data-testid="stElementContainer"],
 .st-key-{FIGURE_KEY} [data-testid="stFullScreenFrame"], .st-key-{FIGURE_KEY} [data-testid="stFullScreenFrame"] > div,
 .st-key-{FIGURE_KEY} [data-testid="stVegaLiteChart"] {{ height: 100% !important; }}
@@ -92,7 +92,7 @@ def present_all(slides: list[tuple[AnalysisResult, Figure]], fallback: AnalysisR
         with st.container(key=FIGURE_KEY):
             st.vega_lite_chart(spec=spec, theme=None, width="stretch", height="stretch")
     st.caption(figure.caption)
-    _notes(result)  # compact (HIDE_CONTROLS_CSS) and above the step buttons: the chart gives up the room they need
+    _compact_notes(result)  # above the step buttons: the chart gives up the room they need
     previous, position, following, leave = st.columns([1, 1, 1, 1], vertical_alignment="center")
     previous.button("◀ Previous", disabled=index == 0, key="slide_previous",
                     on_click=lambda: st.session_state.__setitem__(key, index - 1))
@@ -112,6 +112,13 @@ def estimates(result: AnalysisResult) -> None:
         column.markdown(f"**{display.measure_name(e)} {display.fmt(e.estimate)}**  \n"
                         f"95% CI {display.fmt(e.ci_low)}–{display.fmt(e.ci_high)}{p_value}",
                         help=display.exact_p(e.p_value))
+
+
+def _compact_notes(result: AnalysisResult) -> None:
+    """The analysis' notes in one small box (HIDE_CONTROLS_CSS), one line each, so they fit on the presented
+    screen."""
+    if result.notes:
+        st.warning("  \n".join(result.notes), icon=":material/info:")
 
 
 def _notes(result: AnalysisResult) -> None:
