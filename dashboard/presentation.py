@@ -45,6 +45,17 @@ div:has(> .st-key-{FIGURE_KEY}) {{ flex: 1 1 0 !important; min-height: 180px; }}
 """
 
 
+# A concatenated chart (Kaplan–Meier over its numbers at risk) has a fixed size that Vega-Lite cannot fit to a
+# container's height, so it is scaled down as an image into the room FIT_CSS leaves for the figure.
+FIXED_CSS = f"""
+<style>
+.st-key-{FIGURE_KEY} .vega-embed {{ height: 100% !important; }}
+.st-key-{FIGURE_KEY} canvas, .st-key-{FIGURE_KEY} svg.marks {{ max-height: 100% !important; max-width: 100% !important;
+  width: auto !important; height: auto !important; }}
+</style>
+"""
+
+
 def active() -> bool:
     """Whether the current page is being presented."""
     return st.query_params.get(URL_KEY) == "1"
@@ -85,11 +96,13 @@ def present_all(slides: list[tuple[AnalysisResult, Figure]], fallback: AnalysisR
     st.header(figure.title)
     estimates(result)
     spec = figure.spec(scale=SCALE, titled=False, fit=True)
-    if figure.fixed_width:  # a concatenated chart keeps its own size
-        st.vega_lite_chart(spec=spec, theme=None, width="content")
-    else:
-        st.html(FIT_CSS)
-        with st.container(key=FIGURE_KEY):
+    st.html(FIT_CSS)
+    if figure.fixed_width:  # a concatenated chart keeps its own proportions
+        st.html(FIXED_CSS)
+    with st.container(key=FIGURE_KEY):
+        if figure.fixed_width:
+            st.vega_lite_chart(spec=spec, theme=None, width="content")
+        else:
             st.vega_lite_chart(spec=spec, theme=None, width="stretch", height="stretch")
     st.caption(figure.caption)
     _compact_notes(result)  # above the step buttons: the chart gives up the room they need
