@@ -71,7 +71,8 @@ def spc_analysis(ctx: AnalysisContext, opts: SpcOptions = SpcOptions()) -> Analy
         raise AnalysisInputError(f"--freeze must be a number of periods from 2 to {len(counts)}.")
     chart = _chart(chart_kind, counts, shown, measure, opts.freeze)
     summary = spc.summarise(chart, measure.direction, _target(measure))
-    builder.note(summary.sentence, *_left_out_notes(ctx, left_out))  # the reading first, then who is left out
+    builder.note(summary.sentence, *_noise_notes(ctx, chart, counts, shown, measure),
+                 *_left_out_notes(ctx, left_out))  # the reading first, then who is left out
     hidden = int((~shown).sum())
     if hidden:
         builder.note(f"{hidden} period(s) are withheld (fewer than {ctx.policy.min_cell} participants in the "
@@ -79,6 +80,31 @@ def spc_analysis(ctx: AnalysisContext, opts: SpcOptions = SpcOptions()) -> Analy
                      "limits.")
     builder.table("points", _points(ctx, chart, counts, shown, measure))
     return _build(builder, ctx, opts, measure, chart_kind, n, chart, summary)
+
+
+def _noise_notes(ctx, chart: spc.ControlChart, counts: pd.DataFrame, shown: np.ndarray,
+                 measure: QualityMeasure) -> list[str]:
+    """Periods beyond the limits that the cell-key perturbation alone could have put there: moving each shown
+    count by up to ±D (the published ptable) brings the proportion back inside its limits. Computed from the
+    released counts only."""
+    if not ctx.policy.perturbed or measure.kind != "proportion":
+        return []
+    d = ctx.policy.max_perturbation
+    p = chart.points
+    doubtful = []
+    for i, period in enumerate(p["period"]):
+        events, n = float(counts["events"].iloc[i]), float(counts["n"].iloc[i])
+        if not shown[i] or n - d <= 0:
+            continue
+        if p["below_lower"].iloc[i] and min(1.0, (events + d) / (n - d)) >= p["lower"].iloc[i]:
+            doubtful.append(str(period))
+        elif p["above_upper"].iloc[i] and max(0.0, (events - d) / (n + d)) <= p["upper"].iloc[i]:
+            doubtful.append(str(period))
+    if not doubtful:
+        return []
+    return [f"The signal at {', '.join(doubtful)} rests on few participants: moving its perturbed counts by up to "
+            f"±{d} each (the cell key method) would put it inside the limits. Check it in exact mode, over a longer "
+            "period or with more sites before acting on it."]
 
 
 def _left_out_notes(ctx, left_out: int) -> list[str]:

@@ -51,6 +51,11 @@ class DisclosurePolicy:
         return self.method == "cell_key" and self.min_cell > 0
 
     @property
+    def max_perturbation(self) -> int:
+        """The most a released count may differ from the true one (the published ptable's D; 0 when exact)."""
+        return PTableParams().max_perturbation if self.perturbed else 0
+
+    @property
     def continuous_digits(self) -> int | None:
         """Significant digits numeric values are grouped to before release (None: exact values)."""
         return CONTINUOUS_DIGITS if self.perturbed else None

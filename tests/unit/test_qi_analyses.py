@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from analyses.context import AnalysisContext
 from analyses.figures.quality import funnel_figures, spc_figures
 from analyses.measures import shown_rows
 from analyses.sites import FunnelOptions, funnel_analysis
-from analyses.trends import SpcOptions, spc_analysis
+from analyses.trends import SpcOptions, _noise_notes, spc_analysis
 from analyses.variables import AnalysisInputError
 from disclosure.policy import DisclosurePolicy
 from queries.engine import CohortEngine
@@ -221,3 +222,19 @@ def test_cell_key_results_show_no_count_below_the_threshold(flchain):
     for run, options in views:
         assert small(run(_ctx(engine), options)), "the exact view has small counts to hide"
         assert small(run(_ctx(engine, "cell_key", 11), options)) == []
+
+
+def test_a_signal_the_perturbation_alone_could_make_is_flagged():
+    """A period beyond its limits whose released counts, moved by up to ±D each, would sit inside them gets a note
+    (a QI team should not act on noise added for disclosure control); exact mode has no such note."""
+    points = pd.DataFrame({"period": [2023, 2024], "below_lower": [False, True], "above_upper": [False, False],
+                           "lower": [0.76, 0.69], "upper": [1.0, 1.0]})
+    counts = pd.DataFrame({"events": [34, 11], "n": [41, 20]})
+    chart, measure = SimpleNamespace(points=points), SimpleNamespace(kind="proportion")
+    shown = np.array([True, True])
+    cell_key = SimpleNamespace(policy=DisclosurePolicy(11, "cell_key"))
+    notes = _noise_notes(cell_key, chart, counts, shown, measure)  # (11 + 3) / (20 − 3) = 0.82 ≥ 0.69
+    assert len(notes) == 1 and "2024" in notes[0] and "±3" in notes[0]
+    assert _noise_notes(SimpleNamespace(policy=DisclosurePolicy(11, "exact")), chart, counts, shown, measure) == []
+    far = pd.DataFrame({"events": [34, 100], "n": [41, 400]})  # (100 + 3) / 397 = 0.26: a real signal
+    assert _noise_notes(cell_key, chart, far, shown, measure) == []
