@@ -111,8 +111,8 @@ EXACT_RATES = {
     "3 two tables": (1.0, False),
     # two hidden strata can swap: when several tables fit, the attacker takes the smaller value
     "4 MH inversion": (0.5, True),
-    # Table 1 suppresses a complementary level beside a withheld one (both sexes at the site), so the site's N minus
-    # the other sex is never shown in the states tried (25 attempts on the demo, none guessed)
+    # the site's N and the other sex's count at the site were never both shown in the states tried (25 attempts on
+    # the demo, none guessed); complementary suppression is the likely reason
     "13 Table 1 groupings": (1.0, False),
 }
 
