@@ -25,7 +25,6 @@ from analyses.variables import (
     Variable,
     resolve,
     resolve_all,
-    two_level,
 )
 from queries.aggregates import pattern_counts, with_known
 
@@ -76,11 +75,6 @@ def odds_ratio(ctx: AnalysisContext, opts: OddsRatioOptions = OddsRatioOptions()
                               + [v.column for v in adjusters]))
     released = ctx.release(pattern_counts(ctx.table(opts.treated_only), keys, f"outcome_{outcome}"))
     return _analyse(ctx, opts, outcome, exposure_var, strata_var, adjusters, released, keys)
-
-
-def exposure_choices(engine) -> dict[str, str]:
-    """The exposures a cohort offers, its two-level variables (sex first when mapped): name → label."""
-    return {name: v.label for name, v in two_level(engine).items()}
 
 
 def _complete(keys: list[str]):

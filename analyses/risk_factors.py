@@ -101,9 +101,13 @@ def _is_float(ctx, variable: Variable) -> bool:
 
 def default_factors(engine: Engine) -> tuple[str, ...]:
     """Sex, age, then the cohort's other two-level variables (yes/no flags, two-level categorical covariates)."""
-    variables = catalog(engine.info)
-    names = [n for n in ("sex", "age") if n in variables]
-    return tuple(names + [n for n in two_level(engine) if n != "sex"])
+    return factors_from(engine.info, two_level(engine))
+
+
+def factors_from(info, two_levels) -> tuple[str, ...]:
+    """The default factors given the cohort's two-level variables (names, in order; a page caches them)."""
+    variables = catalog(info)
+    return tuple([n for n in ("sex", "age") if n in variables] + [n for n in two_levels if n != "sex"])
 
 
 def _factors(ctx: AnalysisContext, opts: RiskFactorOptions) -> list[Factor]:

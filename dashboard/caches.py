@@ -7,7 +7,7 @@ import streamlit as st
 
 from analyses.context import AnalysisContext
 from analyses.registry import run_analysis
-from analyses.variables import AnalysisInputError
+from analyses.variables import AnalysisInputError, two_level
 from dashboard.source import open_engine
 from disclosure.policy import DisclosurePolicy
 from queries import cohort, filters
@@ -17,6 +17,12 @@ from queries.filters import FilterOptions
 @st.cache_data(show_spinner=False)
 def cached_options(data: str | None, mapping: str | None) -> FilterOptions:
     return cohort.filter_options(open_engine(data, mapping))
+
+
+@st.cache_data(show_spinner=False)
+def cached_two_level(data: str | None, mapping: str | None) -> dict[str, str]:
+    """The cohort's two-level variables, name → label (its structure: one query per source, not per rerun)."""
+    return {name: v.label for name, v in two_level(open_engine(data, mapping)).items()}
 
 
 

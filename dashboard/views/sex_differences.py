@@ -3,14 +3,15 @@ exact, Mantel–Haenszel, adjusted."""
 
 import streamlit as st
 
-from analyses.odds_ratio import OddsRatioOptions, exposure_choices
-from dashboard import analysis_page, controls, frame, render
+from analyses.odds_ratio import OddsRatioOptions
+from dashboard import analysis_page, caches, controls, frame, render, source
 
 ctx = frame.current()
 analysis_page.title("Sex differences")
 
 outcomes = {name: o.label for name, o in ctx.engine.info.mapping.outcomes.items()}
-exposures = exposure_choices(ctx.engine)
+cfg = source.settings()
+exposures = caches.cached_two_level(cfg.data, cfg.mapping)  # sex first, then yes/no variables
 if not exposures:
     st.info("This cohort maps no two-level variable to compare: map sex, or a yes/no covariate or exclusion flag, in "
             "the mapping file.", icon=":material/info:")
