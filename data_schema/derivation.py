@@ -117,10 +117,16 @@ def ferritin_checked(labs: ir.Table, first: ir.Table, days: int = FERRITIN_CHECK
     return joined.select("participant_id").distinct().mutate(**{CHECKED: ibis.literal(True)})
 
 
-def latest_measurement(labs: ir.Table, anchors: ir.Table, window_days: int, name: str) -> ir.Table:
-    """Most recent ferritin in ``[anchor - window, anchor]`` per participant (mean of ties on that day)."""
-    joined = labs.join(anchors, "participant_id").filter(
-        (_.lab_day <= _.anchor_day) & (_.lab_day >= _.anchor_day - window_days))
+def latest_measurement(labs: ir.Table, anchors: ir.Table | None, window_days: int, name: str) -> ir.Table:
+    """Most recent ferritin in ``[anchor - window, anchor]`` per participant (mean of ties on that day).
+
+    ``anchors`` gives each participant's anchor day; None anchors every participant at day 0 (baseline), which
+    needs no join (labs of unknown participants were refused or left out before derivation)."""
+    if anchors is None:
+        joined = labs.mutate(anchor_day=ibis.literal(0)).filter((_.lab_day <= 0) & (_.lab_day >= -window_days))
+    else:
+        joined = labs.join(anchors, "participant_id").filter(
+            (_.lab_day <= _.anchor_day) & (_.lab_day >= _.anchor_day - window_days))
     ranked = joined.mutate(latest=_.lab_day.max().over(group_by=_.participant_id))
     return ranked.filter(_.lab_day == _.latest).group_by("participant_id").aggregate(**{name: _.ferritin.mean()})
 
@@ -128,9 +134,8 @@ def latest_measurement(labs: ir.Table, anchors: ir.Table, window_days: int, name
 def derive_wide(participants: ir.Table, labs: ir.Table, treatments: ir.Table, window_days: int) -> ir.Table:
     """One row per participant: the participants' columns plus the derived columns above."""
     first = first_episodes(treatments)
-    baseline_anchor = participants.select("participant_id", anchor_day=ibis.literal(0))
     start_anchor = first.select("participant_id", anchor_day=_.treatment_start_day)
-    at_baseline = latest_measurement(labs, baseline_anchor, window_days, "ferritin_at_baseline")
+    at_baseline = latest_measurement(labs, None, window_days, "ferritin_at_baseline")
     at_start = latest_measurement(labs, start_anchor, window_days, "ferritin_at_treatment_start")
     wide = participants
     for extra in (at_baseline, at_start, first):

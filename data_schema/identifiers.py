@@ -73,28 +73,54 @@ def name_findings(columns: list[str]) -> list[IdentifierFinding]:
     return found
 
 
+def _value_rules(column: str) -> list[tuple[str, str]]:
+    rules = list(_VALUE_RULES)
+    if _ZIP_NAME.match(normalise(column)):
+        rules.append(("five-digit ZIP code (Safe Harbor allows the first three digits)", _FIVE_DIGIT_ZIP))
+    return rules
+
+
+def _any_rule(rules: list[tuple[str, str]]) -> str:
+    """One pattern matching where any of the rules' patterns matches (RE2 runs the alternation in one pass)."""
+    return "|".join(f"(?:{pattern})" for _, pattern in rules)
+
+
+def _count(table: ir.Table, checks: dict[str, ir.Scalar]) -> dict[str, int]:
+    return {k: int(v or 0) for k, v in table.aggregate(**checks).to_pyarrow().to_pylist()[0].items()}
+
+
 def value_findings(table: ir.Table) -> list[IdentifierFinding]:
-    """Text and date columns whose values look like identifiers, counted over every row in one scan."""
+    """Text and date columns whose values look like identifiers, counted over every row.
+
+    One scan tests each text value against all the rules at once; only when a column has matches does a second
+    scan count them rule by rule (a cohort that passes, the usual case, is read once)."""
     checks: dict[str, ir.Scalar] = {}
-    labels: dict[str, tuple[str, str]] = {}
+    text_columns: dict[str, str] = {}
     for i, (column, dtype) in enumerate(table.schema().items()):
         if dtype.is_date() or dtype.is_timestamp():
             checks[f"c{i}_date"] = table[column].notnull().sum()
-            labels[f"c{i}_date"] = (column, "full calendar date")
-            continue
-        if not dtype.is_string():
-            continue
-        text = table[column]
-        rules = list(_VALUE_RULES)
-        if _ZIP_NAME.match(normalise(column)):
-            rules.append(("five-digit ZIP code (Safe Harbor allows the first three digits)", _FIVE_DIGIT_ZIP))
-        for j, (label, pattern) in enumerate(rules):
-            checks[f"c{i}_{j}"] = text.re_search(pattern).fill_null(False).sum()
+        elif dtype.is_string():
+            checks[f"c{i}_any"] = table[column].re_search(_any_rule(_value_rules(column))).fill_null(False).sum()
+            text_columns[f"c{i}_any"] = column
+    if not checks:
+        return []
+    counts = _count(table, checks)
+    found = [IdentifierFinding(column, "full calendar date", counts[f"c{i}_date"])
+             for i, column in enumerate(table.columns) if counts.get(f"c{i}_date")]
+    flagged = [column for key, column in text_columns.items() if counts[key]]
+    return found + _by_rule(table, flagged)
+
+
+def _by_rule(table: ir.Table, columns: list[str]) -> list[IdentifierFinding]:
+    """The matches of each rule in columns known to have some."""
+    checks, labels = {}, {}
+    for i, column in enumerate(columns):
+        for j, (label, pattern) in enumerate(_value_rules(column)):
+            checks[f"c{i}_{j}"] = table[column].re_search(pattern).fill_null(False).sum()
             labels[f"c{i}_{j}"] = (column, label)
     if not checks:
         return []
-    counts = table.aggregate(**checks).to_pyarrow().to_pylist()[0]
-    return [IdentifierFinding(*labels[k], int(v)) for k, v in counts.items() if v]
+    return [IdentifierFinding(*labels[k], v) for k, v in _count(table, checks).items() if v]
 
 
 def numeric_zip_findings(table: ir.Table) -> list[IdentifierFinding]:

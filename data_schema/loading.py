@@ -16,6 +16,7 @@ time_years, exclude_<name>, cov_<name>``, and per declared measure (``[measures.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import ibis.expr.types as ir
 
 from data_schema import derivation, identifiers
 from data_schema.mapping import TIME_UNITS, BinaryColumn, Mapping
-from data_schema.reading import RawTable, load_file, run
+from data_schema.reading import RawTable, load_file, reading, run
 from data_schema.schema import extract_schemas, roles
 from data_schema.validation import (
     CheckedTable,
@@ -34,6 +35,7 @@ from data_schema.validation import (
     Finding,
     ValidationReport,
     check_table,
+    stripped,
     dangling_keys,
     duplicate_keys,
     top_coding_finding,
@@ -133,7 +135,7 @@ def _binary(table: ir.Table, column: str, positive: tuple) -> ir.BooleanValue:
     if col.type().is_numeric():
         numbers = [c for c in positive if isinstance(c, int)]
         return ibis.ifelse(col.isnull(), ibis.null("boolean"), col.isin(numbers) if numbers else False)
-    text = col.strip()
+    text = stripped(col)
     return ibis.ifelse(col.isnull() | (text == ""), ibis.null("boolean"), text.isin([str(c) for c in positive]))
 
 
@@ -222,8 +224,16 @@ def _measures(table: ir.Table, mapping: Mapping) -> ir.Table:
 
 
 def _identifier_findings(raw: RawTable, backend) -> list[Finding]:
-    return [Finding("error", raw.file, f"identifier: {f.rule}", f.message, f.column, f.matches)
-            for f in identifiers.scan(backend.table(raw.table))]
+    with reading(raw.file):
+        found = identifiers.scan(backend.table(raw.table))
+    return [Finding("error", raw.file, f"identifier: {f.rule}", f.message, f.column, f.matches) for f in found]
+
+
+def _materialize(con, backend, table: ir.Table, name: str) -> ir.Table:
+    """Write an expression's rows once, so the scans after it read typed columns instead of recomputing casts,
+    checks and joins from the source each time. Preparation drops these working tables."""
+    run(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {ibis.to_sql(table, dialect='duckdb')}")
+    return backend.table(name)
 
 
 def _structural_findings(raw: RawTable) -> list[Finding]:
@@ -280,12 +290,13 @@ def _load_extract(con, backend, mapping: Mapping):
         findings += found
         if found:
             continue
-        checked = check_table(backend.table(raw.table), _extract_checks(schema), raw.file, raw.is_text,
-                              mapping.read_options.decimal, drop_invalid=drop)
-        findings += checked.findings
-        if checked.top_coded:
-            findings.append(top_coding_finding(raw.file, "age", checked.top_coded))
-        typed[schema.name] = checked.table
+        with reading(raw.file):
+            checked = check_table(backend.table(raw.table), _extract_checks(schema), raw.file, raw.is_text,
+                                  mapping.read_options.decimal, drop_invalid=drop)
+            findings += checked.findings
+            if checked.top_coded:
+                findings.append(top_coding_finding(raw.file, "age", checked.top_coded))
+            typed[schema.name] = checked.table
     if len(typed) < 3:
         return None, raws, findings, {}
     dup = duplicate_keys(typed["participants"], "participant_id", raws[0].file)
@@ -301,6 +312,8 @@ def _load_extract(con, backend, mapping: Mapping):
             typed[name] = typed[name].filter(~dangling)
     wide = derivation.derive_wide(typed["participants"], typed["ferritin_labs"], typed["treatments"],
                                   mapping.baseline_window_days)
+    if not any(f.severity == "error" for f in findings):  # derived once, then checked and mapped from the table
+        wide = _materialize(con, backend, wide, "derived")
     children = {raw.file: typed[name] for raw, name in zip(raws[1:], ("ferritin_labs", "treatments"))}
     return wide, raws, findings, children
 
@@ -322,24 +335,30 @@ def load_cohort(con: duckdb.DuckDBPyConnection, mapping: Mapping, secret: str | 
     loader = _load_extract if mapping.shape == "rls_extract" else _load_wide
     wide, raws, findings, children = loader(con, backend, mapping)
     is_text = mapping.shape == "wide" and raws[0].is_text
-    checked = None
-    if wide is not None and not any(f.severity == "error" for f in findings):
-        label = raws[0].file if mapping.shape == "wide" else f"{raws[0].file} (derived)"
-        table, more, checked = canonical(wide, mapping, label, is_text, mapping.read_options.decimal)
-        findings += more
-    if any(f.severity == "error" for f in findings):
-        raise LoadRefused(ValidationReport(tuple(findings), _accounts(raws, {})))
-    select = ibis.to_sql(table, dialect='duckdb')
-    if secret is None:
-        run(con, f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS {select}")
-    else:
-        run(con, f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS SELECT *, {record_key_sql('pid')} AS {RECORD_KEY} "
-            f"FROM ({select})", {"secret": secret})
+    # a wide cohort's checks and cohort table scan its (possibly damaged) files; an extract's scan the derived table
+    scans = reading(raws[0].file) if mapping.shape == "wide" else nullcontext()
+    with scans:
+        if wide is not None and not any(f.severity == "error" for f in findings):
+            label = raws[0].file if mapping.shape == "wide" else f"{raws[0].file} (derived)"
+            table, more, _ = canonical(wide, mapping, label, is_text, mapping.read_options.decimal)
+            findings += more
+        if any(f.severity == "error" for f in findings):
+            raise LoadRefused(ValidationReport(tuple(findings), _accounts(raws, {})))
+        _create_cohort(con, table, secret)
     n = run(con, f"SELECT count(*) FROM {COHORT_TABLE}")[0][0]
     loaded = _loaded_counts(backend, raws, children, n)
     top_coded = sum(f.count for f in findings if f.rule == "age top-coded")
     report = ValidationReport(tuple(findings), _accounts(raws, loaded), top_coded)
     return LoadResult(report, n)
+
+
+def _create_cohort(con, table: ir.Table, secret: str | None) -> None:
+    select = ibis.to_sql(table, dialect="duckdb")
+    if secret is None:
+        run(con, f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS {select}")
+    else:
+        run(con, f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS SELECT *, {record_key_sql('pid')} AS {RECORD_KEY} "
+            f"FROM ({select})", {"secret": secret})
 
 
 def _loaded_counts(backend, raws: list[RawTable], children: dict[str, ir.Table], n: int) -> dict[str, int]:

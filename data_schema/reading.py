@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,14 +150,28 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, options: Re
 
 
 def load_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable:
-    """Load a Parquet file as it is typed."""
+    """Bind a Parquet file as a view (it is typed already, so it is not copied): the checks scan the file itself,
+    and only the typed rows are ever written. Its row count comes from the file's footer."""
     try:
-        run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet($path)", {"path": str(path)})
+        literal = "'" + str(path).replace("'", "''") + "'"  # a view's text cannot take a bound parameter
+        run(con, f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({literal})")
+        names = [r[0] for r in run(con, f"DESCRIBE {table}")]
+        rows = _count(con, table)
     except duckdb.Error as exc:
         raise DataError(path.name, f"is not a readable Parquet file ({type(exc).__name__}).", "not parquet") from None
-    names = [r[0] for r in run(con, f"DESCRIBE {table}")]
     _check_header(path.name, names, ReadOptions())
-    return RawTable(path.name, table, tuple(names), _count(con, table), (), is_text=False)
+    return RawTable(path.name, table, tuple(names), rows, (), is_text=False)
+
+
+@contextmanager
+def reading(file: str):
+    """Scans of a source file: a file damaged past its footer fails only when its pages are read, and DuckDB's
+    message may quote data, so the failure is reported as the file's, by type only."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise DataError(file, f"could not be read to the end ({type(exc).__name__}); the file may be damaged or "
+                        "truncated. Re-export it.", "unreadable") from None
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, options: ReadOptions) -> RawTable:

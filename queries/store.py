@@ -39,6 +39,15 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 # The code whose change changes what a prepared cohort holds: the loader, its schemas and the record keys.
 LOADER_SOURCES = ("data_schema", "disclosure/record_keys.py")
 STORE_FORMAT = "2"  # raise when what a prepared folder holds changes
+# DuckDB's own default is 80% of the machine's memory, which the derivation's joins used whole at 100 million
+# participants (20 GB). With a limit, they spill to the prepared folder's private spill folder instead.
+MEMORY_LIMIT_ENV = "RLS_PREPARE_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
+def preparation_memory_limit() -> str:
+    """DuckDB's memory limit while preparing: ``RLS_PREPARE_MEMORY_LIMIT`` (e.g. ``8GB``), else 4 GB."""
+    return os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
 
 
 def default_store_dir() -> Path:
@@ -127,10 +136,12 @@ def _build(path: Path, mapping: Mapping, secret: str) -> tuple[LoadResult, dict[
     con = duckdb.connect(str(path), config={"threads": 2})
     try:
         run(con, "SET temp_directory = $d", {"d": str(path.parent / "spill")})
+        run(con, "SET memory_limit = $m", {"m": preparation_memory_limit()})
         load = load_cohort(con, mapping, secret)
-        for (name,) in run(con, "SELECT table_name FROM information_schema.tables WHERE table_name <> $t",
-                           {"t": COHORT_TABLE}):
-            run(con, f'DROP TABLE "{name}"')  # raw and reject tables: only the cohort is kept
+        for name, kind in run(con, "SELECT table_name, table_type FROM information_schema.tables "
+                              "WHERE table_name <> $t", {"t": COHORT_TABLE}):
+            # raw, typed, derived and reject tables and the Parquet sources' views: only the cohort is kept
+            run(con, f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} "{name}"')
         schema = table_schema(con, COHORT_TABLE)
         run(con, "CHECKPOINT")
     finally:
