@@ -45,7 +45,12 @@ def odds_ratio(parquet: str, outcome: str) -> dict:
 
     The exact conditional OR that the project also reports is left out here: ``scipy.stats.contingency.odds_ratio``
     takes 80 s at a million participants, and including it would flatter the comparison."""
-    df = pd.read_parquet(parquet, columns=["sex", "age", outcome]).dropna()
+    return odds_ratio_frame(pd.read_parquet(parquet, columns=["sex", "age", outcome]), outcome)
+
+
+def odds_ratio_frame(df: pd.DataFrame, outcome: str) -> dict:
+    """:func:`odds_ratio` on columns already read (``sex`` coded 'female'/'male', ``age``, the outcome 0/1)."""
+    df = df.dropna()
     y = df[outcome].astype(np.int64).to_numpy()
     female = (df["sex"] == "female").to_numpy()
     crude = Table2x2(_two_by_two(female, y))
