@@ -335,8 +335,9 @@ def load_cohort(con: duckdb.DuckDBPyConnection, mapping: Mapping, secret: str | 
     loader = _load_extract if mapping.shape == "rls_extract" else _load_wide
     wide, raws, findings, children = loader(con, backend, mapping)
     is_text = mapping.shape == "wide" and raws[0].is_text
-    # a wide cohort's checks and cohort table scan its (possibly damaged) files; an extract's scan the derived table
-    scans = reading(raws[0].file) if mapping.shape == "wide" else nullcontext()
+    # a wide Parquet cohort's checks and cohort table scan its (possibly damaged) files; a CSV was read whole into a
+    # table already, and an extract's checks scan the derived table, so their errors are not the file's
+    scans = reading(raws[0].file) if mapping.shape == "wide" and not is_text else nullcontext()
     with scans:
         if wide is not None and not any(f.severity == "error" for f in findings):
             label = raws[0].file if mapping.shape == "wide" else f"{raws[0].file} (derived)"
