@@ -35,6 +35,7 @@ from data_schema.validation import (
     Finding,
     ValidationReport,
     check_table,
+    plan_checks,
     stripped,
     dangling_keys,
     duplicate_keys,
@@ -152,29 +153,77 @@ def _binaries(mapping: Mapping) -> dict[str, BinaryColumn]:
     return out
 
 
-def canonical(table: ir.Table, mapping: Mapping, file: str, is_text: bool,
-              decimal: str) -> tuple[ir.Table, list[Finding], CheckedTable | None]:
-    """Map a one-row-per-participant table to the canonical roles: the expression, findings and check counts."""
+def _unmapped(table: ir.Table, mapping: Mapping, file: str) -> list[Finding]:
+    """Mapped columns the data lack (errors), or no role bound at all (a warning)."""
     missing = sorted(c for c in mapping.source_columns() if c not in table.columns)
     findings = [Finding("error", file, "mapped column absent", f"the mapping names column '{c}', which is not in "
                         "the data.", c) for c in missing]
-    if findings:
-        return table, findings, None
-    if not mapping.source_columns():
+    if not findings and not mapping.source_columns():
         findings.append(Finding("warning", file, "no roles", "no column was bound to a role; write a mapping file "
                                 "(see the README) to name the sex, age and outcome columns."))
-    extra = {name: _binary(table, b.column, b.positive) for name, b in _binaries(mapping).items()}
+    return findings
+
+
+def _extras(table: ir.Table, mapping: Mapping) -> dict[str, ir.Value]:
+    return {name: _binary(table, b.column, b.positive) for name, b in _binaries(mapping).items()}
+
+
+def _duplicate_ids(table: ir.Table, mapping: Mapping, file: str) -> list[Finding]:
+    """A wide cohort's repeated participant ids (an extract checks its participants file instead)."""
+    if mapping.shape != "wide" or "participant_id" not in mapping.columns:
+        return []
+    id_column = mapping.columns["participant_id"]
+    ids = table.select(**{id_column: table.pid}).filter(lambda t: t[id_column].notnull())
+    dup = duplicate_keys(ids, id_column, file)
+    return [dup] if dup else []
+
+
+def canonical(table: ir.Table, mapping: Mapping, file: str, is_text: bool,
+              decimal: str) -> tuple[ir.Table, list[Finding], CheckedTable | None]:
+    """Map a one-row-per-participant table to the canonical roles: the expression, findings and check counts.
+
+    The checks are counted in a scan of their own before the expression is written; :func:`_checked_write` counts
+    them in the write itself (used unless invalid rows are to be dropped)."""
+    findings = _unmapped(table, mapping, file)
+    if any(f.severity == "error" for f in findings):
+        return table, findings, None
     checked = check_table(table, canonical_checks(mapping), file, is_text, decimal,
-                          drop_invalid=mapping.invalid_rows == "drop", extra=extra)
-    findings += checked.findings
-    if mapping.shape == "wide" and "participant_id" in mapping.columns:  # the extract checks its participants
-        id_column = mapping.columns["participant_id"]
-        ids = checked.table.select(**{id_column: checked.table.pid}).filter(lambda t: t[id_column].notnull())
-        dup = duplicate_keys(ids, id_column, file)
-        findings += [dup] if dup else []
+                          drop_invalid=mapping.invalid_rows == "drop", extra=_extras(table, mapping))
+    findings += checked.findings + _duplicate_ids(checked.table, mapping, file)
     if checked.top_coded:
         findings.append(top_coding_finding(file, mapping.columns.get("age"), checked.top_coded))
     return _finish(checked.table, mapping), findings, checked
+
+
+FLAG = "__broken_"  # a rule's flag column in the table being written, dropped once counted
+
+
+def _checked_write(con, backend, table: ir.Table, mapping: Mapping, file: str, is_text: bool,
+                   secret: str | None) -> list[Finding]:
+    """Write the canonical cohort and count its checks in the same scan: one derivation, one read of the source.
+
+    Each rule's flag is a column of the written table (constant false columns compress to nothing), counted from
+    it and then dropped. For data that will be refused anyway the table is written first: the caller drops it."""
+    findings = _unmapped(table, mapping, file)
+    if any(f.severity == "error" for f in findings):
+        return findings
+    plan = plan_checks(table, canonical_checks(mapping), file, is_text, mapping.read_options.decimal)
+    flags = {f"{FLAG}{key}": broken for key, (_c, _r, broken) in plan.rules.items()}
+    if plan.top_coded is not None:
+        flags[f"{FLAG}top_coded"] = plan.top_coded
+    typed = table.select(**plan.typed, **_extras(table, mapping), **flags)
+    _create_cohort(con, _finish(typed, mapping), secret)
+    cohort = backend.table(COHORT_TABLE)
+    counts = {}
+    if flags:
+        sums = {name.removeprefix(FLAG): cohort[name].sum() for name in flags}
+        counts = {k: int(v or 0) for k, v in cohort.aggregate(**sums).to_pyarrow().to_pylist()[0].items()}
+    for name in flags:
+        run(con, f'ALTER TABLE {COHORT_TABLE} DROP COLUMN "{name}"')
+    findings += plan.findings(counts, file, False) + _duplicate_ids(backend.table(COHORT_TABLE), mapping, file)
+    if counts.get("top_coded"):
+        findings.append(top_coding_finding(file, mapping.columns.get("age"), counts["top_coded"]))
+    return findings
 
 
 def _finish(table: ir.Table, mapping: Mapping) -> ir.Table:
@@ -312,8 +361,6 @@ def _load_extract(con, backend, mapping: Mapping):
             typed[name] = typed[name].filter(~dangling)
     wide = derivation.derive_wide(typed["participants"], typed["ferritin_labs"], typed["treatments"],
                                   mapping.baseline_window_days)
-    if not any(f.severity == "error" for f in findings):  # derived once, then checked and mapped from the table
-        wide = _materialize(con, backend, wide, "derived")
     children = {raw.file: typed[name] for raw, name in zip(raws[1:], ("ferritin_labs", "treatments"))}
     return wide, raws, findings, children
 
@@ -339,18 +386,29 @@ def load_cohort(con: duckdb.DuckDBPyConnection, mapping: Mapping, secret: str | 
     # table already, and an extract's checks scan the derived table, so their errors are not the file's
     scans = reading(raws[0].file) if mapping.shape == "wide" and not is_text else nullcontext()
     with scans:
-        if wide is not None and not any(f.severity == "error" for f in findings):
+        if wide is not None and not _refused(findings):
             label = raws[0].file if mapping.shape == "wide" else f"{raws[0].file} (derived)"
-            table, more, _ = canonical(wide, mapping, label, is_text, mapping.read_options.decimal)
-            findings += more
-        if any(f.severity == "error" for f in findings):
+            if mapping.invalid_rows == "drop":  # counted first, so the write can leave the invalid rows out
+                if mapping.shape == "rls_extract":  # derived once, then counted and written from the table
+                    wide = _materialize(con, backend, wide, "derived")
+                table, more, _ = canonical(wide, mapping, label, is_text, mapping.read_options.decimal)
+                findings += more
+                if not _refused(findings):
+                    _create_cohort(con, table, secret)
+            else:
+                findings += _checked_write(con, backend, wide, mapping, label, is_text, secret)
+        if _refused(findings):
+            run(con, f"DROP TABLE IF EXISTS {COHORT_TABLE}")
             raise LoadRefused(ValidationReport(tuple(findings), _accounts(raws, {})))
-        _create_cohort(con, table, secret)
     n = run(con, f"SELECT count(*) FROM {COHORT_TABLE}")[0][0]
     loaded = _loaded_counts(backend, raws, children, n)
     top_coded = sum(f.count for f in findings if f.rule == "age top-coded")
     report = ValidationReport(tuple(findings), _accounts(raws, loaded), top_coded)
     return LoadResult(report, n)
+
+
+def _refused(findings: list[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)
 
 
 def _create_cohort(con, table: ir.Table, secret: str | None) -> None:

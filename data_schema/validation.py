@@ -265,44 +265,71 @@ def violations(col: ir.Value, check: ColumnCheck, is_text: bool, decimal: str) -
     return {rule: expr.fill_null(False) for rule, expr in rules.items()}
 
 
+@dataclass
+class CheckPlan:
+    """The typed columns of a table and, per rule, the expression true on the rows breaking it (not yet counted)."""
+
+    typed: dict[str, ir.Value]
+    rules: dict[str, tuple[str, str, ir.BooleanValue]]  # key -> (source column, rule, broken)
+    absent: list[Finding]
+    top_coded: ir.BooleanValue | None = None  # ages that top-coding changes
+
+    @property
+    def invalid(self) -> ir.BooleanValue:
+        """True on rows breaking any rule."""
+        out = ibis.literal(False)
+        for _column, _rule, broken in self.rules.values():
+            out = out | broken
+        return out
+
+    def counters(self, drop_invalid: bool) -> dict[str, ir.Scalar]:
+        """The aggregates one scan needs to count every rule (``rows``, each rule's key, ``invalid``,
+        ``top_coded``)."""
+        out: dict[str, ir.Scalar] = {key: broken.sum() for key, (_c, _r, broken) in self.rules.items()}
+        out["invalid"] = self.invalid.sum() if self.rules else ibis.literal(0)
+        if self.top_coded is not None:  # count only rows that are kept (dropped rows were not loaded)
+            out["top_coded"] = (self.top_coded & ~self.invalid if drop_invalid else self.top_coded).sum()
+        return out
+
+    def findings(self, counts: dict, file: str, drop_invalid: bool) -> list[Finding]:
+        """The absent columns and every rule broken, from the counts of :meth:`counters`."""
+        return self.absent + [_violation(file, column, rule, int(counts[key]), drop_invalid)
+                              for key, (column, rule, _b) in self.rules.items() if counts[key]]
+
+
+def plan_checks(table: ir.Table, checks: list[ColumnCheck], file: str, is_text: bool,
+                decimal: str = ".") -> CheckPlan:
+    """Type ``table`` by ``checks`` and state every rule as an expression (see :func:`check_table`)."""
+    present = set(table.columns)
+    plan = CheckPlan({}, {}, [])
+    for i, check in enumerate(checks):
+        if check.source not in present:
+            plan.absent.append(_absent(check, file))
+            plan.typed[check.target] = ibis.null(_ibis_type(check.type))
+            continue
+        col = table[check.source]
+        value = typed_value(col, check, is_text, decimal)
+        if check.top_code_age:
+            plan.top_coded = value.between(AGE_TOP_CODE + 1, IMPLAUSIBLE_AGE).fill_null(False)  # values that change
+            value = ibis.ifelse(value.between(AGE_TOP_CODE, IMPLAUSIBLE_AGE), AGE_TOP_CODE, value)
+        plan.typed[check.target] = value
+        for j, (rule, broken) in enumerate(violations(col, check, is_text, decimal).items()):
+            plan.rules[f"v{i}_{j}"] = (check.source, rule, broken)
+    return plan
+
+
 def check_table(table: ir.Table, checks: list[ColumnCheck], file: str, is_text: bool, decimal: str = ".",
                 drop_invalid: bool = False, extra: dict[str, ir.Value] | None = None) -> CheckedTable:
     """Type and check ``table``; with ``drop_invalid`` rows breaking any rule are left out (and counted).
 
     ``extra`` adds further column expressions over ``table`` to the typed result.
     """
-    present = set(table.columns)
-    findings: list[Finding] = []
-    typed: dict[str, ir.Value] = {}
-    counters: dict[str, ir.Scalar] = {"rows": table.count()}
-    labels: dict[str, tuple[str, str]] = {}
-    invalid = ibis.literal(False)
-    top_coded = None
-    for i, check in enumerate(checks):
-        if check.source not in present:
-            findings.append(_absent(check, file))
-            typed[check.target] = ibis.null(_ibis_type(check.type))
-            continue
-        col = table[check.source]
-        value = typed_value(col, check, is_text, decimal)
-        if check.top_code_age:
-            top_coded = value.between(AGE_TOP_CODE + 1, IMPLAUSIBLE_AGE).fill_null(False)  # values that change
-            value = ibis.ifelse(value.between(AGE_TOP_CODE, IMPLAUSIBLE_AGE), AGE_TOP_CODE, value)
-        typed[check.target] = value
-        for j, (rule, broken) in enumerate(violations(col, check, is_text, decimal).items()):
-            counters[f"v{i}_{j}"] = broken.sum()
-            labels[f"v{i}_{j}"] = (check.source, rule)
-            invalid = invalid | broken
-    counters["invalid"] = invalid.sum() if labels else ibis.literal(0)
-    if top_coded is not None:  # count only rows that are kept (dropped rows were not loaded, so not top-coded)
-        counters["top_coded"] = (top_coded & ~invalid if drop_invalid else top_coded).sum()
-    counts = table.aggregate(**counters).to_pyarrow().to_pylist()[0]
-    for key, (column, rule) in labels.items():
-        if counts[key]:
-            findings.append(_violation(file, column, rule, int(counts[key]), drop_invalid))
-    out = table.select(**typed, **(extra or {}), __invalid=invalid)
+    plan = plan_checks(table, checks, file, is_text, decimal)
+    counts = table.aggregate(rows=table.count(), **plan.counters(drop_invalid)).to_pyarrow().to_pylist()[0]
+    out = table.select(**plan.typed, **(extra or {}), __invalid=plan.invalid)
     out = (out.filter(~out.__invalid) if drop_invalid else out).drop("__invalid")
-    result = CheckedTable(out, findings, int(counts["rows"]), int(counts["invalid"] or 0))
+    result = CheckedTable(out, plan.findings(counts, file, drop_invalid), int(counts["rows"]),
+                          int(counts["invalid"] or 0))
     result.top_coded = int(counts.get("top_coded") or 0)
     return result
 
