@@ -16,7 +16,7 @@ time_years, exclude_<name>, cov_<name>``, and per declared measure (``[measures.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ import ibis.expr.types as ir
 
 from data_schema import derivation, identifiers
 from data_schema.mapping import TIME_UNITS, BinaryColumn, Mapping
-from data_schema.reading import RawTable, load_file, reading, run
+from data_schema.reading import DataError, RawTable, load_file, reading, run
 from data_schema.schema import extract_schemas, roles
 from data_schema.validation import (
     CheckedTable,
@@ -380,31 +380,61 @@ def load_cohort(con: duckdb.DuckDBPyConnection, mapping: Mapping, secret: str | 
     With the deployment's cell-key ``secret`` each participant gets a record key (``disclosure.record_keys``)."""
     backend = ibis.duckdb.from_connection(con)
     loader = _load_extract if mapping.shape == "rls_extract" else _load_wide
+    stamps = _stamps(mapping)
     wide, raws, findings, children = loader(con, backend, mapping)
     is_text = mapping.shape == "wide" and raws[0].is_text
     # a wide Parquet cohort's checks and cohort table scan its (possibly damaged) files; a CSV was read whole into a
-    # table already, and an extract's checks scan the derived table, so their errors are not the file's
-    scans = reading(raws[0].file) if mapping.shape == "wide" and not is_text else nullcontext()
-    with scans:
-        if wide is not None and not _refused(findings):
-            label = raws[0].file if mapping.shape == "wide" else f"{raws[0].file} (derived)"
-            if mapping.invalid_rows == "drop":  # counted first, so the write can leave the invalid rows out
-                if mapping.shape == "rls_extract":  # derived once, then counted and written from the table
-                    wide = _materialize(con, backend, wide, "derived")
-                table, more, _ = canonical(wide, mapping, label, is_text, mapping.read_options.decimal)
-                findings += more
-                if not _refused(findings):
-                    _create_cohort(con, table, secret)
-            else:
-                findings += _checked_write(con, backend, wide, mapping, label, is_text, secret)
-        if _refused(findings):
-            run(con, f"DROP TABLE IF EXISTS {COHORT_TABLE}")
-            raise LoadRefused(ValidationReport(tuple(findings), _accounts(raws, {})))
+    # table already, and an extract's files were read whole by their own checks, so their errors are not the file's
+    files = ", ".join(r.file for r in raws)  # which of several files failed a scan is not known
+    scans = reading(files) if mapping.shape == "wide" and not is_text else nullcontext()
+    try:
+        with scans:
+            _check_and_write(con, backend, mapping, wide, raws, findings, is_text, secret)
+        if _stamps(mapping) != stamps:
+            raise DataError(files, "changed while it was being read; prepare it again once the export has "
+                            "finished.", "changed while loading")
+    except BaseException:
+        with suppress(duckdb.Error):  # the first error is the one to report
+            run(con, f"DROP TABLE IF EXISTS {COHORT_TABLE}")  # written before its checks were counted
+        raise
     n = run(con, f"SELECT count(*) FROM {COHORT_TABLE}")[0][0]
     loaded = _loaded_counts(backend, raws, children, n)
     top_coded = sum(f.count for f in findings if f.rule == "age top-coded")
     report = ValidationReport(tuple(findings), _accounts(raws, loaded), top_coded)
     return LoadResult(report, n)
+
+
+def _check_and_write(con, backend, mapping: Mapping, wide, raws: list[RawTable], findings: list[Finding],
+                     is_text: bool, secret: str | None) -> None:
+    """Check the one-row-per-participant table and write it as the cohort; raise LoadRefused (appending to
+    ``findings``) if any error was found."""
+    if wide is not None and not _refused(findings):
+        label = raws[0].file if mapping.shape == "wide" else f"{raws[0].file} (derived)"
+        if mapping.invalid_rows == "drop":  # counted first, so the write can leave the invalid rows out
+            if mapping.shape == "rls_extract":  # derived once, then counted and written from the table
+                wide = _materialize(con, backend, wide, "derived")
+            table, more, _ = canonical(wide, mapping, label, is_text, mapping.read_options.decimal)
+            findings += more
+            if not _refused(findings):
+                _create_cohort(con, table, secret)
+        else:
+            findings += _checked_write(con, backend, wide, mapping, label, is_text, secret)
+    if _refused(findings):
+        raise LoadRefused(ValidationReport(tuple(findings), _accounts(raws, {})))
+
+
+def _stamps(mapping: Mapping) -> list[tuple[int, int] | None]:
+    """Size and modification time of every source file: the checks and the write read a Parquet file more than
+    once, so a file replaced in between must not pass."""
+    paths = list(mapping.files) if mapping.shape == "wide" else list(mapping.tables.values())
+    out = []
+    for path in paths:
+        try:
+            stat = Path(path).stat()
+            out.append((stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return out
 
 
 def _refused(findings: list[Finding]) -> bool:

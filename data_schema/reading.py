@@ -169,6 +169,8 @@ def reading(file: str):
     message may quote data, so the failure is reported as the file's, by type only."""
     try:
         yield
+    except duckdb.OutOfMemoryException:
+        raise  # the machine's, not the file's (the caller reports it without the message)
     except duckdb.Error as exc:
         raise DataError(file, f"could not be read to the end ({type(exc).__name__}); the file may be damaged or "
                         "truncated. Re-export it.", "unreadable") from None

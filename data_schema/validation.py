@@ -170,13 +170,18 @@ def stripped(text: ir.StringValue) -> ir.StringValue:
     """``text.strip()``, computed only where the value starts or ends with whitespace: DuckDB's trim with a set of
     characters costs about 1 s per 10 million values, the test in front of it a third of that, and almost no value
     needs it."""
-    return ibis.ifelse(text.re_search(r"^\s|\s$"), text.strip(), text)
+    return ibis.ifelse(text.re_search(r"^[\s\x0b]|[\s\x0b]$"), text.strip(), text)  # strip() also trims \v
+
+
+def _is_text(col: ir.Value, is_text: bool) -> bool:
+    return is_text or col.type().is_string()
 
 
 def _text(col: ir.Value, is_text: bool) -> ir.StringValue:
-    if not (is_text or col.type().is_string()):
-        return col.cast("string")  # a number's or date's text has no surrounding whitespace
-    return stripped(col)
+    kind = col.type()
+    if not is_text and (kind.is_numeric() or kind.is_boolean() or kind.is_temporal()):
+        return col.cast("string")  # a number's, flag's or date's text has no surrounding whitespace
+    return stripped(col if _is_text(col, is_text) else col.cast("string"))  # text, or e.g. Parquet binary
 
 
 def _missing(col: ir.Value, is_text: bool) -> ir.BooleanValue:
@@ -219,7 +224,8 @@ def typed_value(col: ir.Value, check: ColumnCheck, is_text: bool, decimal: str) 
     if _stored_as_number(col, check, is_text):
         return col.cast("float64" if check.type == "float" else "int64")
     if check.type == "string":
-        return _text(col, is_text).nullif("")  # missing (empty or blank) -> NULL
+        text = _text(col, is_text)
+        return text.nullif("") if _is_text(col, is_text) else text  # blank text is missing (see _missing)
     number = _number(col, is_text, decimal)
     if check.type == "float":
         return number

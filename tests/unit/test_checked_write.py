@@ -4,6 +4,8 @@ and the loaded one keeps no flag column."""
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import pytest
 
@@ -65,3 +67,49 @@ def test_a_valid_cohort_keeps_no_flag_column_and_counts_top_coding(tmp_path):
     assert not [c for c in columns if c.startswith("__")]
     assert [f.count for f in loaded.report.findings if f.rule == "age top-coded"] == [1]
     assert con.execute(f"SELECT max(age) FROM {COHORT_TABLE}").fetchone()[0] == 90
+
+
+def test_a_file_replaced_while_it_is_loaded_is_refused_and_leaves_no_table(tmp_path, monkeypatch):
+    """Parquet sources are read more than once (checks, then the write): a file replaced in between must not pass."""
+    import pandas as pd
+
+    from data_schema import loading
+    from data_schema.reading import DataError
+
+    pd.DataFrame({"pid": ["a1", "a2"], "sex": ["F", "M"], "age": [40, 50], "rls": [1, 0], "ferritin": [30.0, 80.0]}
+                 ).to_parquet(tmp_path / "cohort.parquet")
+    mapping = parse_mapping(MAPPING.replace("cohort.csv", "cohort.parquet"), base=tmp_path)
+    write = loading._check_and_write
+
+    def replaced_during(*args, **kwargs):
+        write(*args, **kwargs)
+        os.utime(tmp_path / "cohort.parquet", ns=(1, 1))  # another export landed
+
+    monkeypatch.setattr(loading, "_check_and_write", replaced_during)
+    con = duckdb.connect()
+    with pytest.raises(DataError, match="changed while it was being read"):
+        load_cohort(con, mapping)
+    tables = {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert COHORT_TABLE not in tables
+
+
+@pytest.mark.parametrize("value, expected", [("F\x0b", "F"), ("\x0b", None), (" \tM\r\n", "M"), ("F", "F")])
+def test_text_is_trimmed_of_every_whitespace_strip_knows(value, expected):
+    import ibis
+
+    from data_schema.validation import ColumnCheck, typed_value
+
+    t = ibis.memtable({"s": [value]})
+    got = t.select(v=typed_value(t.s, ColumnCheck("s", "s", "string"), False, ".")).to_pyarrow().column(0)[0]
+    assert got.as_py() == expected
+
+
+def test_binary_parquet_text_is_trimmed_as_before():
+    import ibis
+    import pyarrow as pa
+
+    from data_schema.validation import ColumnCheck, typed_value
+
+    t = ibis.memtable(pa.table({"b": pa.array([b" F", b"  ", None], pa.binary())}))
+    got = t.select(v=typed_value(t.b, ColumnCheck("b", "b", "string"), False, ".")).to_pyarrow().column(0)
+    assert got.to_pylist() == ["F", "", None]
