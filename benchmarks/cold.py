@@ -75,6 +75,8 @@ def own_names_cohort(prepared_parquet: Path, out: Path) -> Path:
     """Write the cohort under its own names and codes (once); returns the mapping file's path."""
     import duckdb
 
+    from data_schema.reading import run
+
     mapping = out / "mapping.toml"
     if (out / "cohort.parquet").exists() and mapping.exists():
         return mapping
@@ -84,8 +86,8 @@ def own_names_cohort(prepared_parquet: Path, out: Path) -> Path:
     sex = "CASE sex WHEN 'female' THEN 2 WHEN 'male' THEN 1 END AS gender"
     source = str(prepared_parquet).replace("'", "''")
     target = str(out / "cohort.parquet").replace("'", "''")
-    duckdb.connect().execute(f"COPY (SELECT {columns}, {sex} FROM read_parquet('{source}')) TO '{target}' "
-                             "(FORMAT parquet, COMPRESSION zstd)")
+    run(duckdb.connect(), f"COPY (SELECT {columns}, {sex} FROM read_parquet('{source}')) TO '{target}' "
+        "(FORMAT parquet, COMPRESSION zstd)")  # the loader's helper: a source file is written, no count leaves
     mapping.write_text(MAPPING, encoding="utf-8")
     return mapping
 
