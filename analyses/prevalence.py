@@ -91,7 +91,9 @@ def _missing_notes(ctx, released) -> list[str]:
 def _analyse(ctx, opts, outcome, released, fine, builder: ResultBuilder) -> AnalysisResult:
     by_sex = with_known(released.cells(by=["sex"], where=_known_sex_and_age))
     n = released.total("known", where=_known_sex_and_age)
-    if n == 0 or ctx.policy.is_small(n):
+    used = fine[fine["n"] > 0]
+    # in cell-key mode a small per-age count may be released as 0 while the total is not small: no ages, no curve
+    if n == 0 or ctx.policy.is_small(n) or used.empty:
         builder.note("The cohort is empty or too small after filtering; nothing is estimated.")
         builder.table("rows", pd.DataFrame())
         builder.table("curve", pd.DataFrame())
@@ -101,7 +103,6 @@ def _analyse(ctx, opts, outcome, released, fine, builder: ResultBuilder) -> Anal
                                       derive={"age_band": lambda k: opts.age_bands.assign(k["age"].astype(int),
                                                                                            min_age)}))
     rows = _band_rows(ctx, bands, opts.age_bands.labels(min_age))
-    used = fine[fine["n"] > 0]
     spline = NaturalSpline.from_counts(used["age"].to_numpy(), used["n"].to_numpy(), SPLINE_DF)
     curve, peaks = _curves(ctx, used, by_sex.set_index("sex"), spline, builder)
     builder.table("rows", rows)

@@ -223,7 +223,7 @@ def _band_functions(factors: list[Factor], fine: pd.DataFrame, opts: RiskFactorO
 
 def _quartile_bands(values: np.ndarray, counts: np.ndarray) -> BiomarkerBands | None:
     cuts = weighted_quantiles(values, counts, [0.25, 0.5, 0.75])
-    cuts = sorted({float(f"{c:.{BAND_DIGITS}g}") for c in cuts if values.min() < c <= values.max()})
+    cuts = sorted({float(f"{c:.{BAND_DIGITS}g}") for c in cuts if np.isfinite(c) and values.min() < c <= values.max()})
     return BiomarkerBands(tuple(cuts)) if cuts else None
 
 

@@ -24,7 +24,9 @@ def weighted_quantiles(values: np.ndarray, counts: np.ndarray, probs) -> np.ndar
     order = np.argsort(values, kind="stable")
     values = np.asarray(values, dtype=float)[order]
     cum = np.cumsum(np.asarray(counts, dtype=np.int64)[order])
-    total = int(cum[-1])
+    total = int(cum[-1]) if len(cum) else 0
+    if total <= 0:  # nobody (e.g. every count released as 0): no quantile
+        return np.full(np.shape(probs), np.nan)
     h = (total - 1) * np.asarray(probs, dtype=float)
     lo = np.floor(h).astype(np.int64)
     hi = np.minimum(lo + 1, total - 1)
@@ -48,6 +50,8 @@ class NaturalSpline:
         probs = np.arange(1, df) / df
         knots = weighted_quantiles(values, counts, probs)
         values = np.asarray(values, dtype=float)
+        if np.isnan(knots).any():  # nobody to place knots at: an undefined spline (``defined`` is False)
+            return cls(tuple(float(k) for k in knots), (np.nan, np.nan))
         lo, hi = float(values.min()), float(values.max())
         if merge_ties:
             knots = [k for k in np.unique(knots) if lo < k < hi]

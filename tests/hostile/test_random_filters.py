@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -114,7 +113,7 @@ def run_query(engine, query: str, policy: DisclosurePolicy) -> None:
 
 
 @pytest.mark.timeout(300)
-@settings(max_examples=EXPLORE or 60, deadline=timedelta(seconds=30), derandomize=not EXPLORE, database=None,
+@settings(max_examples=EXPLORE or 60, deadline=None, derandomize=not EXPLORE, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), policy=st.sampled_from([DisclosurePolicy(11), DisclosurePolicy(11), DisclosurePolicy(5),
                                                 DisclosurePolicy(11, "exact"), DisclosurePolicy(5, "exact"),

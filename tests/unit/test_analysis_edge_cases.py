@@ -209,6 +209,30 @@ def test_single_sex_prevalence_has_no_ratio_of_women_to_men(cohorts):
     assert set(result.details.peak) == {"women"}
 
 
+class _ZeroBelow:
+    """A stand-in perturbation table that releases every count below ``floor`` as 0 and the others as they are."""
+
+    def __init__(self, floor: int):
+        self.floor = floor
+
+    def perturb(self, counts, cell_keys):
+        counts = np.asarray(counts)
+        return np.where(counts >= self.floor, counts, 0)
+
+
+def test_prevalence_whose_every_age_count_is_released_as_zero_estimates_nothing(cohorts, monkeypatch):
+    """In cell-key mode a small count may be released as 0. On a cohort whose (sex, age) cells are all small but
+    whose total is not, every age drops out of the fit: the analysis says so instead of failing (CI found it)."""
+    import queries.release
+
+    monkeypatch.setattr(queries.release, "default_ptable", lambda: _ZeroBelow(60))
+    ctx = context(cohorts["mixed"], "sex=female")  # 120 women at 71 ages: each (sex, age) count is 1 or 2
+    result = prevalence(ctx, PrevalenceOptions())
+    assert result.estimates == ()
+    assert has_note(result, "nothing is estimated")
+    assert strict_json(result.to_json())["filters"] == "sex=female"
+
+
 # --- perfect separation -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("method", [EXACT, CELL_KEY])
