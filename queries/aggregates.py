@@ -28,6 +28,20 @@ def cell(table: ir.Table, name: str, where: ir.BooleanValue | None = None) -> di
     return {name: table.count(where=hit).cast("int64"), name + KEY_SUFFIX: key.cast("int64")}
 
 
+def coarsened_cells(table: ir.Table, keys: list[str], values: dict[str, ir.Value],
+                    coarsen: dict[str, object], name: str = "n") -> ir.Table:
+    """Cells per ``keys`` and coarsened ``values`` (e.g. a value rounded to a few digits), equal to grouping by the
+    coarsened values directly: the participants are grouped by the raw values first, and the coarsening (a function
+    of an Ibis column) runs once per group instead of once per participant; counts and key sums are then summed."""
+    raw_sum = name + "__key_sum"
+    grouped = table.group_by([*keys, *(v.name(k) for k, v in values.items())]).aggregate(
+        **{name: _.count(), raw_sum: table[RECORD_KEY].cast("int64").sum()})
+    coarse = [coarsen[k](grouped[k]).name(k) if k in coarsen else grouped[k] for k in values]
+    key = (grouped[raw_sum].sum() % KEY_RANGE).cast("int64")
+    return grouped.group_by([*keys, *coarse]).aggregate(**{name: grouped[name].sum().cast("int64"),
+                                                           name + KEY_SUFFIX: key})
+
+
 def pattern_counts(table: ir.Table, keys: list[str], outcome: str) -> ir.Table:
     """Per covariate pattern, three disjoint cells: cases (``events``), non-cases (``non_events``) and participants
     whose outcome is unknown (``missing``); and ``known``, the participants with a known outcome as a cell of its

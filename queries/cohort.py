@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from disclosure.policy import DisclosurePolicy
 from queries import filters
-from queries.aggregates import cell, round_significant
+from queries.aggregates import cell, coarsened_cells, round_significant
 from queries.filters import UNTREATED, FilterOptions, FilterState
 from queries.protocol import Engine
 from queries.release import levels, release
@@ -124,18 +125,34 @@ def numeric_summary(table: ir.Table, column: str, group: str | None) -> ir.Table
 
 
 def level_counts(table: ir.Table, column: str, group: str | None) -> ir.Table:
-    """Counts of each level (including missing) of a categorical or binary column, per group (cells)."""
-    level = table[column].cast("string").name("level")
+    """Counts of each level (including missing) of a categorical or binary column, per group (cells). A text or
+    boolean level is grouped as it is stored (:func:`as_level_text` writes it as text afterwards: casting every
+    participant's value costs 3× the grouping); any other type is cast to text in the query."""
+    value = table[column]
+    level = (value if _texted_later(value) else value.cast("string")).name("level")
     keys = [group, level] if group else [level]
     return table.group_by(keys).aggregate(**cell(table, "n"))
+
+
+def _texted_later(value: ir.Value) -> bool:
+    return value.type().is_string() or value.type().is_boolean()
+
+
+def as_level_text(values: pd.Series) -> pd.Series:
+    """Levels as the engines' ``CAST(... AS VARCHAR)`` writes them: booleans as "true"/"false", text as it is,
+    missing values as None."""
+    def text(value):
+        if isinstance(value, (bool, np.bool_)):
+            return "true" if value else "false"
+        return None if pd.isna(value) else value
+    return values.astype(object).map(text).astype(object)
 
 
 def value_counts(table: ir.Table, column: str, group: str | None, digits: int) -> ir.Table:
     """Counts of each value of a numeric column rounded to ``digits`` significant digits (missing included), per
     group (cells): the released form of a numeric column in cell-key mode."""
-    value = round_significant(table[column].cast("float64"), digits).name("value")
-    keys = [group, value] if group else [value]
-    return table.group_by(keys).aggregate(**cell(table, "n"))
+    return coarsened_cells(table, [group] if group else [], {"value": table[column].cast("float64")},
+                           {"value": lambda v: round_significant(v, digits)})
 
 
 GROUP = "group"  # the grouping column of Table 1's inputs (the grouping variable's value as text)
@@ -163,12 +180,18 @@ def table_one_inputs(engine: Engine, state: FilterState, options: FilterOptions,
         else:
             query = value_counts(t, column, group, policy.continuous_digits)
         out[column] = release(engine, query, policy).cells()
-    return out
+    return {name: _texted(frame) for name, frame in out.items()}
 
 
-def _group_value(t: ir.Table, by: str) -> ir.StringValue:
-    """The grouping variable as text; an empty first drug is the "untreated" group, as in the drug filter."""
-    value = t[by].cast("string")
+def _texted(frame: pd.DataFrame) -> pd.DataFrame:
+    """The group and level columns of a Table 1 input as text (see :func:`level_counts`)."""
+    return frame.assign(**{c: as_level_text(frame[c]) for c in (GROUP, "level") if c in frame.columns})
+
+
+def _group_value(t: ir.Table, by: str) -> ir.Value:
+    """The grouping variable (text or boolean, written as text after the release); an empty first drug is the
+    "untreated" group, as in the drug filter."""
+    value = t[by] if _texted_later(t[by]) else t[by].cast("string")
     return value.fill_null(UNTREATED) if by == "treatment" else value
 
 
