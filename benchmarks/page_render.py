@@ -1,6 +1,6 @@
 """Script time of each analysis page after a filter change, once the engine is warm (AppTest, real app).
 
-    python -m benchmarks.page_render [--data data/demo] [--json]
+    python -m benchmarks.page_render [--data data/demo] [--json] [--pages views/overview.py ...]
 
 For Overview and each analysis page: a cold first run (loading the extract), then a sequence of sidebar filter
 changes, each a filter
@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
 PAGES = ("views/overview.py", "views/sex_differences.py", "views/age_prevalence.py",
-         "views/ferritin_augmentation.py")
+         "views/ferritin_augmentation.py", "views/risk_factors.py", "views/diagnostic_accuracy.py",
+         "views/trends_sites.py")
 # Sidebar changes, each a new filter state: (widget key, kind, value).
 CHANGES = (("filter_sex", "multiselect", ["female"]), ("filter_sex", "multiselect", ["female", "male"]),
            ("filter_site", "multiselect", ["A", "B", "C", "D"]), ("filter_age", "slider", ("40-44", "75-79")),
@@ -66,11 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(ROOT / "data" / "demo"))
     parser.add_argument("--mapping")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--pages", nargs="+", choices=PAGES, default=PAGES, metavar="PAGE",
+                        help="the pages to measure (default: all of them)")
     args = parser.parse_args(argv)
     os.environ["RLS_DATA"] = str(Path(args.data).resolve())
     if args.mapping:
         os.environ["RLS_MAPPING"] = str(Path(args.mapping).resolve())
-    rows = [measure_page(page) for page in PAGES]
+    rows = [measure_page(page) for page in args.pages]
     if args.json:
         print(json.dumps({"data": args.data, "results": rows}, indent=2))
         return 0

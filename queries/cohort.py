@@ -6,6 +6,7 @@ rows; every count passes the release layer (``queries.release``) under the deplo
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import ibis
@@ -124,14 +125,15 @@ def numeric_summary(table: ir.Table, column: str, group: str | None) -> ir.Table
     return table.group_by(group).aggregate(**aggs) if group else table.aggregate(**aggs)
 
 
-def level_counts(table: ir.Table, column: str, group: str | None) -> ir.Table:
-    """Counts of each level (including missing) of a categorical or binary column, per group (cells). A text or
-    boolean level is grouped as it is stored (:func:`as_level_text` writes it as text afterwards: casting every
-    participant's value costs 3× the grouping); any other type is cast to text in the query."""
-    value = table[column]
-    level = (value if _texted_later(value) else value.cast("string")).name("level")
-    keys = [group, level] if group else [level]
-    return table.group_by(keys).aggregate(**cell(table, "n"))
+def level_patterns(table: ir.Table, columns: list[str], group: str | None) -> ir.Table:
+    """Counts (cells) per group and combination of levels (missing included) of categorical or binary columns: each
+    column's level counts are margins of it (``Released.cells(by=[group, column])``), released exactly as a query
+    per column would release them, from one scan instead of one per column. A text or boolean level is grouped as
+    it is stored (:func:`as_level_text` writes it as text afterwards: casting every participant's value costs 3×
+    the grouping); any other type is cast to text in the query."""
+    levels = [table[c] if _texted_later(table[c]) else table[c].cast("string").name(c) for c in columns]
+    keys = [group, *levels] if group else levels
+    return table.group_by(keys).aggregate(**cell(table, "n")) if keys else table.aggregate(**cell(table, "n"))
 
 
 def _texted_later(value: ir.Value) -> bool:
@@ -171,16 +173,53 @@ def table_one_inputs(engine: Engine, state: FilterState, options: FilterOptions,
     group = GROUP if by else None
     if by:
         t = t.mutate(**{GROUP: _group_value(t, by)})
-    out = {"__n__": release(engine, (t.group_by(group) if group else t).aggregate(**cell(t, "n")), policy).cells()}
-    for column, kind in table_one_variables(engine, by):
-        if kind != "numeric":
-            query = level_counts(t, column, group)
-        elif policy.continuous_digits is None:
-            query = numeric_summary(t, column, group)
-        else:
-            query = value_counts(t, column, group, policy.continuous_digits)
+    variables = table_one_variables(engine, by)
+    keys = [group] if group else []
+    out = {}
+    for batch in joint_batches(engine, [c for c, kind in variables if kind != "numeric"], by):
+        released = release(engine, level_patterns(t, batch, group), policy)
+        out.setdefault("__n__", released.cells(by=keys))
+        out |= {c: released.cells(by=[*keys, c]).rename(columns={c: "level"}) for c in batch}
+    for column in (c for c, kind in variables if kind == "numeric"):
+        query = numeric_summary(t, column, group) if policy.continuous_digits is None else \
+            value_counts(t, column, group, policy.continuous_digits)
         out[column] = release(engine, query, policy).cells()
-    return {name: _texted(frame) for name, frame in out.items()}
+    return {name: _texted(out[name]) for name in ["__n__", *(c for c, _kind in variables)]}
+
+
+JOINT_PATTERNS = 1_000_000  # at most this many (group, levels) patterns in one Table 1 query (an upper bound)
+
+
+def joint_batches(engine: Engine, columns: list[str], by: str | None) -> list[list[str]]:
+    """The categorical columns in batches counted together by :func:`level_patterns`, in order, so that no query
+    can return more than ``JOINT_PATTERNS`` patterns: all of them when the cohort has no more participants than
+    that; otherwise a batch's product of level counts (missing included) times the groups stays within it. With no
+    column, one empty batch (the group sizes alone)."""
+    if engine.info.load.n_participants <= JOINT_PATTERNS:
+        return [columns]
+    sizes = _level_sizes(engine, tuple(columns) + ((by,) if by else ()))
+    batches, current, product = [], [], sizes.get(by, 1)
+    for column in columns:
+        if current and product * sizes[column] > JOINT_PATTERNS:
+            batches.append(current)
+            current, product = [], sizes.get(by, 1)
+        current.append(column)
+        product *= sizes[column]
+    return batches + [current]
+
+
+_LEVEL_SIZES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> {columns: sizes}
+
+
+def _level_sizes(engine: Engine, columns: tuple[str, ...]) -> dict[str, int]:
+    """Distinct levels of each column in the whole cohort, plus one for missing (the cohort's structure, no count;
+    one query per engine and set of columns, remembered while the engine lives)."""
+    known = _LEVEL_SIZES.setdefault(engine, {})
+    if columns not in known:
+        t = engine.table()
+        row = levels(engine, t.aggregate(**{c: t[c].nunique() for c in columns})) if columns else {}
+        known[columns] = {c: int(row[c]) + 1 for c in columns}
+    return known[columns]
 
 
 def _texted(frame: pd.DataFrame) -> pd.DataFrame:

@@ -74,3 +74,18 @@ def public_engine(request):
 def test_public_cohort_table_one_inputs_equal_the_plain_queries_for_every_grouping(public_engine, policy):
     for by in [*cohort.grouping_columns(public_engine), None]:
         _assert_same_inputs(public_engine, by, policy)
+
+
+def test_columns_split_into_batches_still_give_the_plain_inputs(engine, monkeypatch):
+    monkeypatch.setattr(cohort, "JOINT_PATTERNS", 12)  # fewer than the participants, a few levels per batch
+    columns = [c for c, kind in cohort.table_one_variables(engine, "sex") if kind != "numeric"]
+    batches = cohort.joint_batches(engine, columns, "sex")
+    assert [c for batch in batches for c in batch] == columns and len(batches) > 3
+    for policy in POLICIES:
+        _assert_same_inputs(engine, "sex", policy)
+
+
+def test_the_categoricals_of_a_cohort_within_the_bound_are_counted_in_one_query(engine):
+    assert engine.info.load.n_participants <= cohort.JOINT_PATTERNS
+    columns = [c for c, kind in cohort.table_one_variables(engine, "sex") if kind != "numeric"]
+    assert cohort.joint_batches(engine, columns, "sex") == [columns]
