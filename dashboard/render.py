@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
 import pandas as pd
@@ -142,8 +143,24 @@ def data_dictionary(mapping: Mapping) -> None:
 
 def text_table(frame: pd.DataFrame) -> None:
     """A table of prose (the data dictionary): a static table whose cells wrap, so no description is cut off and
-    every row is on the page (an interactive grid shows one line per cell and scrolls)."""
-    st.table(frame, hide_index=True)
+    every row is on the page (an interactive grid shows one line per cell and scrolls). ``st.table`` reads each
+    cell as Markdown, so text cells are shown literally (a level ">=30" is not a quotation, a label is not a link).
+    """
+    st.table(frame.map(markdown_literal), hide_index=True)
+
+
+# an underscore between letters or digits is never emphasis (participant_id stays as it is)
+_INLINE_MARKUP = re.compile(r"([\\`*\[\]<$~|]|(?<![^\W_])_|_(?![^\W_]))")
+_LINE_START_MARKUP = re.compile(r"^(\s*)(?:([#>+-])|(\d+)([.)]))", re.MULTILINE)
+
+
+def markdown_literal(value):
+    """Text with its Markdown syntax escaped, so Markdown shows it as written; other values unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = _INLINE_MARKUP.sub(r"\\\1", value)
+    return _LINE_START_MARKUP.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2)
+                                                          else f"{m.group(3)}\\{m.group(4)}"), text)
 
 
 def adjuster_choices(engine: Engine, exclude: tuple[str, ...] = ("sex",)) -> dict[str, str]:
