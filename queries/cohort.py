@@ -131,8 +131,8 @@ def level_patterns(table: ir.Table, columns: list[str], group: str | None) -> ir
     per column would release them, from one scan instead of one per column. A text or boolean level is grouped as
     it is stored (:func:`as_level_text` writes it as text afterwards: casting every participant's value costs 3×
     the grouping); any other type is cast to text in the query."""
-    levels = [table[c] if _texted_later(table[c]) else table[c].cast("string").name(c) for c in columns]
-    keys = [group, *levels] if group else levels
+    stored = [table[c] if _texted_later(table[c]) else table[c].cast("string").name(c) for c in columns]
+    keys = [group, *stored] if group else stored
     return table.group_by(keys).aggregate(**cell(table, "n")) if keys else table.aggregate(**cell(table, "n"))
 
 
@@ -223,7 +223,7 @@ def _level_sizes(engine: Engine, columns: tuple[str, ...]) -> dict[str, int]:
 
 
 def _texted(frame: pd.DataFrame) -> pd.DataFrame:
-    """The group and level columns of a Table 1 input as text (see :func:`level_counts`)."""
+    """The group and level columns of a Table 1 input as text (see :func:`level_patterns`)."""
     return frame.assign(**{c: as_level_text(frame[c]) for c in (GROUP, "level") if c in frame.columns})
 
 

@@ -26,9 +26,17 @@ class Run:
         return json.loads(self.stdout, parse_constant=refuse)
 
 
+def environment() -> dict[str, str]:
+    """A copy of this process's environment for a child started from a worker thread. Without ``env=`` the child
+    execs with the C ``environ`` array after ``vfork()``, while other threads may still change (and reallocate) it;
+    a CI run failed once that way with "OSError: [Errno 14] Bad address" from ``_fork_exec``. With ``env=`` the
+    list is built before the fork."""
+    return dict(os.environ)
+
+
 def invoke(args: list[str], timeout: int) -> Run:
     proc = subprocess.run([sys.executable, "-m", "analyses", *args], cwd=REPO, capture_output=True, text=True,
-                          encoding="utf-8", timeout=timeout)
+                          encoding="utf-8", timeout=timeout, env=environment())
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from data_schema.mapping import load_mapping
-from tests.cli.invocation import REPO, Run
+from tests.cli.invocation import environment, REPO, Run
 
 COHORTS = REPO / "tests" / "data" / "cohorts"
 TIMEOUT = 180
@@ -26,7 +26,7 @@ SENTINEL = "SENTINEL_VALUE_93817"
 
 def invoke(module: str, args: list[str]) -> Run:
     proc = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
-                          encoding="utf-8", timeout=TIMEOUT)
+                          encoding="utf-8", timeout=TIMEOUT, env=environment())
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
