@@ -7,6 +7,8 @@ every participant it leaves out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 import ibis.expr.types as ir
 from ibis import _
@@ -29,7 +31,7 @@ def cell(table: ir.Table, name: str, where: ir.BooleanValue | None = None) -> di
 
 
 def coarsened_cells(table: ir.Table, keys: list[str], values: dict[str, ir.Value],
-                    coarsen: dict[str, object], name: str = "n") -> ir.Table:
+                    coarsen: dict[str, Callable[[ir.Value], ir.Value]], name: str = "n") -> ir.Table:
     """Cells per ``keys`` and coarsened ``values`` (e.g. a value rounded to a few digits), equal to grouping by the
     coarsened values directly: the participants are grouped by the raw values first, and the coarsening (a function
     of an Ibis column) runs once per group instead of once per participant; counts and key sums are then summed."""

@@ -147,7 +147,7 @@ def as_level_text(values: pd.Series) -> pd.Series:
         if isinstance(value, (bool, np.bool_)):
             return "true" if value else "false"
         return None if pd.isna(value) else value
-    return values.astype(object).map(text).astype(object)
+    return values.astype(object).map(text)
 
 
 def value_counts(table: ir.Table, column: str, group: str | None, digits: int) -> ir.Table:
