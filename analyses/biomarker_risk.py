@@ -162,12 +162,13 @@ class _Released:
 
     def __init__(self, released, usable, setup: _Setup):
         self.sql = released.sql
-        self.fine = self._labelled(released.cells(where=usable), setup)
+        kept = released.subset(usable)
+        self.fine = self._labelled(kept.cells(), setup)
         adjusters = [c for c in dict.fromkeys(v.column for v in setup.adjusters) if c != "biomarker"]
-        self.patterns = self._labelled(released.cells(by=["band_index", *adjusters, "event"], where=usable), setup)
-        self.values = self._labelled(released.cells(by=["band_index", "biomarker", "event"], where=usable), setup)
-        self.bands = self._labelled(released.cells(by=["band_index", "event"], where=usable), setup)
-        self.km = self._labelled(released.cells(by=["band_index", "time_years", "event"], where=usable), setup)
+        self.patterns = self._labelled(kept.cells(by=["band_index", *adjusters, "event"]), setup)
+        self.values = self._labelled(kept.cells(by=["band_index", "biomarker", "event"]), setup)
+        self.bands = self._labelled(kept.cells(by=["band_index", "event"]), setup)
+        self.km = self._labelled(kept.cells(by=["band_index", "time_years", "event"]), setup)
 
     @staticmethod
     def _labelled(frame: pd.DataFrame, setup: _Setup) -> pd.DataFrame:
@@ -291,13 +292,18 @@ def _cox_design(used, setup: _Setup, terms) -> pd.DataFrame:
     return design_matrix(used, terms, leading=_band_indicators(used, setup)).drop(columns="Intercept")
 
 
+def _varying(X: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``X`` that vary (max above min: what std() > 0 says, without its temporaries)."""
+    return X.loc[:, X.max() > X.min()]
+
+
 def _band_hazard_ratios(ctx, used, setup: _Setup, shown, ties, builder: ResultBuilder) -> None:
     """HRs per band vs the reference from the Cox model, and its proportional-hazards test."""
     terms = [make_term(v, used, "count") for v in setup.adjusters]
     if _withheld_for_spline(terms, builder):
         return
     X = _cox_design(used, setup, terms)
-    X = X.loc[:, X.std() > 0]
+    X = _varying(X)
     if X.empty:
         builder.note("No Cox model: neither the band nor an adjuster varies among these participants.")
         return
@@ -326,7 +332,7 @@ def _ph_test(fit, X, used, builder: ResultBuilder) -> None:
         builder.note("No proportional-hazards test: the Cox model did not converge or has an infinite coefficient.")
         return
     try:
-        ph = proportional_hazards_test(fit, X, used["time_years"], used["event"], used["count"])
+        ph = proportional_hazards_test(fit)
     except np.linalg.LinAlgError:
         builder.note("No proportional-hazards test: its information matrix is singular with these data.")
         return
@@ -491,7 +497,7 @@ def _hazard_curve(ctx, used, setup: _Setup, spline: NaturalSpline, scale: _Scale
     basis = pd.DataFrame(spline.basis(scale(used["biomarker"])), index=used.index,
                          columns=[f"s{i}" for i in range(spline.df)])
     X = pd.concat([basis, design_matrix(used, terms).drop(columns="Intercept")], axis=1)
-    X = X.loc[:, X.std() > 0]
+    X = _varying(X)
     try:
         fit = cox_fit(X, used["time_years"], used["event"], used["count"], ties=ties)
     except SurvivalDataError:  # no event among the released cells: no curve (noted by the caller)

@@ -24,8 +24,7 @@ from analyses.bands import AgeBands
 from analyses.context import AnalysisContext
 from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, resolve
 from disclosure.policy import DisclosurePolicy
-from disclosure.record_keys import KEY_RANGE
-from queries.aggregates import DAYS_PER_YEAR, KEY_SUFFIX, cell
+from queries.aggregates import DAYS_PER_YEAR, KEY_SUFFIX, cell, cell_key
 from queries.release import Released
 
 YEAR, SUB, STEP, PT_FROM, UNIT = "period_year", "period_sub", "pt_step", "pt_from", "unit"
@@ -148,7 +147,7 @@ def _thresholds(keyed: ir.Table, names: list[str], step: float) -> ir.Table:
     grid = steps.union(steps.select(**{PT_FROM: steps[PT_FROM] * 0.0}), distinct=True)
     joined = per_step.inner_join(grid, per_step[STEP] >= grid[PT_FROM])
     sums = {c: joined[c].sum() for c in ("n", "events")}
-    sums |= {c + KEY_SUFFIX: (joined[c + KEY_SUFFIX].sum() % KEY_RANGE).cast("int64") for c in ("n", "events")}
+    sums |= {c + KEY_SUFFIX: cell_key(joined[c + KEY_SUFFIX].sum()) for c in ("n", "events")}
     return joined.group_by([*names, PT_FROM]).aggregate(**sums)
 
 

@@ -19,15 +19,22 @@ KEY_SUFFIX = "__key"
 DAYS_PER_YEAR = 365.25  # the column beside a count that holds its cell key (see queries.release)
 
 
+def cell_key(key_sum: ir.IntegerValue) -> ir.IntegerValue:
+    """A cell key from the sum of record keys: the sum modulo the key range, as a 32-bit integer. The explicit
+    narrowing keeps it a plain integer: Ibis drops a cast to int64 as a no-op, and DuckDB's SUM of BIGINT is a
+    HUGEINT, which reaches pandas as a column of Decimal objects (seconds per million rows)."""
+    return (key_sum % KEY_RANGE).cast("int32")
+
+
 def cell(table: ir.Table, name: str, where: ir.BooleanValue | None = None) -> dict[str, ir.Value]:
     """A count as a releasable cell: the participants (those ``where`` holds for) and the sum of their record keys
     modulo the key range — the cell key of the cell key method. For ``aggregate(**cell(...))``."""
     if where is None:
-        return {name: _.count(), name + KEY_SUFFIX: (_[RECORD_KEY].cast("int64").sum() % KEY_RANGE).cast("int64")}
+        return {name: _.count(), name + KEY_SUFFIX: cell_key(_[RECORD_KEY].cast("int64").sum())}
     hit = where.fill_null(False)
-    key = ibis.ifelse(hit, table[RECORD_KEY].cast("int64"), 0).sum() % KEY_RANGE
+    key = cell_key(ibis.ifelse(hit, table[RECORD_KEY].cast("int64"), 0).sum())
     # count(where=): an emptied multiselect's predicate is a scalar False, which has no sum()
-    return {name: table.count(where=hit).cast("int64"), name + KEY_SUFFIX: key.cast("int64")}
+    return {name: table.count(where=hit).cast("int64"), name + KEY_SUFFIX: key}
 
 
 def coarsened_cells(table: ir.Table, keys: list[str], values: dict[str, ir.Value],
@@ -39,7 +46,7 @@ def coarsened_cells(table: ir.Table, keys: list[str], values: dict[str, ir.Value
     grouped = table.group_by([*keys, *(v.name(k) for k, v in values.items())]).aggregate(
         **{name: _.count(), raw_sum: table[RECORD_KEY].cast("int64").sum()})
     coarse = [coarsen[k](grouped[k]).name(k) if k in coarsen else grouped[k] for k in values]
-    key = (grouped[raw_sum].sum() % KEY_RANGE).cast("int64")
+    key = cell_key(grouped[raw_sum].sum())
     return grouped.group_by([*keys, *coarse]).aggregate(**{name: grouped[name].sum().cast("int64"),
                                                            name + KEY_SUFFIX: key})
 

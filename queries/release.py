@@ -74,6 +74,12 @@ class Released:
             table = raw[columns].sum().to_frame().T
         return self._release(table.reset_index(drop=True))
 
+    def subset(self, where: KeyFunction) -> "Released":
+        """The same query's counts restricted to the rows ``where`` selects (a function of the key columns), for an
+        analysis that takes several grains of one selection: the selection is evaluated once, not per grain."""
+        mask = np.asarray(where(self._raw[self.keys]), dtype=bool)
+        return Released(self._raw[mask], self.keys, self.counts, self.statistics, self.policy, self.sql)
+
     def total(self, count: str, where: KeyFunction | None = None) -> int:
         """One released count: ``count`` over every row of the query (or those ``where`` selects)."""
         return int(self.cells(by=[], where=where)[count].iloc[0])

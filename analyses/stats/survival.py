@@ -185,16 +185,18 @@ def logrank_test(group, time, event, count) -> tuple[float, int, float]:
 
 @dataclass(frozen=True)
 class _RiskSets:
-    """Rows sorted by time with the index structure shared by every likelihood evaluation."""
+    """The rows, indexed by distinct time, shared by every likelihood evaluation. Rows keep their input order: every
+    risk-set sum is a sum per distinct time (``np.bincount`` over ``inv``) followed by a cumulative sum over times,
+    so no row is sorted or copied per evaluation and no temporary has more than one column."""
 
-    x: np.ndarray  # rows × p, centred (weighted); sorted by ascending time
+    x: np.ndarray  # rows × p, centred (weighted), column-major so that each column is contiguous
     w: np.ndarray  # counts
     event: np.ndarray  # bool
-    times: np.ndarray  # distinct times
-    starts: np.ndarray  # first row of each distinct time
+    times: np.ndarray  # distinct times, ascending
     inv: np.ndarray  # distinct-time index of each row
     ev: np.ndarray  # indices (into times) of event times
     deaths: np.ndarray  # replicated events per event time
+    event_rows: np.ndarray = field(repr=False)  # indices of the rows with an event
     wx_events: np.ndarray = field(repr=False)  # sum over events of count * x
     # Efron only: f = l / d_j for l = 0..d_j-1, one entry per replicated event, grouped by event time
     efron_f: np.ndarray | None = field(default=None, repr=False)
@@ -202,6 +204,16 @@ class _RiskSets:
     @property
     def efron(self) -> bool:
         return self.efron_f is not None
+
+    def per_time(self, values: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Sums of ``values`` (one per row, or per row of ``rows``) per distinct time."""
+        inv = self.inv if rows is None else self.inv[rows]
+        return np.bincount(inv, weights=values, minlength=self.times.size)
+
+    def per_time_columns(self, weights: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Sums of ``weights × x`` per distinct time, one column per covariate (times × p)."""
+        x = self.x if rows is None else self.x[rows]
+        return np.column_stack([self.per_time(x[:, k] * weights, rows) for k in range(x.shape[1])])
 
 
 @dataclass(frozen=True)
@@ -216,18 +228,27 @@ class _Evaluation:
 
 
 def _risk_sets(x: np.ndarray, t, e, c, efron: bool) -> _RiskSets:
-    order = np.argsort(t, kind="stable")
-    t, e, c, x = t[order], e[order], c[order], x[order]
-    x = x - np.average(x, axis=0, weights=c)  # centring only improves numerics; estimates are invariant
-    times, starts, inv = np.unique(t, return_index=True, return_inverse=True)
+    """The risk-set structure of the rows; ``x`` (column-major, the caller's own copy) is centred in place."""
+    x -= (c @ x) / c.sum()  # the weighted means; centring only improves numerics, estimates are invariant
+    times, inv = np.unique(t, return_inverse=True)
     deaths = np.bincount(inv, weights=c * e, minlength=times.size)
     ev = np.flatnonzero(deaths > 0)
     efron_f = None
     if efron:
         d = deaths[ev].astype(np.int64)
         efron_f = (np.arange(d.sum()) - np.repeat(np.cumsum(d) - d, d)) / np.repeat(d, d)
-    return _RiskSets(x=x, w=c, event=e, times=times, starts=starts, inv=inv, ev=ev, deaths=deaths[ev],
-                     wx_events=x.T @ (c * e), efron_f=efron_f)
+    return _RiskSets(x=x, w=c, event=e, times=times, inv=inv, ev=ev, deaths=deaths[ev],
+                     event_rows=np.flatnonzero(e), wx_events=x.T @ (c * e), efron_f=efron_f)
+
+
+def _weighted_gram(x: np.ndarray, weights: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    """``x' diag(weights) x`` in blocks of rows, so that no rows × p temporary is allocated (fresh memory is
+    slow to fault in on some hosts, and the blocks stay in cache)."""
+    gram = np.zeros((x.shape[1], x.shape[1]))
+    for start in range(0, x.shape[0], block):
+        part = x[start:start + block]
+        gram += part.T @ (part * weights[start:start + block, None])
+    return gram
 
 
 def _tie_coefficients(rs: _RiskSets, s0, e0) -> tuple[float, tuple[np.ndarray, ...]]:
@@ -268,7 +289,7 @@ def _information(rs: _RiskSets, wr, s1, e1, coefs, weight=None) -> np.ndarray:
         per_time[:] = 0.0
         per_time[rs.ev] = b
         row_weight = row_weight - rs.event * per_time[rs.inv]
-    info = rs.x.T @ (rs.x * (wr * row_weight)[:, None]) - (s1 * c0[:, None]).T @ s1
+    info = _weighted_gram(rs.x, wr * row_weight) - (s1 * c0[:, None]).T @ s1
     if rs.efron:
         cross = (s1 * c1[:, None]).T @ e1
         info += cross + cross.T - (e1 * c2[:, None]).T @ e1
@@ -280,11 +301,11 @@ def _evaluate(rs: _RiskSets, beta: np.ndarray) -> _Evaluation:
     eta = rs.x @ beta
     eta -= eta.max()  # the shift cancels in the likelihood and keeps exp() finite
     wr = rs.w * np.exp(eta)
-    s0 = _revcumsum(np.add.reduceat(wr, rs.starts))[rs.ev]
-    s1 = _revcumsum(np.add.reduceat(rs.x * wr[:, None], rs.starts, axis=0))[rs.ev]
-    wre = wr * rs.event
-    e0 = np.add.reduceat(wre, rs.starts)[rs.ev]
-    e1 = np.add.reduceat(rs.x * wre[:, None], rs.starts, axis=0)[rs.ev]
+    s0 = _revcumsum(rs.per_time(wr))[rs.ev]
+    s1 = _revcumsum(rs.per_time_columns(wr))[rs.ev]
+    wre = wr[rs.event_rows]
+    e0 = rs.per_time(wre, rs.event_rows)[rs.ev]
+    e1 = rs.per_time_columns(wre, rs.event_rows)[rs.ev]
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         log_den, coefs = _tie_coefficients(rs, s0, e0)
         a, b = coefs[0], coefs[1]
@@ -309,7 +330,7 @@ def _aliased(rs: _RiskSets, info0: np.ndarray, tol: float = 1e-10) -> np.ndarray
     linear combinations of earlier columns (R drops the later ones too), i.e. their Schur complement in the
     null information is ~0 relative to their own diagonal."""
     kept: list[int] = []
-    out = np.ptp(rs.x[rs.starts[rs.ev[0]]:], axis=0) == 0
+    out = np.ptp(rs.x[rs.inv >= rs.ev[0]], axis=0) == 0
     for k in np.flatnonzero(~out):
         diag = info0[k, k]
         if kept and diag > 0:
@@ -357,6 +378,8 @@ class CoxResult:
     aliased: tuple[str, ...] = ()
     infinite: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # the rows of the estimated terms and the evaluation at the estimate, kept for the PH test
+    fitted: tuple[_RiskSets, _Evaluation] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -376,15 +399,22 @@ class CoxResult:
                             index=pd.Index(self.names, name="term"))
 
 
-def _design(X, names, n_rows: int) -> tuple[np.ndarray, tuple[str, ...]]:
+def _design(X, names, keep: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The covariates of the kept rows as a private column-major copy (centred in place later; the caller's data
+    are never written), copied column by column so that each copy is contiguous."""
     if isinstance(X, pd.DataFrame):
         names = tuple(names or map(str, X.columns))
-    x = np.asarray(X, dtype=float)
-    x = x.reshape(-1, 1) if x.ndim == 1 else x
-    if x.ndim != 2 or x.shape[0] != n_rows:
-        raise SurvivalDataError(f"X must have one row per input row ({n_rows}), got shape {x.shape}")
-    if x.shape[1] == 0:
+    source = np.asarray(X)
+    source = source.reshape(-1, 1) if source.ndim == 1 else source
+    if source.ndim != 2 or source.shape[0] != keep.size:
+        raise SurvivalDataError(f"X must have one row per input row ({keep.size}), got shape {source.shape}")
+    if source.shape[1] == 0:
         raise SurvivalDataError("X has no covariates")
+    every = keep.all()
+    x = np.empty((int(keep.sum()), source.shape[1]), order="F")
+    for k in range(source.shape[1]):
+        column = np.asarray(source[:, k], dtype=float)
+        x[:, k] = column if every else column[keep]
     if not np.isfinite(x).all():
         raise SurvivalDataError("X has missing or infinite values")
     names = tuple(names) if names is not None else tuple(f"x{i}" for i in range(x.shape[1]))
@@ -397,10 +427,10 @@ def _prepare(X, time, event, count, ties: str, names):
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, not {ties!r}")
     t, e, c, keep = _inputs(time, event, count)
-    x, names = _design(X, names, keep.size)
+    x, names = _design(X, names, keep)
     if not e.any():
         raise SurvivalDataError("no events: a Cox model cannot be fitted")
-    return _risk_sets(x[keep], t, e, c, ties == "efron"), names
+    return _risk_sets(x, t, e, c, ties == "efron"), names
 
 
 def _newton(rs: _RiskSets, max_iter: int, tol: float):
@@ -478,7 +508,7 @@ def cox_fit(X, time, event, count, ties: str = "breslow", names=None, max_iter: 
         ties=ties, converged=converged, iterations=iterations,
         aliased=tuple(str(s) for s in np.asarray(names)[aliased]),
         infinite=tuple(str(s) for s in np.asarray(names)[used][infinite]),
-        notes=tuple(notes))
+        notes=tuple(notes), fitted=(rs_used, fit))
 
 
 def _covariance_and_divergence(fit: _Evaluation, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -505,7 +535,7 @@ def _covariance_and_divergence(fit: _Evaluation, beta: np.ndarray) -> tuple[np.n
 def _risk_sets_subset(rs: _RiskSets, used: np.ndarray) -> _RiskSets:
     if used.all():
         return rs
-    return dataclasses.replace(rs, x=rs.x[:, used], wx_events=rs.wx_events[used])
+    return dataclasses.replace(rs, x=np.asfortranarray(rs.x[:, used]), wx_events=rs.wx_events[used])
 
 
 def _inverse(info: np.ndarray) -> np.ndarray:
@@ -539,7 +569,7 @@ def _time_transform(rs: _RiskSets, transform: str) -> np.ndarray:
         if (t <= 0).any():
             raise SurvivalDataError("transform='log' needs positive event times")
         return np.log(t)
-    total = np.add.reduceat(rs.w, rs.starts)
+    total = rs.per_time(rs.w)
     if transform == "rank":
         # average rank of the tied replicated rows at t, among all rows (events and censorings)
         return (np.cumsum(total) - total + (total + 1) / 2)[rs.ev]
@@ -553,23 +583,30 @@ def _time_transform(rs: _RiskSets, transform: str) -> np.ndarray:
     raise ValueError(f"transform must be one of {TRANSFORMS}, not {transform!r}")
 
 
-def proportional_hazards_test(fit: CoxResult, X, time, event, count, transform: str = "km") -> PHTest:
+def proportional_hazards_test(fit: CoxResult, X=None, time=None, event=None, count=None,
+                              transform: str = "km") -> PHTest:
     """Grambsch–Therneau test as R ``cox.zph(fit, transform, terms=FALSE)`` (survival 3.x).
 
-    Score test at (beta-hat, theta = 0) for beta + theta g(t) with the full 2p × 2p information matrix; pass
-    the same data ``fit`` was estimated on. Aliased terms are left out (as R). g(t) is "km" (1 - KM(t-)),
-    "rank", "identity" or "log", on the replicated rows.
+    Score test at (beta-hat, theta = 0) for beta + theta g(t) with the full 2p × 2p information matrix. Pass the
+    same data ``fit`` was estimated on, or no data: the fit's own rows are used. Aliased terms are left out (as R).
+    g(t) is "km" (1 - KM(t-)), "rank", "identity" or "log", on the replicated rows.
     """
-    rs, names = _prepare(X, time, event, count, fit.ties, fit.names)
     notes = list(fit.notes)
-    used = ~np.isin(np.asarray(names), fit.aliased)
-    rs = _risk_sets_subset(rs, used)
+    names = np.asarray(fit.names)
+    used = ~np.isin(names, fit.aliased)
     beta = np.asarray(fit.params)[used]
-    ev = _evaluate(rs, beta)
+    if X is None:
+        if fit.fitted is None:
+            raise SurvivalDataError("the fit estimated nothing; there are no rows to test")
+        rs, ev = fit.fitted
+    else:
+        rs, _ = _prepare(X, time, event, count, fit.ties, fit.names)
+        rs = _risk_sets_subset(rs, used)
+        ev = _evaluate(rs, beta)
     g = _time_transform(rs, transform)
     g = g - (rs.deaths @ g) / rs.deaths.sum()  # centring as R; the test is invariant to it
     a, b = ev.coefs[0], ev.coefs[1]
-    wx_event_times = np.add.reduceat(rs.x * (rs.w * rs.event)[:, None], rs.starts, axis=0)[rs.ev]
+    wx_event_times = rs.per_time_columns(rs.w[rs.event_rows], rs.event_rows)[rs.ev]
     u_theta = g @ wx_event_times - (g * a) @ ev.s1 + (g * b) @ ev.e1
     p = beta.size
     imat = np.empty((2 * p, 2 * p))

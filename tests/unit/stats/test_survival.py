@@ -220,6 +220,21 @@ def test_constant_and_collinear_covariates_are_aliased(data):
     assert any("constant, combo" in note for note in result.notes)
     zph = proportional_hazards_test(result, x, data["time"], data["event"], data["count"])
     assert zph.table.index.tolist() == [*COVARIATES, "GLOBAL"]
+    pd.testing.assert_frame_equal(proportional_hazards_test(result).table, zph.table, rtol=1e-12)
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_the_ph_test_on_the_fits_own_rows_equals_the_test_on_the_data_passed_again(data, ties):
+    shuffled = data.sample(frac=1.0, random_state=3)  # the rows' order changes nothing
+    fit = cox_fit(shuffled[COVARIATES], shuffled["time"], shuffled["event"], shuffled["count"], ties=ties)
+    again = proportional_hazards_test(fit, data[COVARIATES], data["time"], data["event"], data["count"])
+    pd.testing.assert_frame_equal(proportional_hazards_test(fit).table, again.table, rtol=1e-10)
+
+
+def test_a_fit_that_estimated_nothing_has_no_rows_to_test(data):
+    fit = cox_fit(np.ones((len(data), 1)), data["time"], data["event"], data["count"])
+    with pytest.raises(SurvivalDataError, match="estimated nothing"):
+        proportional_hazards_test(fit)
 
 
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
