@@ -35,6 +35,7 @@ from data_schema.cli import validate_source
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
+from deployment.memory import tune_memory
 from deployment.settings import load_settings
 from disclosure.policy import (
     DEFAULT_METHOD,
@@ -148,6 +149,7 @@ def _validate_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    tune_memory()
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["report"]:
         args = _report_parser().parse_args(argv[1:])

@@ -18,6 +18,8 @@ import statistics
 import time
 from pathlib import Path
 
+from deployment.memory import tune_memory
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
 PAGES = ("views/overview.py", "views/sex_differences.py", "views/age_prevalence.py",
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", nargs="+", choices=PAGES, default=PAGES, metavar="PAGE",
                         help="the pages to measure (default: all of them)")
     args = parser.parse_args(argv)
+    tune_memory()  # as the dashboard does
     os.environ["RLS_DATA"] = str(Path(args.data).resolve())
     if args.mapping:
         os.environ["RLS_MAPPING"] = str(Path(args.mapping).resolve())

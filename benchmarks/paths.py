@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyses.context import AnalysisContext
-from disclosure.policy import DisclosurePolicy
 from analyses.registry import run_analysis, spec_of
 from benchmarks import naive
+from deployment.memory import tune_memory
+from disclosure.policy import DisclosurePolicy
 from queries import filters
 
 ANALYSES = ("odds-ratio", "prevalence", "biomarker-risk", "spc", "funnel", "diagnostic", "risk-factors")
@@ -45,6 +46,7 @@ def open_engine(target: Target):
 
 
 def project(target: Target, analysis: str) -> Callable[[], object]:
+    tune_memory()  # as the CLI and the dashboard do
     engine = open_engine(target)
     base, _ = AnalysisContext.from_query(engine, target.query, DisclosurePolicy())  # the pages cache these options
 

@@ -12,7 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit ru
 import streamlit as st  # noqa: E402
 
 from dashboard import auth, frame, style  # noqa: E402
+from deployment.memory import tune_memory  # noqa: E402
 
+tune_memory()  # once per process (cached): large arrays without hugepage stalls, freed memory reused
 st.set_page_config(page_title="RLS cohort dashboard", layout="wide")
 auth.gate()  # sign-in and allow-list when configured; stops here for anyone refused
 

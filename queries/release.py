@@ -65,7 +65,7 @@ class Released:
         by = self.keys if by is None else list(by)
         columns = [c for name in self.counts for c in (name, name + KEY_SUFFIX)]
         if by == self.keys and derive is None:
-            table = raw[by + columns + self.statistics].sort_values(by, kind="stable") if by else raw
+            table = sorted_rows(raw[by + columns + self.statistics], by) if by else raw
         elif self.statistics:
             raise UnreleasableQuery("Statistics columns cannot be summed into a coarser grain.")
         elif by:
@@ -94,6 +94,20 @@ class Released:
             else:
                 out[name] = exact
         return out
+
+
+def sorted_rows(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(by, kind="stable")`` (missing values last), in one argsort: each column's rank among its
+    distinct values, combined into one integer per row. On millions of rows it takes a third of ``sort_values``'s
+    time, which sorts column after column. Falls back to ``sort_values`` if the combined ranks could overflow."""
+    codes = [pd.factorize(frame[column], sort=True, use_na_sentinel=True) for column in by]
+    sizes = [len(uniques) + 1 for _, uniques in codes]  # + 1: the missing value, ranked last
+    if float(np.prod(sizes, dtype=float)) >= 2.0 ** 63:
+        return frame.sort_values(by, kind="stable")
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for (ranks, _), size in zip(codes, sizes):
+        combined = combined * size + np.where(ranks < 0, size - 1, ranks)
+    return frame.take(np.argsort(combined, kind="stable"))
 
 
 def release(engine: Engine, expr: ir.Table, policy: DisclosurePolicy) -> Released:

@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from disclosure.policy import DisclosurePolicy
 from analyses.table_one import smd_categorical, smd_numeric, table_one
+from disclosure.policy import DisclosurePolicy
 from queries import cohort, filters
-
 
 EXACT = DisclosurePolicy(11, "exact")  # compared with row-level references: exact counts and exact quantiles
 CELL_KEY = DisclosurePolicy(11, "cell_key")
