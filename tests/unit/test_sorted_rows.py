@@ -19,7 +19,8 @@ def _frame(seed: int, rows: int = 2_000) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("seed", range(5))
-@pytest.mark.parametrize("by", [["band", "value", "text", "flag", "age"], ["text", "band"], ["value"], ["flag", "text"]])
+@pytest.mark.parametrize("by", [["band", "value", "text", "flag", "age"], ["text", "band"], ["value"],
+                                ["flag", "text"]])
 def test_the_order_is_sort_values_stable_order_with_missing_values_last(seed, by):
     frame = _frame(seed)
     frame.loc[frame.sample(frac=0.1, random_state=seed).index, "age"] = pd.NA
