@@ -21,8 +21,8 @@ DAYS_PER_YEAR = 365.25  # the column beside a count that holds its cell key (see
 
 def cell_key(key_sum: ir.IntegerValue) -> ir.IntegerValue:
     """A cell key from the sum of record keys: the sum modulo the key range, as a 32-bit integer. The explicit
-    narrowing keeps it a plain integer: Ibis drops a cast to int64 as a no-op, and DuckDB's SUM of BIGINT is a
-    HUGEINT, which reaches pandas as a column of Decimal objects (seconds per million rows)."""
+    narrowing keeps it an integer column: Ibis drops a cast to int64 as a no-op, and DuckDB's SUM of BIGINT is a
+    HUGEINT, which DuckDB's pandas conversion turns into float64 (and Arrow into Decimal objects)."""
     return (key_sum % KEY_RANGE).cast("int32")
 
 

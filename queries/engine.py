@@ -71,8 +71,9 @@ class CohortEngine:
         return cohort_table(self.info.schema)
 
     def sql(self, expr: ir.Expr) -> str:
-        """The SQL this engine runs for ``expr`` (shown in "How this was computed")."""
-        return ibis.to_sql(expr, dialect=self.dialect)
+        """The SQL this engine runs for ``expr`` (shown in "How this was computed"); compiled once per expression
+        (the release layer asks for it to run the query and again to show it)."""
+        return _compiled(expr.op(), self.dialect)
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
         """Run an aggregate expression and return its (small) result, unreleased: only ``queries.release`` calls
@@ -111,6 +112,13 @@ def prepare(data: Path | None, mapping_file: Path | None, store_dir: Path) -> tu
 
 def _info(mapping: Mapping, source_hash: str, load: LoadResult, schema: dict[str, str]) -> CohortInfo:
     return CohortInfo(_label(mapping), source_hash, mapping, load, schema)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(node, dialect: str) -> str:
+    """SQL for an Ibis expression's node (nodes are immutable and compare by structure, unlike value expressions,
+    whose ``==`` builds a comparison); compiling takes 20-50 ms."""
+    return ibis.to_sql(node.to_expr(), dialect=dialect)
 
 
 @functools.cache
