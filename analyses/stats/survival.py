@@ -433,14 +433,14 @@ def _prepare(X, time, event, count, ties: str, names):
     return _risk_sets(x, t, e, c, ties == "efron"), names
 
 
-def _newton(rs: _RiskSets, max_iter: int, tol: float):
-    """Newton–Raphson from beta = 0 with step-halving (as R coxph).
+def _newton(rs: _RiskSets, max_iter: int, tol: float, null: _Evaluation):
+    """Newton–Raphson from beta = 0 (whose evaluation is ``null``) with step-halving (as R coxph).
 
     Converged when the Newton decrement (score × step, i.e. squared distance in SE units) of the last step
     is <= tol; the step is taken, so the remaining error is of the order of its square.
     """
     beta = np.zeros(rs.x.shape[1])
-    cur = _evaluate(rs, beta)
+    cur = null
     notes: list[str] = []
     for iteration in range(1, max_iter + 1):
         step = _solve_pd(cur.info, cur.score)
@@ -489,7 +489,7 @@ def cox_fit(X, time, event, count, ties: str = "breslow", names=None, max_iter: 
     rs_used = _risk_sets_subset(rs, used)
     null_used = null if used.all() else _evaluate(rs_used, np.zeros(used.sum()))
     score_stat = float(null_used.score @ linalg.solve(null_used.info, null_used.score, assume_a="pos"))
-    beta, fit, converged, iterations, fit_notes = _newton(rs_used, max_iter, tol)
+    beta, fit, converged, iterations, fit_notes = _newton(rs_used, max_iter, tol, null_used)
     notes += fit_notes
     cov_used, infinite = _covariance_and_divergence(fit, beta)
     if infinite.any():
