@@ -23,8 +23,8 @@ from analyses.bands import AgeBands, BiomarkerBands
 from analyses.context import AnalysisContext
 from analyses.design import Term, design_matrix, formula, make_term
 from analyses.results import AnalysisResult, Estimate, ResultBuilder, TestResult
-from analyses.stats.glm import LogisticFit, fit_logistic, likelihood_ratio, weighted_quantiles
 from analyses.table_one import BINARY_CODES
+from analyses.stats.glm import LogisticFit, fit_logistic, likelihood_ratio, weighted_quantiles
 from analyses.variables import SEX_GROUPS, AnalysisInputError, Variable, catalog, resolve, two_level
 from queries.aggregates import pattern_counts, round_significant, with_known
 from queries.protocol import Engine

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from analyses.context import AnalysisContext
-from analyses.registry import run_analysis
 from analyses.report.defaults import page_options
+from analyses.registry import run_analysis
 from benchmarks.cli import ROOT, extract
 from disclosure.policy import DisclosurePolicy
 from disclosure.record_keys import SECRET_ENV

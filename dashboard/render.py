@@ -20,6 +20,7 @@ from queries.cohort import AttritionStep
 from queries.protocol import Engine
 
 
+
 def cohort_large_enough(n: int, policy: DisclosurePolicy) -> bool:
     """Show 'cohort too small' (and nothing else) when fewer than k participants remain."""
     if n == 0:

@@ -16,6 +16,7 @@ from analyses.figures import Figure
 from analyses.registry import stated_tests
 from analyses.results import AnalysisResult, software_versions
 
+
 # The estimates table's columns: the short ones sized to their content, the method given the rest of the width and
 # wrapped over up to three lines (the grid wraps text only in rows taller than 4rem), so no method is cut off.
 # Widths sum to 790 px, inside the narrowest main column (about 820 px at 1280 px with the sidebar open); wider

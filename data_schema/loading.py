@@ -35,10 +35,10 @@ from data_schema.validation import (
     Finding,
     ValidationReport,
     check_table,
-    dangling_keys,
-    duplicate_keys,
     plan_checks,
     stripped,
+    dangling_keys,
+    duplicate_keys,
     top_coding_finding,
 )
 from disclosure.record_keys import RECORD_KEY, record_key_sql

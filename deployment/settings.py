@@ -8,9 +8,10 @@ import argparse
 import os
 import re
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 from disclosure.policy import DEFAULT_METHOD, DEFAULT_MIN_CELL, METHODS
 

@@ -17,7 +17,8 @@ from pptx.enum.text import PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
 from analyses.exports import PNG_PPI
-from analyses.report.content import FigureBlock, Report, Section, TableBlock, TitlePage, cell_text, numeric_columns
+from analyses.report.content import (FigureBlock, Report, Section, TableBlock, TitlePage, cell_text,
+                                      numeric_columns)
 
 SLIDE_WIDTH, SLIDE_HEIGHT = Inches(13.333), Inches(7.5)
 MARGIN = Inches(0.5)

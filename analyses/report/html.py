@@ -15,7 +15,8 @@ from html import escape
 from PIL import Image
 
 from analyses.exports import PNG_PPI
-from analyses.report.content import FigureBlock, Report, Section, TableBlock, TitlePage, cell_text, numeric_columns
+from analyses.report.content import (FigureBlock, Report, Section, TableBlock, TitlePage, cell_text,
+                                      numeric_columns)
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 

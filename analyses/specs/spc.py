@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from analyses.display import TableView
 from analyses.figures import quality as figures
-from analyses.measures import PERIODS
 from analyses.results import AnalysisResult
 from analyses.spec import AnalysisSpec, CliArgument, RoleNeed
+from analyses.measures import PERIODS
 from analyses.trends import CHARTS, SpcDetails, SpcOptions, spc_analysis
 
 

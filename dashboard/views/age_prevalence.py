@@ -3,8 +3,8 @@
 import streamlit as st
 
 from analyses.bands import AgeBands
-from analyses.prevalence import PrevalenceOptions
 from analyses.registry import spec_of
+from analyses.prevalence import PrevalenceOptions
 from analyses.stats.standardization import standard_populations
 from dashboard import analysis_page, controls, frame, results_view, slides
 

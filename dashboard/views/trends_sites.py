@@ -4,9 +4,9 @@ sites as a funnel plot (how does each site compare, fairly?)."""
 import streamlit as st
 
 from analyses.measures import PERIODS
-from analyses.registry import figures_for
 from analyses.sites import OVERDISPERSION, FunnelOptions
 from analyses.trends import CHART_NAMES, SpcOptions
+from analyses.registry import figures_for
 from analyses.variables import catalog
 from dashboard import analysis_page, controls, frame, presentation
 

@@ -3,11 +3,12 @@ be fitted, and a mapped user cohort (one wide CSV) on every analysis page."""
 
 from __future__ import annotations
 
+from analyses.registry import PAGE_ANALYSES
+
 import os
 
 import pytest
 
-from analyses.registry import PAGE_ANALYSES
 from tests.apptest.conftest import charts, cli_json, small_cohort_query
 from tests.conftest import ROOT
 

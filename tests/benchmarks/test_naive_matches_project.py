@@ -7,10 +7,10 @@ import pytest
 
 from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.registry import run_analysis, spec_of
 from benchmarks import naive
-from disclosure.policy import DisclosurePolicy
 from queries.engine import CohortEngine, prepare
 from queries.store import export_parquet
 

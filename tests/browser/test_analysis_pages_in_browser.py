@@ -24,7 +24,8 @@ def ferritin_figures(engine) -> int:
     """How many figures the Ferritin page draws for the server's default view: three, or two when the dose–response
     curve cannot be fitted on the perturbed cells (cell-key mode, the server's default; it depends on the session's
     secret, which the server shares with this process, so the in-process result says which)."""
-    from analyses.registry import figures_for, run_analysis
+    from analyses.registry import figures_for
+    from analyses.registry import run_analysis
     from analyses.report.defaults import page_options
     from tests.report.conftest import context
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from data_schema.mapping import load_mapping
-from tests.cli.invocation import REPO, Run, environment
+from tests.cli.invocation import environment, REPO, Run
 
 COHORTS = REPO / "tests" / "data" / "cohorts"
 TIMEOUT = 180

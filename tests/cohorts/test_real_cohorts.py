@@ -13,7 +13,7 @@ import pytest
 from pptx import Presentation
 
 from analyses.context import AnalysisContext
-from analyses.registry import run_analysis, spec_of
+from analyses.registry import spec_of, run_analysis
 from analyses.report import run_page_analyses
 from analyses.report.defaults import page_options
 from analyses.results import AnalysisResult

@@ -21,9 +21,10 @@ from analyses import exports
 from analyses.bands import AgeBands, BiomarkerBands
 from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
+from analyses.registry import figures_for
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
-from analyses.registry import figures_for, run_analysis
+from analyses.registry import run_analysis
 from analyses.risk_factors import RiskFactorOptions
 from analyses.table_one import table_one
 from disclosure.policy import DisclosurePolicy

@@ -23,7 +23,6 @@ for _path in (HERE, REPO):
         sys.path.insert(0, str(_path))
 
 import hostile_builders as hb  # noqa: E402
-
 from data_schema.loading import load_cohort  # noqa: E402
 from data_schema.sources import resolve_mapping  # noqa: E402
 

@@ -3,6 +3,8 @@ and mapping-file fields. None may change what is computed, reach the engine as S
 
 from __future__ import annotations
 
+from analyses.registry import PAGE_ANALYSES
+
 import contextlib
 import io
 import json
@@ -13,13 +15,12 @@ import pytest
 
 from analyses.cli import main as analyses_cli
 from analyses.context import AnalysisContext
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
-from analyses.registry import PAGE_ANALYSES
 from dashboard.controls import PAGE_KEYS
 from data_schema.loading import LoadRefused
 from data_schema.mapping import MappingError
 from data_schema.reading import DataError
-from disclosure.policy import DisclosurePolicy
 from queries import filters
 from queries.engine import CohortEngine
 from tests.apptest.conftest import app  # noqa: F401  (the AppTest fixture, shared with the page tests)

@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 
 from analyses.biomarker_risk import BiomarkerRiskOptions
 from analyses.context import AnalysisContext
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions
 from analyses.prevalence import PrevalenceOptions
 from analyses.registry import run_analysis
 from analyses.variables import AnalysisInputError
-from disclosure.policy import DisclosurePolicy
 from queries import filters
 from queries.filters import FilterOptions
 from tests.hostile.injection_payloads import PAYLOADS

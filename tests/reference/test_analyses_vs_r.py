@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from analyses.context import AnalysisContext
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 from analyses.prevalence import PrevalenceOptions, prevalence
 from analyses.stats import contingency
 from analyses.stats.contingency import TwoByTwo
-from disclosure.policy import DisclosurePolicy
 from queries.engine import CohortEngine
 
 HERE = Path(__file__).resolve().parent

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.stats.survival import cox_fit, kaplan_meier, logrank_test, proportional_hazards_test, survival_at
+from analyses.stats.survival import (cox_fit, kaplan_meier, logrank_test, proportional_hazards_test,
+                                     survival_at)
 
 HERE = Path(__file__).resolve().parent
 RTOL = 1e-6

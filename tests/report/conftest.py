@@ -10,10 +10,10 @@ from pptx import Presentation
 from pptx.util import Emu
 
 from analyses.context import AnalysisContext
+from disclosure.policy import DisclosurePolicy
 from analyses.report import build_report, deck_bytes, html_bytes, run_page_analyses
 from analyses.results import AnalysisResult
 from analyses.table_one import table_one
-from disclosure.policy import DisclosurePolicy
 from queries import filters
 from queries.cohort import table_one_inputs, table_one_variables
 

@@ -13,24 +13,14 @@ from pptx import Presentation
 
 from analyses import display
 from analyses.registry import PAGE_ANALYSES
+from analyses.report.content import TableBlock, figures_for, spec_of
 from analyses.report import build_report, deck_bytes
-from analyses.report.content import TableBlock, cell_text, figures_for, spec_of
+from analyses.report.content import cell_text
 from analyses.results import software_versions
 from disclosure.policy import DisclosurePolicy
 from queries import filters
-from tests.report.conftest import (
-    all_texts,
-    context,
-    expected_figures,
-    pictures,
-    ppi,
-    shape,
-    slides_titled,
-    table_one_for,
-    table_records,
-    table_rows,
-    title,
-)
+from tests.report.conftest import (all_texts, context, expected_figures, pictures, ppi, shape, slides_titled,
+                                   table_one_for, table_records, table_rows, title)
 
 ANALYSES = tuple(spec.name for spec in PAGE_ANALYSES)  # the deck's analyses: those with a page, in page order
 

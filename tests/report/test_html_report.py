@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 
 from PIL import Image
 
-from analyses.registry import PAGE_ANALYSES
 from analyses.report import build_report, html_bytes
+from analyses.registry import PAGE_ANALYSES
 from tests.report.conftest import expected_figures, expected_tables, pictures, shape, table_rows, title
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from pptx import Presentation
 
-from analyses.registry import PAGE_ANALYSES
 from tests.cli.invocation import REPO, done, start_all
+from analyses.registry import PAGE_ANALYSES
 from tests.report.conftest import DOSE_NOT_FITTED, FIGURES, pictures, slides_titled, table_records, title
 
 COHORT = REPO / "tests" / "reference" / "data" / "demo_cohort.csv"

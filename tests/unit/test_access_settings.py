@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 import streamlit as st
-from streamlit import config as streamlit_config
 from streamlit.runtime.secrets import Secrets
+from streamlit import config as streamlit_config
 
 from dashboard.auth import PROVIDER_KEYS, SecretsUnreadable, auth_section, claimed_email, is_allowed
 from deployment.settings import ROOT, AccessConfigError, AccessList, access_list, config_file, load_access

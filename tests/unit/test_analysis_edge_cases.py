@@ -19,10 +19,10 @@ from analyses.bands import AgeBands, BiomarkerBands
 from analyses.biomarker_risk import BiomarkerRiskOptions, biomarker_risk
 from analyses.cli import main
 from analyses.context import AnalysisContext
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 from analyses.prevalence import PrevalenceOptions, prevalence
 from analyses.variables import AnalysisInputError
-from disclosure.policy import DisclosurePolicy
 from queries.engine import CohortEngine
 
 COLUMNS = ("sex", "age", "site", "rls", "ferritin", "drug", "augmented", "days")

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from analyses import results as result_types
 from analyses.cli import _parser
 from analyses.context import AnalysisContext
 from analyses.figures import Figure
 from analyses.registry import ANALYSES, PAGE_ANALYSES, figures_for, spec_of, stated_tests
+from analyses import results as result_types
 from analyses.results import AnalysisResult
-from analyses.spec import AnalysisSpec
 from analyses.variables import AnalysisInputError
+from analyses.spec import AnalysisSpec
 from disclosure.policy import DisclosurePolicy
 from queries.engine import CohortEngine
 

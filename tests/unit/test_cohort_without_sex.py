@@ -11,9 +11,10 @@ import pytest
 from analyses.biomarker_risk import biomarker_risk
 from analyses.context import AnalysisContext
 from analyses.diagnostic import DiagnosticOptions, diagnostic
+from analyses.registry import figures_for
 from analyses.odds_ratio import odds_ratio
 from analyses.prevalence import prevalence
-from analyses.registry import enabled_analyses, figures_for
+from analyses.registry import enabled_analyses
 from analyses.variables import AnalysisInputError
 from disclosure.policy import DisclosurePolicy
 from queries.engine import CohortEngine

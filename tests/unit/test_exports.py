@@ -13,10 +13,10 @@ import pytest
 
 from analyses import exports
 from analyses.context import AnalysisContext
-from analyses.figures import Figure
-from analyses.prevalence import PrevalenceOptions, prevalence
-from analyses.registry import figures_for
 from disclosure.policy import DisclosurePolicy
+from analyses.figures import Figure
+from analyses.registry import figures_for
+from analyses.prevalence import PrevalenceOptions, prevalence
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,11 @@ from analyses import exports
 from analyses.biomarker_risk import BiomarkerRiskOptions, biomarker_risk
 from analyses.context import AnalysisContext
 from analyses.display import prevalence_summary
+from analyses.registry import figures_for
 from analyses.figures.biomarker_risk import KM_WIDTH, at_risk_labels, km_end
 from analyses.figures.figure import TITLE_CHARS, log_ticks
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 from analyses.prevalence import PrevalenceOptions, prevalence
-from analyses.registry import figures_for
 from disclosure.policy import DisclosurePolicy
 
 EXACT = DisclosurePolicy(11, "exact")

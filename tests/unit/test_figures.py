@@ -7,13 +7,13 @@ import pytest
 
 from analyses.biomarker_risk import BiomarkerRiskOptions, biomarker_risk
 from analyses.context import AnalysisContext
+from disclosure.policy import DisclosurePolicy
+from analyses.registry import figures_for
 from analyses.figures.biomarker_risk import at_risk_rows
 from analyses.figures.prevalence import band_points
 from analyses.figures.theme import OKABE_ITO, SEX_COLORS, band_colors
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 from analyses.prevalence import PrevalenceOptions, prevalence
-from analyses.registry import figures_for
-from disclosure.policy import DisclosurePolicy
 
 
 def _results(engine, policy: DisclosurePolicy) -> dict:

@@ -17,9 +17,9 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from analyses.biomarker_risk import BiomarkerRiskOptions, biomarker_risk
 from analyses.context import AnalysisContext
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import OddsRatioOptions, odds_ratio
 from analyses.stats.glm import NaturalSpline
-from disclosure.policy import DisclosurePolicy
 
 TOL = 1e-8
 

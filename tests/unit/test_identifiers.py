@@ -14,14 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from data_schema.identifiers import (  # noqa: E402
-    IdentifierFinding,
-    name_findings,
-    normalise,
-    numeric_zip_findings,
-    scan,
-    value_findings,
-)
+from data_schema.identifiers import (IdentifierFinding, name_findings, normalise,  # noqa: E402
+                                     numeric_zip_findings, scan, value_findings)
 
 NOT_IDENTIFIERS = ["drug_name", "site_name", "patient_key", "participant_id", "pid", "age", "sex", "site",
                    "baseline_year", "ferritin", "rls_irlssg", "username", "name_of_drug", "filename", "zip", "zip3",

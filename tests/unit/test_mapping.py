@@ -11,15 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from data_schema.mapping import (  # noqa: E402
-    DEFAULT_SEX_CODES,
-    Mapping,
-    MappingError,
-    ReadOptions,
-    default_mapping,
-    load_mapping,
-    parse_mapping,
-)
+from data_schema.mapping import (DEFAULT_SEX_CODES, Mapping, MappingError, ReadOptions,  # noqa: E402
+                                 default_mapping, load_mapping, parse_mapping)
 
 DEMO = ROOT / "data_schema" / "demo" / "mapping.toml"
 BASE = Path("/cohort/base")

@@ -17,10 +17,10 @@ from scipy import stats
 from analyses.biomarker_risk import biomarker_risk
 from analyses.context import AnalysisContext
 from analyses.diagnostic import DiagnosticOptions, diagnostic
+from disclosure.policy import DisclosurePolicy
 from analyses.odds_ratio import odds_ratio
 from analyses.prevalence import prevalence
 from analyses.risk_factors import RiskFactorOptions, risk_factors
-from disclosure.policy import DisclosurePolicy
 
 
 @pytest.fixture(scope="module")

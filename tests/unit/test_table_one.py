@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.table_one import smd_categorical, smd_numeric, table_one
 from disclosure.policy import DisclosurePolicy
+from analyses.table_one import smd_categorical, smd_numeric, table_one
 from queries import cohort, filters
+
 
 EXACT = DisclosurePolicy(11, "exact")  # compared with row-level references: exact counts and exact quantiles
 CELL_KEY = DisclosurePolicy(11, "cell_key")

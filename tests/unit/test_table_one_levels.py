@@ -9,7 +9,8 @@ import re
 import pandas as pd
 import pytest
 
-from analyses.table_one import table_one, variable_labels, with_unit
+from analyses.table_one import table_one
+from analyses.table_one import variable_labels, with_unit
 from disclosure.policy import DisclosurePolicy
 from queries import cohort, filters
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analyses import results
 from analyses.cli import _parser
 from analyses.context import AnalysisContext
 from analyses.registry import ANALYSES
+from analyses import results
 from analyses.results import AnalysisResult, CohortSummary, Estimate, ResultBuilder
 from disclosure.policy import DisclosurePolicy
 from queries.engine import CohortEngine

@@ -17,7 +17,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from data_schema.uploads import MB, UploadLimits, UploadRefused, check_mapping, check_upload, private_folder, sniff
+from data_schema.uploads import (MB, UploadLimits, UploadRefused, check_mapping, check_upload, private_folder,
+                                 sniff)
 from queries.engine import CohortEngine
 from tests.conftest import ROOT
 

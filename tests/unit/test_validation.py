@@ -13,15 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from data_schema.validation import (  # noqa: E402
-    ColumnCheck,
-    FileAccount,
-    Finding,
-    ValidationReport,
-    check_table,
-    dangling_keys,
-    duplicate_keys,
-)
+from data_schema.validation import (ColumnCheck, FileAccount, Finding, ValidationReport,  # noqa: E402
+                                    check_table, dangling_keys, duplicate_keys)
 
 SENTINEL = "SENTINEL_VALUE_93817"
 

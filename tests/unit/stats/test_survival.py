@@ -8,14 +8,8 @@ import pytest
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from analyses.stats.survival import (
-    SurvivalDataError,
-    cox_fit,
-    kaplan_meier,
-    logrank_test,
-    proportional_hazards_test,
-    survival_at,
-)
+from analyses.stats.survival import (SurvivalDataError, cox_fit, kaplan_meier, logrank_test,
+                                     proportional_hazards_test, survival_at)
 
 
 def aggregated(seed: int, rows: int = 300, max_count: int = 6) -> pd.DataFrame:
