@@ -2,10 +2,10 @@
 analysis results (everything but the SQL text, which is each engine's own dialect).
 
 One difference is allowed and named, not hidden: DuckDB sums a BIGINT into a 128-bit HUGEINT, which its ``.df()``
-hands over as float64, where Spark (and the Ibis expression's own type) says int64 — a count's cell key, too.
-``assert_same_frame`` accepts that pair only for whole numbers, and compares them as integers (both frames are then
-sorted by the same columns); ``test_aggregates.py::test_sums_have_the_same_dtype`` is a strict
-xfail that starts failing once the DuckDB engine returns the expression's types, so this allowance can go.
+hands over as float64, where Spark (and the Ibis expression's own type) says int64 — e.g. Table 1's missing counts
+and the summed counts of coarsened cells (cell keys no longer: they are narrowed to int32 in the query, and
+``test_aggregates.py::test_cells_have_the_same_dtype`` checks it). ``assert_same_frame`` accepts that pair only for
+whole numbers, and compares them as integers (both frames are then sorted by the same columns).
 """
 
 from __future__ import annotations
