@@ -10,7 +10,7 @@ Two defaults make each fresh large temporary (a column of millions of rows) cost
   round against 0.47 s.
 
 The cost: the process keeps up to ``TRIM_THRESHOLD`` of freed memory for reuse instead of returning it at once. Peak
-memory is unchanged.
+memory barely moves (ferritin & augmentation at 100 million: 2.41 GB, against 2.27 GB before).
 """
 
 from __future__ import annotations

@@ -98,8 +98,9 @@ class Released:
 
 def sorted_rows(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """``frame.sort_values(by, kind="stable")`` (missing values last), in one argsort: each column's rank among its
-    distinct values, combined into one integer per row. On millions of rows it takes a third of ``sort_values``'s
-    time, which sorts column after column. Falls back to ``sort_values`` if the combined ranks could overflow."""
+    distinct values, combined into one integer per row. On 3.6 million rows and 7 keys the order took 1.5 s against
+    4.2–4.6 s for ``sort_values`` (which sorts column after column); taking the rows costs the same either way.
+    Falls back to ``sort_values`` if the combined ranks could overflow."""
     codes = [pd.factorize(frame[column], sort=True, use_na_sentinel=True) for column in by]
     sizes = [len(uniques) + 1 for _, uniques in codes]  # + 1: the missing value, ranked last
     if float(np.prod(sizes, dtype=float)) >= 2.0 ** 63:
