@@ -32,7 +32,8 @@ STORE_DIR = Path(tempfile.mkdtemp(prefix="rls-test-store-"))
 os.environ["RLS_STORE_DIR"] = str(STORE_DIR)
 # The cell-key secret of this session: random (no test may depend on the deployment's keys, and an attacker test must
 # not know them), the same for every engine and subprocess of the session, so released counts are consistent.
-os.environ["RLS_CELL_KEY_SECRET"] = secrets.token_hex(32)
+# RLS_TEST_CELL_KEY_SECRET replays a session whose secret the report header printed (a failure that depends on it).
+os.environ["RLS_CELL_KEY_SECRET"] = os.environ.get("RLS_TEST_CELL_KEY_SECRET") or secrets.token_hex(32)
 SOURCE_HASHES: dict[Path, str] = {}
 GUARDED_FOLDERS: set[Path] = set()
 
@@ -67,6 +68,8 @@ def pytest_sessionfinish(session, exitstatus):
     changed = changed_sources()
     lines = [f"source guard: {len(SOURCE_HASHES)} source files hashed before and after the suite, "
              f"{len(changed)} changed"] + [f"  changed, removed or added: {p}" for p in changed]
+    if exitstatus or changed:  # a failure may depend on the session's random secret: say how to replay it
+        lines.append(f"replay its cell keys: RLS_TEST_CELL_KEY_SECRET={os.environ['RLS_CELL_KEY_SECRET']}")
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     for line in lines if reporter else ():
         reporter.write_line(line)

@@ -37,11 +37,14 @@ def test_page_numbers_equal_the_cli(app, app_data, capsys, disclosure_method, me
     assert list(bands["Band"]) == [b["band"] for b in expected["bands"]]
     assert list(bands["n"]) == [shown(b["n"], "{:,}") for b in expected["bands"]]
     assert list(bands["Events"]) == [shown(b["events"], "{:,}") for b in expected["bands"]]
-    hazard_ratios = [e for e in expected["estimates"] if e["measure"] == "hr"]
-    estimates = _estimates(at) if hazard_ratios else {}
-    assert bool(hazard_ratios) == any("Measure" in d.value.columns for d in at.dataframe)
-    for e in hazard_ratios:
-        assert estimates[("Hazard ratio", e["label"])] == f"{e['estimate']:.2f}"
+    # In cell-key mode some secrets leave the reference band without events in its fine cells, so the CLI has crude
+    # ORs but no HR; the page must then show the same ORs and no HR row.
+    assert bool(expected["estimates"]) == any("Measure" in d.value.columns for d in at.dataframe)
+    estimates = _estimates(at) if expected["estimates"] else {}
+    hazard_ratios = {("Hazard ratio", e["label"]): f"{e['estimate']:.2f}" for e in expected["estimates"]
+                     if e["measure"] == "hr"}
+    assert {k: v for k, v in estimates.items() if k[0] == "Hazard ratio"} == hazard_ratios
+    assert len(estimates) == len(expected["estimates"])
     logrank = next(t for t in expected["tests"] if t["test"] == "logrank")
     assert any(f"χ² = {logrank['statistic']:.2f}" in m.value and "log-rank" in m.value for m in at.markdown)
     assert f"N = {expected['n']:,}" in at.subheader[0].value
