@@ -4,9 +4,8 @@
 
 Each run starts a fresh server process (nothing cached in memory) on the prepared cohort, opens the Overview in
 Debian's chromium and times the first numbers (the cohort metrics, drawn before Table 1) and the whole page (the
-script finished). The cohort is prepared
-once beforehand (``python -m queries prepare``); its one-time preparation cost is reported by ``python -m
-benchmarks`` and in docs/performance.md.
+script finished). The cohort is prepared once beforehand (``python -m queries prepare``); its one-time preparation
+cost is reported by ``python -m benchmarks`` and in docs/performance.md.
 """
 
 from __future__ import annotations
