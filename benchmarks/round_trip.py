@@ -100,6 +100,20 @@ def serve(data: Path, env: dict):
     return process, url
 
 
+def measure(browser, data: Path, pages: list[str], store: Path | None = None) -> list[dict]:
+    """Prepare ``data`` (if not yet in the store), serve it and time each page's changes in ``browser`` (a
+    Playwright chromium: one per process, so the tests pass theirs)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)} | ({"RLS_STORE_DIR": str(store)} if store else {})
+    subprocess.run([sys.executable, "-m", "queries", "prepare", "--data", str(data)], env=env, cwd=ROOT,
+                   check=True, capture_output=True)
+    process, url = serve(data.resolve(), env)
+    try:
+        return [measure_page(browser, url, page, i) for i, page in enumerate(pages)]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.round_trip", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -107,20 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES))
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)} | ({"RLS_STORE_DIR": str(args.store)} if args.store else {})
-    subprocess.run([sys.executable, "-m", "queries", "prepare", "--data", str(args.data)], env=env, cwd=ROOT,
-                   check=True, capture_output=True)
     from playwright.sync_api import sync_playwright
 
-    process, url = serve(args.data.resolve(), env)
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            results = [measure_page(browser, url, page, i) for i, page in enumerate(args.pages)]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            results = measure(browser, args.data, args.pages, args.store)
+        finally:
             browser.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     if args.json:
         print(json.dumps({"data": str(args.data), "changes_per_page": CHANGES, "results": results}, indent=1))
         return 0

@@ -1,10 +1,10 @@
 """The browser round-trip benchmark drives the real server in chromium: each timed change removes one more site, the
 page's URL carries the filter afterwards, and each timing is that change's (the figures themselves are benchmark
-output, not asserted against a target)."""
+output, not asserted against a target). It runs in the session's chromium: Playwright's sync API allows one per
+process."""
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -15,9 +15,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.timeout(600)
-def test_each_site_removal_is_timed_and_reaches_the_url(demo_dir, capsys):
-    assert round_trip.main(["--data", str(demo_dir), "--pages", "overview", "sex-differences", "--json"]) == 0
-    results = json.loads(capsys.readouterr().out)["results"]
+def test_each_site_removal_is_timed_and_reaches_the_url(browser, demo_dir):
+    results = round_trip.measure(browser, demo_dir, ["overview", "sex-differences"])
     assert [r["page"] for r in results] == ["overview", "sex-differences"]
     kept = []
     for r in results:
