@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from analyses.context import AnalysisContext
-from analyses.registry import run_analysis
 from analyses.variables import AnalysisInputError, two_level
 from dashboard.source import open_engine
 from disclosure.policy import DisclosurePolicy
@@ -56,6 +55,8 @@ def cached_analysis(data: str | None, mapping: str | None, query: str, policy: D
     engine = open_engine(data, mapping)
     cohort_options = cached_options(data, mapping)
     ctx = AnalysisContext(engine, filters.parse_query(query, cohort_options)[0], cohort_options, policy)
+    from analyses.registry import run_analysis  # imported on use: keeps statsmodels and Altair off the cold start
+
     try:
         return run_analysis(ctx, name, options)
     except AnalysisInputError as exc:

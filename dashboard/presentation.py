@@ -6,12 +6,14 @@ turns it on and the "Exit presentation" button (the sidebar is hidden then) turn
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from analyses import display
-from analyses.figures import Figure
-from analyses.registry import spec_of
-from analyses.results import AnalysisResult
+if TYPE_CHECKING:  # the analysis layer is imported on use: controls need only the mode, and pages using controls
+    # (the Overview) draw their first numbers before statsmodels and Altair load
+    from analyses.figures import Figure
+    from analyses.results import AnalysisResult
 
 URL_KEY = "present"
 SCALE = 1.6  # chart type in presentation mode, relative to the screen theme
@@ -118,6 +120,9 @@ def present_all(slides: list[tuple[AnalysisResult, Figure]], fallback: AnalysisR
 
 def estimates(result: AnalysisResult) -> None:
     """The view's headline estimates in words, one per column: "Adjusted OR 1.94 (95% CI 1.81–2.08), p < 0.001"."""
+    from analyses import display
+    from analyses.registry import spec_of
+
     # the estimates stated above the figure (a forest plot alone shows no numbers): the declaration's choice
     shown = [e for e in map(result.estimate, spec_of(result).presented_estimates) if display.shown(e)]
     for column, e in zip(st.columns(len(shown)) if shown else [], shown):

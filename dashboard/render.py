@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 import pandas as pd
 import streamlit as st
 
-from analyses.registry import PAGE_ANALYSES
-from analyses.table_one import TableOne
 from analyses.variables import catalog
 from data_schema.derivation import DERIVED_COLUMNS
 from data_schema.mapping import Mapping
@@ -18,6 +17,9 @@ from data_schema.validation import ValidationReport
 from disclosure.policy import DisclosurePolicy
 from queries.cohort import AttritionStep
 from queries.protocol import Engine
+
+if TYPE_CHECKING:
+    from analyses.table_one import TableOne
 
 
 
@@ -70,6 +72,8 @@ def table_one(result: TableOne) -> None:
 def analysis_links(query: str) -> None:
     """Links into each analysis page carrying the current filters (so the link itself can be copied and shared); a
     page showing several analyses (Trends & sites) is linked once."""
+    from analyses.registry import PAGE_ANALYSES  # imported on use: keeps statsmodels and Altair off the cold start
+
     params = dict(parse_qsl(query))
     pages: dict[str, list] = {}
     for spec in PAGE_ANALYSES:

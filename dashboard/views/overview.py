@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from analyses.table_one import build_table_one, grouping_choices
 from dashboard import caches, controls, frame, render, source
 
 ctx = frame.current()
@@ -17,6 +16,9 @@ render.cohort_metrics(counts, ctx)
 
 st.subheader("Attrition")
 render.attrition_table(caches.cached_attrition(cfg.data, cfg.mapping, ctx.query, ctx.policy), ctx.policy)
+
+from analyses.table_one import build_table_one, grouping_choices  # noqa: E402  (below the counts: SciPy's
+# stats and statsmodels take a second to import on a cold start)
 
 heading = st.empty()  # "Table 1 by …", once the grouping is read
 choices = grouping_choices(ctx.engine) | {"none": "no grouping (everyone)"}
