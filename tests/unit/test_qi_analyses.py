@@ -8,6 +8,7 @@ AnalysisInputError."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -81,10 +82,20 @@ def test_the_demo_practice_change_is_special_cause_improvement(engine, demo_dir)
     # the words name years after the change (which ones pass the limit depends on the session's cell-key noise)
     assert "direction: improvement" in result.notes[0]
     assert any(str(year) in result.notes[0] for year in range(truth["year"], truth["year"] + 5))
-    # the baseline centre line is the share before the change; the years after it lie above the upper limit
+    # the baseline centre line is the share before the change; the years after it lie above it, at least one above
+    # the upper limit and none below the lower one. How many pass the upper limit depends on the secret (2 to 6 of
+    # the 6 years in 136 sessions, 2 in four of them; 5 in exact mode); only 2021 and 2022 do with
+    #   RLS_TEST_CELL_KEY_SECRET=a4a3850b9bdc53ea547a808f765ec3c23582d5ee591cdf65f5effc51c168d12c
+    # (2023 is 0.480 against a limit of 0.484). Moving every count by its largest perturbation (±3) the wrong way
+    # still leaves 2019-2023 above the centre line and 2021 above its upper limit; 2024 (15 participants, 7 of them
+    # counted) may fall below the centre line.
     assert abs(points["cl"].iloc[0] - truth["alpha2delta_share_before"]) < 0.05
     after = points[points["period"].astype(int) >= truth["year"]]
-    assert after["above_upper"].sum() >= 3 and not after["below_lower"].any()
+    assert (after["value"] > after["cl"]).sum() >= len(after) - 1
+    assert after["above_upper"].any() and not after["below_lower"].any()
+    # the words name exactly the years the chart marks above the upper limit
+    named = re.search(r"periods? above the upper control limit \(([^)]*)\)", result.notes[0]).group(1).split(", ")
+    assert named == points.loc[points["above_upper"], "period"].astype(str).tolist()
 
 
 LIMITED = """[source]
