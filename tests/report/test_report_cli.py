@@ -117,8 +117,11 @@ def test_numbers_on_the_slides_equal_the_analyses_json(runs, out):
     (bands,) = slides_titled(presentation, "Events, person-years")
     assert [(r["Band"], r["n"], r["Events"]) for r in table_records(bands)] == [
         (b["band"], f"{b['n']:,}", f"{b['events']:,}") for b in risk["bands"]]
-    hr = next(e for e in risk["estimates"] if e["measure"] == "hr" and e["band"] == "<50")
-    assert any(title(s).startswith(f"Hazard of augmentation in band <50 was {hr['estimate']:.2f} times")
+    # the title takes the lowest band with a hazard ratio: <50 unless its HR is withheld (cell-key mode: when every
+    # one of its event cells, of about one participant each, is released as 0)
+    hr = next(e for b in risk["bands"] for e in risk["estimates"]
+              if e["measure"] == "hr" and e["band"] == b["band"] and e["estimate"] is not None)
+    assert any(title(s).startswith(f"Hazard of augmentation in band {hr['band']} was {hr['estimate']:.2f} times")
                for s in slides)
 
 
