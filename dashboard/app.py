@@ -21,7 +21,7 @@ auth.gate()  # sign-in and allow-list when configured; stops here for anyone ref
 VIEWS = Path(__file__).parent / "views"  # not "pages/": that folder name turns on the legacy multipage mode
 navigation = st.navigation({
     "Cohort": [
-        st.Page(VIEWS / "overview.py", title="Overview", icon=":material/groups:", default=True, url_path="overview"),
+        st.Page(VIEWS / "overview.py", title="Overview", icon=":material/groups:", default=True),  # served at "/"
         st.Page(VIEWS / "data.py", title="Data", icon=":material/table_view:", url_path="data"),
     ],
     "Analyses": [
