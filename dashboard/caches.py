@@ -52,11 +52,11 @@ def cached_table_one_inputs(data: str | None, mapping: str | None, query: str, p
 def cached_analysis(data: str | None, mapping: str | None, query: str, policy: DisclosurePolicy, name: str, options):
     """An analysis result for the filters in ``query`` (released counts under ``policy``), or the message of an
     input the cohort cannot serve."""
+    from analyses.registry import run_analysis  # imported on use: keeps statsmodels and Altair off the cold start
+
     engine = open_engine(data, mapping)
     cohort_options = cached_options(data, mapping)
     ctx = AnalysisContext(engine, filters.parse_query(query, cohort_options)[0], cohort_options, policy)
-    from analyses.registry import run_analysis  # imported on use: keeps statsmodels and Altair off the cold start
-
     try:
         return run_analysis(ctx, name, options)
     except AnalysisInputError as exc:

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from analyses.table_one import TableOne
 
 
-
 def cohort_large_enough(n: int, policy: DisclosurePolicy) -> bool:
     """Show 'cohort too small' (and nothing else) when fewer than k participants remain."""
     if n == 0:
